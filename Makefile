@@ -1,0 +1,69 @@
+# fangkong: `make demo` sets everything up and runs the demo; `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR := src/fangkong/web/static/vendor
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test lint typecheck contracts migrations-check unit browser bench assets setup \
+	browser-deps clean serve
+
+setup: $(STAMP) assets
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Browser assets come from the npm registry at set-up and are served by fangkong (no CDN).
+assets: $(VENDOR)/htmx.min.js
+
+$(VENDOR)/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+
+demo: setup
+	$(BIN)/fangkong demo --host $(HOST) --port $(PORT)
+
+serve: setup
+	$(BIN)/fangkong serve --host $(HOST) --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+contracts: setup
+	$(BIN)/lint-imports
+
+migrations-check: setup
+	FANGKONG_DATABASE_URL=sqlite:///$(CURDIR)/var/alembic-check.db $(BIN)/fangkong db upgrade
+	FANGKONG_DATABASE_URL=sqlite:///$(CURDIR)/var/alembic-check.db $(BIN)/fangkong db check
+	rm -f var/alembic-check.db var/alembic-check.db-wal var/alembic-check.db-shm
+
+# Debian's chromium drives the browser tests (Playwright never downloads a browser of its own).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+unit: setup
+	$(BIN)/pytest -m "not browser"
+
+browser: setup browser-deps
+	$(BIN)/pytest -m browser
+
+test: setup browser-deps lint typecheck contracts migrations-check
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) var .mypy_cache .ruff_cache .pytest_cache

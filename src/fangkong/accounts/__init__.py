@@ -1,0 +1,1 @@
+"""Users, roles, permissions, jurisdictions, sessions and API tokens."""

@@ -1,0 +1,22 @@
+"""The ``fangkong`` command: one Typer app with a sub-app per domain."""
+
+from __future__ import annotations
+
+import typer
+
+from fangkong.accounts.cli import app as users_app
+from fangkong.db.cli import app as db_app
+from fangkong.demo import app as demo_app
+from fangkong.registry.cli import app as areas_app
+from fangkong.web.cli import serve
+
+app = typer.Typer(
+    help="fangkong (防控): command platform for a city's epidemic response.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(areas_app, name="areas")
+app.command("serve")(serve)
+app.add_typer(demo_app, name="demo")

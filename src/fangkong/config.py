@@ -1,0 +1,74 @@
+"""One settings class for the whole platform (environment prefix ``FANGKONG_``).
+
+The defaults give a zero-config development instance: an SQLite file under ``var/`` and
+development keys derived from a fixed secret. In production mode the defaults are refused, so a
+deployment cannot go live with keys that are published in this repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "fangkong-development-secret-do-not-use-in-production"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _derived_dev_key(purpose: str) -> str:
+    """A development key derived from the published default secret (never valid in production)."""
+    digest = hashlib.sha256(f"{DEFAULT_SECRET_KEY}:{purpose}".encode()).digest()
+    return "dev:" + base64.urlsafe_b64encode(digest).decode()
+
+
+DEFAULT_ENCRYPTION_KEYS = _derived_dev_key("field-encryption")
+DEFAULT_BLIND_INDEX_KEYS = _derived_dev_key("blind-index")
+
+
+class Settings(BaseSettings):
+    """Every setting is documented in ``docs/configuration.md`` (a test checks that)."""
+
+    model_config = SettingsConfigDict(env_prefix="FANGKONG_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{REPO_ROOT / 'var' / 'fangkong.db'}"
+    )
+    secret_key: str = DEFAULT_SECRET_KEY
+    # Comma-separated "key_id:base64url(32 bytes)"; the first key encrypts, all of them decrypt.
+    encryption_keys: str = DEFAULT_ENCRYPTION_KEYS
+    # Same format; the first key computes new blind indexes, all of them are tried on lookup.
+    blind_index_keys: str = DEFAULT_BLIND_INDEX_KEYS
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+    session_hours: float = Field(default=12.0, gt=0)
+    secure_cookies: bool = False
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_minutes: int = Field(default=15, ge=1)
+    timezone: str = "Asia/Shanghai"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        problems = []
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("FANGKONG_SECRET_KEY must be set to a random value of 32+ characters")
+        if self.encryption_keys == DEFAULT_ENCRYPTION_KEYS:
+            problems.append("FANGKONG_ENCRYPTION_KEYS must be set")
+        if self.blind_index_keys == DEFAULT_BLIND_INDEX_KEYS:
+            problems.append("FANGKONG_BLIND_INDEX_KEYS must be set")
+        if not self.secure_cookies:
+            problems.append("FANGKONG_SECURE_COOKIES must be true (cookies over HTTPS only)")
+        if problems:
+            raise ValueError("insecure production settings: " + "; ".join(problems))
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Cross-cutting code shared by every domain: audit events, errors, clock, ids, crypto, scope."""

@@ -1,0 +1,16 @@
+"""Imports every domain's tables so that the metadata is complete (migrations, tests)."""
+
+from __future__ import annotations
+
+import importlib
+
+DOMAIN_MODEL_MODULES = (
+    "fangkong.core.audit",
+    "fangkong.registry.models",
+    "fangkong.accounts.models",
+)
+
+
+def import_all_models() -> None:
+    for module in DOMAIN_MODEL_MODULES:
+        importlib.import_module(module)

@@ -1,0 +1,106 @@
+"""``fangkong demo``: prepare the embedded database with demo data and serve it.
+
+Until the digital twin exists the demo is the real Hunan division tree with one account per
+role; every later capability adds its data here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import typer
+from sqlalchemy.orm import Session
+
+from fangkong.accounts import service as accounts_service
+from fangkong.accounts.enums import Role
+from fangkong.config import get_settings
+from fangkong.db import migrate
+from fangkong.db.session import session_scope
+from fangkong.registry import service as registry_service
+
+app = typer.Typer(help="Demo data and server.", invoke_without_command=True)
+
+DEMO_PASSWORD = "fangkong-demo"
+ZHUZHOU = "4302"
+LUSONG = "430203"
+JIANNING_STREET = "430203003"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: Role
+    area_code: str | None
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("command", Role.COMMAND_CENTRE, ZHUZHOU),
+    DemoAccount("district", Role.DISTRICT_OFFICER, LUSONG),
+    DemoAccount("grid", Role.GRID_WORKER, JIANNING_STREET),
+    DemoAccount("sampler", Role.SAMPLER, LUSONG),
+    DemoAccount("lab", Role.LABORATORY, ZHUZHOU),
+    DemoAccount("epi", Role.EPIDEMIOLOGIST, ZHUZHOU),
+    DemoAccount("isolation", Role.ISOLATION_MANAGER, ZHUZHOU),
+    DemoAccount("transfer", Role.TRANSFER_TEAM, ZHUZHOU),
+    DemoAccount("industry", Role.INDUSTRY_BUREAU, ZHUZHOU),
+    DemoAccount("enterprise", Role.ENTERPRISE, LUSONG),
+    DemoAccount("volunteer", Role.VOLUNTEER, JIANNING_STREET),
+    DemoAccount("checkpoint", Role.CHECKPOINT, LUSONG),
+    DemoAccount("admin", Role.ADMINISTRATOR, ZHUZHOU),
+)
+
+
+def ensure_demo_accounts(*, session: Session) -> list[DemoAccount]:
+    """Create the demo accounts that do not exist yet; returns those created."""
+    created = []
+    for account in DEMO_ACCOUNTS:
+        if accounts_service.get_by_username(session=session, username=account.username):
+            continue
+        accounts_service.create_user(
+            session=session,
+            actor=None,
+            username=account.username,
+            password=DEMO_PASSWORD,
+            role=account.role,
+            display_name=account.username,
+            area_code=account.area_code,
+        )
+        created.append(account)
+    return created
+
+
+def prepare() -> None:
+    """Migrate the configured database and load the demo data (idempotent)."""
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    with session_scope() as session:
+        loaded = registry_service.load_divisions(session=session)
+        ensure_demo_accounts(session=session)
+    typer.echo(f"divisions: {loaded.inserted} added, {loaded.already_present} already present")
+
+
+def print_accounts(host: str, port: int) -> None:
+    typer.echo("")
+    typer.echo(f"fangkong demo: http://{host}:{port}/")
+    typer.echo(f"demo accounts (password: {DEMO_PASSWORD}):")
+    for account in DEMO_ACCOUNTS:
+        typer.echo(f"  {account.username:<12} {account.role.value:<18} area {account.area_code}")
+    typer.echo("")
+
+
+@app.callback()
+def demo(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    serve: bool = typer.Option(True, help="Start the server after preparing the data."),
+) -> None:
+    """Prepare the demo database and serve it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    prepare()
+    print_accounts(host, port)
+    if serve:
+        from fangkong.web.cli import serve as run_server
+
+        run_server(host=host, port=port, workers=1)

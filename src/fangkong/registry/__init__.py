@@ -1,0 +1,1 @@
+"""Who lives where: the area tree, grids, buildings, households and persons."""

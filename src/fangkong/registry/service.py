@@ -1,0 +1,106 @@
+"""Area tree queries and the loader for the official division table."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fangkong.core.errors import NotFound
+from fangkong.core.scope import Actor, scope_to_jurisdiction
+from fangkong.registry.enums import AreaLevel
+from fangkong.registry.errors import RegistryErrorCode
+from fangkong.registry.models import Area
+
+DIVISIONS_FILE = "hunan.csv"
+
+
+@dataclass(frozen=True)
+class DivisionsLoaded:
+    inserted: int
+    already_present: int
+
+
+def divisions_path() -> Path:
+    return Path(str(resources.files("fangkong.registry") / "data" / DIVISIONS_FILE))
+
+
+def load_divisions(*, session: Session, csv_path: Path | None = None) -> DivisionsLoaded:
+    """Load the official division table (province → township). Idempotent: codes already in
+    the database are left as they are, so running it twice changes nothing."""
+    source = csv_path or divisions_path()
+    with source.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    existing = {
+        code: (area_id, p)
+        for code, area_id, p in session.execute(select(Area.code, Area.id, Area.path))
+    }
+    inserted = 0
+    # Sorting by code length puts every parent before its children, which the loop relies on.
+    rows.sort(key=lambda row: len(row["code"]))
+    for row in rows:
+        if row["code"] in existing:
+            continue
+        parent = existing.get(row["parent_code"]) if row["parent_code"] else None
+        area = Area(
+            code=row["code"],
+            name=row["name"],
+            level=AreaLevel(row["level"]).value,
+            parent_id=parent[0] if parent else None,
+            path=(parent[1] if parent else "/") + row["code"] + "/",
+        )
+        session.add(area)
+        session.flush()
+        existing[area.code] = (area.id, area.path)
+        inserted += 1
+    return DivisionsLoaded(inserted=inserted, already_present=len(rows) - inserted)
+
+
+def get_by_code(*, session: Session, code: str) -> Area | None:
+    return session.scalars(select(Area).where(Area.code == code)).one_or_none()
+
+
+def get_by_code_or_raise(*, session: Session, code: str) -> Area:
+    area = get_by_code(session=session, code=code)
+    if area is None:
+        raise NotFound(RegistryErrorCode.AREA_NOT_FOUND, f"no area with code {code}", field="code")
+    return area
+
+
+def get_by_path(*, session: Session, path: str) -> Area | None:
+    return session.scalars(select(Area).where(Area.path == path)).one_or_none()
+
+
+def list_children(*, session: Session, actor: Actor, parent_code: str | None) -> list[Area]:
+    """Children of an area (the roots when ``parent_code`` is None), inside the jurisdiction."""
+    stmt = select(Area).order_by(Area.code)
+    if parent_code is None:
+        stmt = stmt.where(Area.parent_id.is_(None))
+    else:
+        parent = get_by_code_or_raise(session=session, code=parent_code)
+        stmt = stmt.where(Area.parent_id == parent.id)
+    stmt = scope_to_jurisdiction(stmt, actor=actor, path_column=Area.path)
+    return list(session.scalars(stmt))
+
+
+def count_by_level(*, session: Session, under_path: str) -> dict[str, int]:
+    stmt = (
+        select(Area.level, func.count())
+        .where(Area.path.startswith(under_path, autoescape=True))
+        .group_by(Area.level)
+    )
+    return {level: count for level, count in session.execute(stmt).tuples()}
+
+
+def trail(*, session: Session, area: Area, stop_at: str | None) -> list[Area]:
+    """The breadcrumb from the jurisdiction root (``stop_at`` path) down to ``area``."""
+    codes = [code for code in area.path.strip("/").split("/") if code]
+    rows = {a.code: a for a in session.scalars(select(Area).where(Area.code.in_(codes)))}
+    crumbs = [rows[code] for code in codes if code in rows]
+    if stop_at:
+        crumbs = [a for a in crumbs if a.path.startswith(stop_at)]
+    return crumbs

@@ -1,0 +1,1 @@
+"""The web layer: routers, pages and templates. Rendering and request handling only."""

@@ -1,0 +1,26 @@
+"""The menu each role sees: an entry appears only when the actor holds its permission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fangkong.accounts.enums import Permission
+from fangkong.core.scope import Actor
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str  # an English message id, translated when rendered
+    href: str
+    permission: str
+
+
+MENU: tuple[MenuItem, ...] = (
+    MenuItem("Home", "/", ""),
+    MenuItem("Areas", "/areas", Permission.REGISTRY_VIEW),
+    MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
+)
+
+
+def menu_for(actor: Actor) -> list[MenuItem]:
+    return [item for item in MENU if not item.permission or actor.can(item.permission)]
