@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,3 +26,124 @@ class Area(Base):
 
     # text_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' under any collation.
     __table_args__ = (Index("ix_area_path", "path", postgresql_ops={"path": "text_pattern_ops"}),)
+
+
+class Compound(Base):
+    """A residential compound (小区) inside a community."""
+
+    __tablename__ = "compound"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    area_path: Mapped[str] = mapped_column(String(255))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+
+
+class Building(Base):
+    """A residential building (楼栋). ``area_path`` is its grid's path: buildings belong to a
+    grid, so a grid worker's jurisdiction covers exactly the buildings of their grid."""
+
+    __tablename__ = "building"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    area_path: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(40))  # e.g. "3栋"
+    units: Mapped[int]  # 单元 (stairwells)
+    floors: Mapped[int]
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+
+    __table_args__ = (
+        Index(
+            "ix_building_area_path", "area_path", postgresql_ops={"area_path": "text_pattern_ops"}
+        ),
+    )
+
+
+class Household(Base):
+    """A household (户) at one room of one unit of a building."""
+
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    unit: Mapped[int]
+    floor: Mapped[int]
+    room: Mapped[str] = mapped_column(String(16))  # e.g. "302"
+    area_path: Mapped[str] = mapped_column(String(255))
+
+    __table_args__ = (
+        Index(
+            "ix_household_area_path", "area_path", postgresql_ops={"area_path": "text_pattern_ops"}
+        ),
+    )
+
+
+class Workplace(Base):
+    """Where people work or study: enterprises, industrial sites, schools, offices."""
+
+    __tablename__ = "workplace"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(24))
+    industry: Mapped[str | None] = mapped_column(String(60))
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)  # 统一社会信用代码
+    area_path: Mapped[str] = mapped_column(String(255), index=True)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+
+
+class Venue(Base):
+    """Public places people visit (markets, supermarkets, clinics, stations): the places that
+    carry place codes (场所码) for tracing."""
+
+    __tablename__ = "venue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(24))
+    area_path: Mapped[str] = mapped_column(String(255), index=True)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+
+
+class Person(Base):
+    """A resident or anyone else the response must know about.
+
+    Identity numbers and phones are stored three ways: AES-GCM ciphertext (``*_encrypted``), a
+    keyed blind index for exact lookup (``*_index``) and a masked form for lists
+    (``*_masked``), so no page or export ever needs the plain value unless the viewer's role
+    requires it (and that view is audited).
+    """
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    area_path: Mapped[str] = mapped_column(String(255))
+    document_type: Mapped[str] = mapped_column(String(32))
+    id_number_encrypted: Mapped[str] = mapped_column(String(255))
+    id_number_index: Mapped[str] = mapped_column(String(48), unique=True)
+    id_number_masked: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(80))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    birth_date: Mapped[date | None]
+    phone_encrypted: Mapped[str | None] = mapped_column(String(255))
+    phone_index: Mapped[str | None] = mapped_column(String(48), index=True)
+    phone_masked: Mapped[str | None] = mapped_column(String(20))
+    workplace_id: Mapped[int | None] = mapped_column(ForeignKey("workplace.id"), index=True)
+    tags: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_person_area_path", "area_path", postgresql_ops={"area_path": "text_pattern_ops"}),
+        Index("ix_person_name", "name"),
+    )
