@@ -47,11 +47,13 @@ migrations-check: setup
 	FANGKONG_DATABASE_URL=sqlite:///$(CURDIR)/var/alembic-check.db $(BIN)/fangkong db check
 	rm -f var/alembic-check.db var/alembic-check.db-wal var/alembic-check.db-shm
 
-# Debian's chromium drives the browser tests (Playwright never downloads a browser of its own).
+# Debian's chromium drives the browser tests (Playwright never downloads a browser of its own);
+# the CJK fonts make the Chinese pages legible in the screenshots kept for review.
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Debian chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh | grep -q .; } || { \
+		echo "installing Debian chromium and CJK fonts for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 unit: setup
 	$(BIN)/pytest -m "not browser"

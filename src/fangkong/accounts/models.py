@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fangkong.db.base import Base
+from fangkong.db.base import AreaPath, Base
 
 
 class User(Base):
@@ -18,7 +18,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     # Area users: the root of their subtree. Residents: their own person and household.
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
-    jurisdiction_path: Mapped[str | None] = mapped_column(String(255))
+    jurisdiction_path: Mapped[str | None] = mapped_column(AreaPath())
     person_id: Mapped[int | None] = mapped_column(Integer)
     household_id: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -11,11 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, or_
+from sqlalchemy import ColumnElement, Select, and_, false, or_
 
 from fangkong.core.errors import CoreErrorCode, PermissionDenied
 
 T = TypeVar("T", bound=tuple[Any, ...])
+
+
+def path_upper_bound(prefix: str) -> str:
+    """The smallest string above every path that starts with ``prefix`` (which ends in '/')."""
+    if not prefix.endswith("/"):
+        raise ValueError(f"an area path ends with '/': {prefix!r}")
+    return prefix[:-1] + chr(ord("/") + 1)
+
+
+def within_path(column: ColumnElement[str] | Any, prefix: str) -> ColumnElement[bool]:
+    """``column`` lies in the subtree ``prefix``, as an index-friendly range on both databases
+    (a ``LIKE 'prefix%'`` is not served by SQLite's index under its default case-folding LIKE)."""
+    return and_(column >= prefix, column < path_upper_bound(prefix))
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,7 @@ def scope_to_jurisdiction(
     given a resident sees nothing.
     """
     if actor.jurisdiction_path is not None:
-        return stmt.where(path_column.startswith(actor.jurisdiction_path, autoescape=True))
+        return stmt.where(within_path(path_column, actor.jurisdiction_path))
     conditions = []
     if person_column is not None and actor.person_id is not None:
         conditions.append(person_column == actor.person_id)

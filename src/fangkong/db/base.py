@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import DateTime, Dialect, MetaData, String
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Named constraints let Alembic drop and alter them, SQLite batch mode included.
 NAMING_CONVENTION = {
@@ -44,6 +44,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class AreaPath(TypeDecorator[str]):
+    """A materialised area path such as ``/43/4302/430203/``.
+
+    Subtrees are selected with a range (``path >= prefix AND path < prefix-with-'/'-bumped``),
+    which a plain B-tree index serves on both databases as long as strings compare byte by
+    byte: SQLite's default BINARY collation does; on PostgreSQL the column uses collation "C",
+    because a linguistic collation ignores the '/' separators when ordering.
+    """
+
+    impl = String(255)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[str]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(String(255, collation="C"))
+        return dialect.type_descriptor(String(255))
 
 
 class Base(DeclarativeBase):

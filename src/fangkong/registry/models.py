@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fangkong.db.base import Base
+from fangkong.db.base import AreaPath, Base
 
 
 class Area(Base):
@@ -22,10 +22,9 @@ class Area(Base):
     name: Mapped[str] = mapped_column(String(120))
     level: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
-    path: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(AreaPath())
 
-    # text_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%' under any collation.
-    __table_args__ = (Index("ix_area_path", "path", postgresql_ops={"path": "text_pattern_ops"}),)
+    __table_args__ = (Index("ix_area_path", "path"),)
 
 
 class Compound(Base):
@@ -36,7 +35,7 @@ class Compound(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
-    area_path: Mapped[str] = mapped_column(String(255))
+    area_path: Mapped[str] = mapped_column(AreaPath())
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
 
@@ -50,18 +49,14 @@ class Building(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
     grid_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
-    area_path: Mapped[str] = mapped_column(String(255))
+    area_path: Mapped[str] = mapped_column(AreaPath())
     label: Mapped[str] = mapped_column(String(40))  # e.g. "3栋"
     units: Mapped[int]  # 单元 (stairwells)
     floors: Mapped[int]
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
 
-    __table_args__ = (
-        Index(
-            "ix_building_area_path", "area_path", postgresql_ops={"area_path": "text_pattern_ops"}
-        ),
-    )
+    __table_args__ = (Index("ix_building_area_path", "area_path"),)
 
 
 class Household(Base):
@@ -74,13 +69,9 @@ class Household(Base):
     unit: Mapped[int]
     floor: Mapped[int]
     room: Mapped[str] = mapped_column(String(16))  # e.g. "302"
-    area_path: Mapped[str] = mapped_column(String(255))
+    area_path: Mapped[str] = mapped_column(AreaPath())
 
-    __table_args__ = (
-        Index(
-            "ix_household_area_path", "area_path", postgresql_ops={"area_path": "text_pattern_ops"}
-        ),
-    )
+    __table_args__ = (Index("ix_household_area_path", "area_path"),)
 
 
 class Workplace(Base):
@@ -93,7 +84,7 @@ class Workplace(Base):
     kind: Mapped[str] = mapped_column(String(24))
     industry: Mapped[str | None] = mapped_column(String(60))
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)  # 统一社会信用代码
-    area_path: Mapped[str] = mapped_column(String(255), index=True)
+    area_path: Mapped[str] = mapped_column(AreaPath(), index=True)
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
 
@@ -107,7 +98,7 @@ class Venue(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(160))
     kind: Mapped[str] = mapped_column(String(24))
-    area_path: Mapped[str] = mapped_column(String(255), index=True)
+    area_path: Mapped[str] = mapped_column(AreaPath(), index=True)
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
 
@@ -125,7 +116,7 @@ class Person(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
-    area_path: Mapped[str] = mapped_column(String(255))
+    area_path: Mapped[str] = mapped_column(AreaPath())
     document_type: Mapped[str] = mapped_column(String(32))
     id_number_encrypted: Mapped[str] = mapped_column(String(255))
     id_number_index: Mapped[str] = mapped_column(String(48), unique=True)
@@ -144,6 +135,6 @@ class Person(Base):
     updated_at: Mapped[datetime]
 
     __table_args__ = (
-        Index("ix_person_area_path", "area_path", postgresql_ops={"area_path": "text_pattern_ops"}),
+        Index("ix_person_area_path", "area_path"),
         Index("ix_person_name", "name"),
     )

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.core.errors import NotFound
-from fangkong.core.scope import Actor, scope_to_jurisdiction
+from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.registry.enums import AreaLevel
 from fangkong.registry.errors import RegistryErrorCode
 from fangkong.registry.models import Area
@@ -90,7 +90,7 @@ def list_children(*, session: Session, actor: Actor, parent_code: str | None) ->
 def count_by_level(*, session: Session, under_path: str) -> dict[str, int]:
     stmt = (
         select(Area.level, func.count())
-        .where(Area.path.startswith(under_path, autoescape=True))
+        .where(within_path(Area.path, under_path))
         .group_by(Area.level)
     )
     return {level: count for level, count in session.execute(stmt).tuples()}

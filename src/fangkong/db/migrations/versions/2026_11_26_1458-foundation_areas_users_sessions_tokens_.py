@@ -27,16 +27,14 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("level", sa.String(length=16), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
-        sa.Column("path", sa.String(length=255), nullable=False),
+        sa.Column("path", fangkong.db.base.AreaPath(), nullable=False),
         sa.ForeignKeyConstraint(["parent_id"], ["area.id"], name=op.f("fk_area_parent_id_area")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_area")),
         sa.UniqueConstraint("code", name=op.f("uq_area_code")),
     )
     with op.batch_alter_table("area", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_area_parent_id"), ["parent_id"], unique=False)
-        batch_op.create_index(
-            "ix_area_path", ["path"], unique=False, postgresql_ops={"path": "text_pattern_ops"}
-        )
+        batch_op.create_index("ix_area_path", ["path"], unique=False)
 
     op.create_table(
         "audit_event",
@@ -82,7 +80,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("area_id", sa.Integer(), nullable=True),
-        sa.Column("jurisdiction_path", sa.String(length=255), nullable=True),
+        sa.Column("jurisdiction_path", fangkong.db.base.AreaPath(), nullable=True),
         sa.Column("person_id", sa.Integer(), nullable=True),
         sa.Column("household_id", sa.Integer(), nullable=True),
         sa.Column("is_active", sa.Boolean(), nullable=False),
@@ -161,7 +159,7 @@ def downgrade() -> None:
 
     op.drop_table("audit_event")
     with op.batch_alter_table("area", schema=None) as batch_op:
-        batch_op.drop_index("ix_area_path", postgresql_ops={"path": "text_pattern_ops"})
+        batch_op.drop_index("ix_area_path")
         batch_op.drop_index(batch_op.f("ix_area_parent_id"))
 
     op.drop_table("area")

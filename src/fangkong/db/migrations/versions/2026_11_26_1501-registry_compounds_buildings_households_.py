@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=160), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
-        sa.Column("area_path", sa.String(length=255), nullable=False),
+        sa.Column("area_path", fangkong.db.base.AreaPath(), nullable=False),
         sa.Column("latitude", sa.Float(), nullable=True),
         sa.Column("longitude", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_venue")),
@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("industry", sa.String(length=60), nullable=True),
         sa.Column("credit_code", sa.String(length=18), nullable=True),
-        sa.Column("area_path", sa.String(length=255), nullable=False),
+        sa.Column("area_path", fangkong.db.base.AreaPath(), nullable=False),
         sa.Column("latitude", sa.Float(), nullable=True),
         sa.Column("longitude", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workplace")),
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("community_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
-        sa.Column("area_path", sa.String(length=255), nullable=False),
+        sa.Column("area_path", fangkong.db.base.AreaPath(), nullable=False),
         sa.Column("latitude", sa.Float(), nullable=True),
         sa.Column("longitude", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -72,7 +72,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("compound_id", sa.Integer(), nullable=False),
         sa.Column("grid_id", sa.Integer(), nullable=False),
-        sa.Column("area_path", sa.String(length=255), nullable=False),
+        sa.Column("area_path", fangkong.db.base.AreaPath(), nullable=False),
         sa.Column("label", sa.String(length=40), nullable=False),
         sa.Column("units", sa.Integer(), nullable=False),
         sa.Column("floors", sa.Integer(), nullable=False),
@@ -89,7 +89,6 @@ def upgrade() -> None:
             "ix_building_area_path",
             ["area_path"],
             unique=False,
-            postgresql_ops={"area_path": "text_pattern_ops"},
         )
         batch_op.create_index(batch_op.f("ix_building_compound_id"), ["compound_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_building_grid_id"), ["grid_id"], unique=False)
@@ -101,7 +100,7 @@ def upgrade() -> None:
         sa.Column("unit", sa.Integer(), nullable=False),
         sa.Column("floor", sa.Integer(), nullable=False),
         sa.Column("room", sa.String(length=16), nullable=False),
-        sa.Column("area_path", sa.String(length=255), nullable=False),
+        sa.Column("area_path", fangkong.db.base.AreaPath(), nullable=False),
         sa.ForeignKeyConstraint(
             ["building_id"], ["building.id"], name=op.f("fk_household_building_id_building")
         ),
@@ -112,7 +111,6 @@ def upgrade() -> None:
             "ix_household_area_path",
             ["area_path"],
             unique=False,
-            postgresql_ops={"area_path": "text_pattern_ops"},
         )
         batch_op.create_index(batch_op.f("ix_household_building_id"), ["building_id"], unique=False)
 
@@ -120,7 +118,7 @@ def upgrade() -> None:
         "person",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("household_id", sa.Integer(), nullable=True),
-        sa.Column("area_path", sa.String(length=255), nullable=False),
+        sa.Column("area_path", fangkong.db.base.AreaPath(), nullable=False),
         sa.Column("document_type", sa.String(length=32), nullable=False),
         sa.Column("id_number_encrypted", sa.String(length=255), nullable=False),
         sa.Column("id_number_index", sa.String(length=48), nullable=False),
@@ -154,7 +152,6 @@ def upgrade() -> None:
             "ix_person_area_path",
             ["area_path"],
             unique=False,
-            postgresql_ops={"area_path": "text_pattern_ops"},
         )
         batch_op.create_index(batch_op.f("ix_person_household_id"), ["household_id"], unique=False)
         batch_op.create_index("ix_person_name", ["name"], unique=False)
@@ -171,22 +168,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_person_phone_index"))
         batch_op.drop_index("ix_person_name")
         batch_op.drop_index(batch_op.f("ix_person_household_id"))
-        batch_op.drop_index("ix_person_area_path", postgresql_ops={"area_path": "text_pattern_ops"})
+        batch_op.drop_index("ix_person_area_path")
 
     op.drop_table("person")
     with op.batch_alter_table("household", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_household_building_id"))
-        batch_op.drop_index(
-            "ix_household_area_path", postgresql_ops={"area_path": "text_pattern_ops"}
-        )
+        batch_op.drop_index("ix_household_area_path")
 
     op.drop_table("household")
     with op.batch_alter_table("building", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_building_grid_id"))
         batch_op.drop_index(batch_op.f("ix_building_compound_id"))
-        batch_op.drop_index(
-            "ix_building_area_path", postgresql_ops={"area_path": "text_pattern_ops"}
-        )
+        batch_op.drop_index("ix_building_area_path")
 
     op.drop_table("building")
     with op.batch_alter_table("compound", schema=None) as batch_op:

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from fangkong.accounts.models import User
+from fangkong.cli import app
+from fangkong.config import get_settings
+from fangkong.core.crypto import get_cipher
+from fangkong.db.session import create_db_engine, get_engine, get_sessionmaker
+from fangkong.demo import DEMO_ACCOUNTS
+
+runner = CliRunner()
+
+
+def _clear_caches() -> None:
+    for cached in (get_settings, get_engine, get_sessionmaker, get_cipher):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
+    _clear_caches()
+    yield url
+    get_engine().dispose()
+    _clear_caches()
+
+
+def test_it_prepares_the_demo_without_serving_and_is_idempotent(sqlite_url: str) -> None:
+    first = runner.invoke(app, ["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    assert "divisions: 2157 added, 0 already present" in first.output
+    second = runner.invoke(app, ["demo", "--no-serve"])
+    assert "divisions: 0 added, 2157 already present" in second.output
+    engine = create_db_engine(sqlite_url)
+    with engine.connect() as conn:
+        usernames = set(conn.scalars(select(User.username)))
+    engine.dispose()
+    assert usernames == {account.username for account in DEMO_ACCOUNTS}
+
+
+def test_it_creates_a_user_from_the_console_and_refuses_a_bad_area(sqlite_url: str) -> None:
+    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    created = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--username",
+            "wang.li",
+            "--role",
+            "grid_worker",
+            "--area",
+            "430203003",
+        ],
+        input="a-strong-password\na-strong-password\n",
+    )
+    assert created.exit_code == 0, created.output
+    assert "created user wang.li" in created.output
+    refused = runner.invoke(
+        app,
+        ["users", "create", "--username", "zhao", "--role", "grid_worker", "--area", "999"],
+        input="a-strong-password\na-strong-password\n",
+    )
+    assert refused.exit_code == 2
+    assert "[registry.area_not_found]" in refused.output
+
+
+@pytest.mark.parametrize("command", [[], ["db"], ["users"], ["areas"], ["serve"], ["demo"]])
+def test_it_documents_every_command(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
