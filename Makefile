@@ -19,12 +19,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Browser assets come from the npm registry at set-up and are served by fangkong (no CDN).
-assets: $(VENDOR)/htmx.min.js
+assets: $(VENDOR)/.installed
 
-$(VENDOR)/htmx.min.js: package.json package-lock.json
+$(VENDOR)/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(VENDOR)
-	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	mkdir -p $(VENDOR)/swagger-ui
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+		$(VENDOR)/swagger-ui/
+	touch $@
 
 demo: setup
 	$(BIN)/fangkong demo --host $(HOST) --port $(PORT)
