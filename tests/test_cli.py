@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from fangkong.accounts.models import User
@@ -72,8 +72,39 @@ def test_it_creates_a_user_from_the_console_and_refuses_a_bad_area(sqlite_url: s
     assert "[registry.area_not_found]" in refused.output
 
 
-@pytest.mark.parametrize("command", [[], ["db"], ["users"], ["areas"], ["serve"], ["demo"]])
+@pytest.mark.parametrize(
+    "command", [[], ["db"], ["users"], ["areas"], ["serve"], ["demo"], ["keys"], ["audit"]]
+)
 def test_it_documents_every_command(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.output
+
+
+def test_it_verifies_the_audit_chain_and_catches_a_tampered_row(sqlite_url: str) -> None:
+    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    intact = runner.invoke(app, ["audit", "verify"])
+    assert intact.exit_code == 0, intact.output
+    assert f"{len(DEMO_ACCOUNTS)} events checked: the chain is intact" in intact.output
+    engine = create_db_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET actor_label = 'someone else' WHERE id = 5"))
+    engine.dispose()
+    tampered = runner.invoke(app, ["audit", "verify"])
+    assert tampered.exit_code == 1
+    assert "audit chain broken at event 5 (edited) after 4 good events" in tampered.output
+
+
+def test_it_generates_production_keys_that_the_settings_accept() -> None:
+    from fangkong.config import Settings
+
+    result = runner.invoke(app, ["keys", "generate", "--key-id", "2026a"])
+    values = dict(line.split("=", 1) for line in result.output.strip().splitlines())
+    settings = Settings(
+        environment="production",
+        secure_cookies=True,
+        secret_key=values["FANGKONG_SECRET_KEY"],
+        encryption_keys=values["FANGKONG_ENCRYPTION_KEYS"],
+        blind_index_keys=values["FANGKONG_BLIND_INDEX_KEYS"],
+    )
+    assert settings.encryption_keys.startswith("2026a:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from fangkong.accounts.cli import app as users_app
-from fangkong.core.cli import app as keys_app
+from fangkong.core.cli import audit_app, keys_app
 from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
 from fangkong.registry.cli import app as areas_app
@@ -20,5 +20,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 app.command("serve")(serve)
 app.add_typer(demo_app, name="demo")

@@ -4,22 +4,33 @@ An event answers afterwards who did what to whom, what it was before and after, 
 which rule. Because the row is added to the caller's session, it commits or rolls back together
 with the change it records: there is never a change without its event, nor an event without its
 change.
+
+The log is tamper-evident: each event stores the SHA-256 of its own content chained to the hash
+of the event before it, so editing, deleting or reordering any committed row breaks the chain
+from that row on (:func:`verify_chain`, ``fangkong audit verify``). Appends are serialised per
+database (an advisory lock on PostgreSQL; SQLite has one writer anyway), which is what makes the
+order of the chain the order of the ids.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, select
+from sqlalchemy import JSON, Index, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fangkong.core import clock
 from fangkong.core.scope import Actor
-from fangkong.db.base import Base
+from fangkong.db.base import Base, BigIntId
 
-# Integer on SQLite so the column is a rowid alias (autoincrement); bigint on PostgreSQL.
-BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+GENESIS_HASH = "0" * 64
+# Any constant works; it names the lock that serialises appends to the audit chain.
+AUDIT_CHAIN_LOCK_KEY = 0x66_6B_61_75  # "fkau"
 
 
 class AuditEvent(Base):
@@ -36,6 +47,8 @@ class AuditEvent(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
     rule_ref: Mapped[str | None] = mapped_column(String(160))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_audit_event_subject", "subject_type", "subject_id", "occurred_at"),
@@ -44,6 +57,34 @@ class AuditEvent(Base):
 
 
 SYSTEM_LABEL = "system"
+
+
+def content_hash(event: AuditEvent, prev_hash: str) -> str:
+    """SHA-256 over the previous hash and a canonical encoding of every recorded field."""
+    content = {
+        "occurred_at": event.occurred_at.isoformat(),
+        "actor_user_id": event.actor_user_id,
+        "actor_label": event.actor_label,
+        "action": event.action,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "before": event.before,
+        "after": event.after,
+        "reason": event.reason,
+        "rule_ref": event.rule_ref,
+    }
+    encoded = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{prev_hash}\n{encoded}".encode()).hexdigest()
+
+
+def _chain_head(session: Session) -> str:
+    """The hash to chain the next event to. Takes the append lock first (PostgreSQL releases it
+    when the transaction ends; taking it again in the same transaction is free), so no other
+    transaction can append between this read and our commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK_KEY})
+    last = session.scalar(select(AuditEvent.entry_hash).order_by(AuditEvent.id.desc()).limit(1))
+    return last or GENESIS_HASH
 
 
 def record(
@@ -66,8 +107,11 @@ def record(
     """
     if actor is None and not rule_ref:
         raise ValueError("a change made by the system must cite the rule that made it")
+    moment = occurred_at or clock.now()
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime refused; pass a timezone-aware value")
     event = AuditEvent(
-        occurred_at=occurred_at or clock.now(),
+        occurred_at=moment,
         actor_user_id=actor.user_id if actor else None,
         actor_label=actor.username if actor else SYSTEM_LABEL,
         action=action,
@@ -78,7 +122,11 @@ def record(
         reason=reason,
         rule_ref=rule_ref,
     )
+    event.prev_hash = _chain_head(session)
+    event.entry_hash = content_hash(event, event.prev_hash)
     session.add(event)
+    # Flushed at once: the next event reads this one as the head of the chain.
+    session.flush([event])
     return event
 
 
@@ -106,3 +154,53 @@ def latest(
     if subject_id:
         stmt = stmt.where(AuditEvent.subject_id == subject_id)
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first event at which the chain stops adding up, and why."""
+
+    event_id: int
+    problem: str  # "edited" (content changed) or "broken_link" (deleted or reordered before it)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events_checked: int
+    first_break: ChainBreak | None
+
+    @property
+    def is_intact(self) -> bool:
+        return self.first_break is None
+
+
+def _in_id_order(session: Session, batch_size: int) -> Iterator[AuditEvent]:
+    last_id = 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.id > last_id)
+                .order_by(AuditEvent.id)
+                .limit(batch_size)
+            )
+        )
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1].id
+        session.expunge_all()
+
+
+def verify_chain(*, session: Session, batch_size: int = 5000) -> ChainReport:
+    """Walk the whole log in id order and report the first event that does not add up."""
+    expected_prev = GENESIS_HASH
+    checked = 0
+    for event in _in_id_order(session, batch_size):
+        checked += 1
+        if event.prev_hash != expected_prev:
+            return ChainReport(checked, ChainBreak(event.id, "broken_link"))
+        if content_hash(event, event.prev_hash) != event.entry_hash:
+            return ChainReport(checked, ChainBreak(event.id, "edited"))
+        expected_prev = event.entry_hash
+    return ChainReport(checked, None)
