@@ -106,5 +106,6 @@ def test_it_generates_production_keys_that_the_settings_accept() -> None:
         secret_key=values["FANGKONG_SECRET_KEY"],
         encryption_keys=values["FANGKONG_ENCRYPTION_KEYS"],
         blind_index_keys=values["FANGKONG_BLIND_INDEX_KEYS"],
+        code_signing_key=values["FANGKONG_CODE_SIGNING_KEY"],
     )
     assert settings.encryption_keys.startswith("2026a:")

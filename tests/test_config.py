@@ -23,6 +23,7 @@ def test_it_refuses_to_run_in_production_with_the_published_defaults() -> None:
         "FANGKONG_ENCRYPTION_KEYS",
         "FANGKONG_BLIND_INDEX_KEYS",
         "FANGKONG_SECURE_COOKIES",
+        "FANGKONG_CODE_SIGNING_KEY",
     ):
         assert variable in message
 
@@ -33,6 +34,7 @@ def test_it_accepts_production_with_real_secrets() -> None:
         secret_key="x" * 40,
         encryption_keys=generate_key("k1"),
         blind_index_keys=generate_key("i1"),
+        code_signing_key=generate_key("s1"),
         secure_cookies=True,
     )
     assert settings.environment == "production"

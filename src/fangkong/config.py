@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fangkong.core.crypto import parse_keyring
+
 DEFAULT_SECRET_KEY = "fangkong-development-secret-do-not-use-in-production"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,12 +30,17 @@ def _derived_dev_key(purpose: str) -> str:
 
 DEFAULT_ENCRYPTION_KEYS = _derived_dev_key("field-encryption")
 DEFAULT_BLIND_INDEX_KEYS = _derived_dev_key("blind-index")
+# The 32 bytes are an Ed25519 seed: the private key that signs health-code tokens.
+DEFAULT_CODE_SIGNING_KEY = _derived_dev_key("code-signing")
 
 
 class Settings(BaseSettings):
     """Every setting is documented in ``docs/configuration.md`` (a test checks that)."""
 
-    model_config = SettingsConfigDict(env_prefix="FANGKONG_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused setting must not echo keys and secrets into logs.
+    model_config = SettingsConfigDict(
+        env_prefix="FANGKONG_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "production"] = "development"
     database_url: str = Field(
@@ -44,12 +51,26 @@ class Settings(BaseSettings):
     encryption_keys: str = DEFAULT_ENCRYPTION_KEYS
     # Same format; the first key computes new blind indexes, all of them are tried on lookup.
     blind_index_keys: str = DEFAULT_BLIND_INDEX_KEYS
+    # Same format; the first key signs health-code tokens, every key's public half verifies.
+    code_signing_key: str = DEFAULT_CODE_SIGNING_KEY
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     session_hours: float = Field(default=12.0, gt=0)
     secure_cookies: bool = False
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_minutes: int = Field(default=15, ge=1)
     timezone: str = "Asia/Shanghai"
+
+    @model_validator(mode="after")
+    def _code_signing_key_parses(self) -> Settings:
+        # Checked here rather than in a field validator, whose error would echo the whole value
+        # (a private key) into logs.
+        try:
+            parse_keyring(self.code_signing_key)
+        except ValueError:
+            raise ValueError(
+                "FANGKONG_CODE_SIGNING_KEY must be 'key_id:base64url(32 bytes)[,...]'"
+            ) from None
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:
@@ -62,6 +83,10 @@ class Settings(BaseSettings):
             problems.append("FANGKONG_ENCRYPTION_KEYS must be set")
         if self.blind_index_keys == DEFAULT_BLIND_INDEX_KEYS:
             problems.append("FANGKONG_BLIND_INDEX_KEYS must be set")
+        # Refused anywhere in the ring: even as a verify-only key, a published private key lets
+        # anyone mint tokens that checkpoints would accept.
+        if DEFAULT_CODE_SIGNING_KEY in self.code_signing_key:
+            problems.append("FANGKONG_CODE_SIGNING_KEY must be set")
         if not self.secure_cookies:
             problems.append("FANGKONG_SECURE_COOKIES must be true (cookies over HTTPS only)")
         if problems:

@@ -18,10 +18,12 @@ audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 def generate(
     key_id: str = typer.Option("k1", help="Key id stored beside every value it protects."),
 ) -> None:
-    """Print a fresh secret key and one encryption and one blind-index key entry."""
+    """Print a fresh secret key, and one entry for each key ring (encryption, blind index,
+    health-code signing)."""
     typer.echo(f"FANGKONG_SECRET_KEY={secrets.token_urlsafe(48)}")
     typer.echo(f"FANGKONG_ENCRYPTION_KEYS={generate_key(key_id)}")
     typer.echo(f"FANGKONG_BLIND_INDEX_KEYS={generate_key(key_id)}")
+    typer.echo(f"FANGKONG_CODE_SIGNING_KEY={generate_key(key_id)}")
 
 
 @audit_app.command()

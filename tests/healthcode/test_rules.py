@@ -1,0 +1,461 @@
+"""The health-code engine, table-driven per pack; each case cites the rule it checks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from functools import cache
+
+import pytest
+
+from fangkong.healthcode import facts as hc_facts
+from fangkong.healthcode.enums import (
+    CaseStatus,
+    ContactKind,
+    ExitKind,
+    RiskLevel,
+    SampleResult,
+    Supervision,
+)
+from fangkong.healthcode.facts import (
+    AreaFacts,
+    IsolationFacts,
+    PersonFacts,
+    RiskVisit,
+    Sample,
+    SkippedRound,
+    TracingFacts,
+)
+from fangkong.healthcode.rules import evaluate
+from fangkong.healthcode.schemas import GreenCondition, HealthCodeSection
+from fangkong.healthcode.section import HEALTHCODE_SECTION
+from fangkong.rulepacks.catalog import Catalog, load_catalog
+
+CST = timezone(timedelta(hours=8))
+NOW = datetime(2022, 11, 15, 12, 0, tzinfo=CST)
+
+
+@cache
+def catalog() -> Catalog:
+    return load_catalog(schemas=[HEALTHCODE_SECTION])
+
+
+def section(pack_id: str) -> HealthCodeSection:
+    return catalog().get(pack_id).section(HEALTHCODE_SECTION)
+
+
+def ago(**delta: float) -> datetime:
+    return NOW - timedelta(**delta)
+
+
+def negative(**delta: float) -> Sample:
+    return Sample(ago(**delta), SampleResult.NEGATIVE)
+
+
+def with_samples(*samples: Sample, **testing: object) -> hc_facts.TestingFacts:
+    return hc_facts.TestingFacts(samples=samples, **testing)  # type: ignore[arg-type]
+
+
+NOBODY = PersonFacts()
+CONFIRMED = PersonFacts(tracing=TracingFacts(CaseStatus.CONFIRMED, ago(days=1)))
+ASYMPTOMATIC = PersonFacts(tracing=TracingFacts(CaseStatus.ASYMPTOMATIC, ago(days=1)))
+RECOVERED = PersonFacts(tracing=TracingFacts(CaseStatus.RECOVERED, ago(days=1)))
+POOL = PersonFacts(testing=hc_facts.TestingFacts(is_in_positive_pool_awaiting_review=True))
+CLOSE = PersonFacts(tracing=TracingFacts(contact=ContactKind.CLOSE, last_exposure_at=ago(days=2)))
+SECONDARY = PersonFacts(tracing=TracingFacts(contact=ContactKind.SECONDARY))
+CENTRALISED = PersonFacts(isolation=IsolationFacts(Supervision.CENTRALISED_ISOLATION))
+MONITORED = PersonFacts(isolation=IsolationFacts(Supervision.HEALTH_MONITORING))
+LIVES_HIGH = PersonFacts(areas=AreaFacts(residence_risk=RiskLevel.HIGH))
+LIVES_MEDIUM = PersonFacts(areas=AreaFacts(residence_risk=RiskLevel.MEDIUM))
+
+
+def visited(level: RiskLevel, days: float, *samples: Sample) -> PersonFacts:
+    return PersonFacts(
+        areas=AreaFacts(visits=(RiskVisit(level, ago(days=days)),)), testing=with_samples(*samples)
+    )
+
+
+def companion(days: float, *samples: Sample) -> PersonFacts:
+    return PersonFacts(
+        tracing=TracingFacts(companion_flagged_at=ago(days=days)), testing=with_samples(*samples)
+    )
+
+
+def key_post(*samples: Sample) -> PersonFacts:
+    return PersonFacts(testing=with_samples(*samples, is_key_post_worker=True))
+
+
+def arrived(hours: float, *samples: Sample) -> PersonFacts:
+    return PersonFacts(areas=AreaFacts(arrived_at=ago(hours=hours)), testing=with_samples(*samples))
+
+
+def skipped(
+    *closed_days_ago: float,
+    samples: tuple[Sample, ...] = (),
+    excused: bool = False,
+    lives: RiskLevel = RiskLevel.NONE,
+) -> PersonFacts:
+    rounds = tuple(
+        SkippedRound(f"round-{i}", ago(days=d), is_excused=excused)
+        for i, d in enumerate(closed_days_ago)
+    )
+    return PersonFacts(
+        testing=hc_facts.TestingFacts(samples=samples, skipped_rounds=rounds),
+        areas=AreaFacts(residence_risk=lives),
+    )
+
+
+CN9 = [
+    # Hangzhou model 2020 (Xinhua): green = no match in the risk databases.
+    ("nothing known", NOBODY, "green", "hc.no_risk", ("no_risk_found",)),
+    # Shanghai 随申码 18 Sep 2022, red class (2): confirmed, asymptomatic and suspected cases.
+    ("confirmed case", CONFIRMED, "red", "hc.case", ("case",)),
+    ("asymptomatic case", ASYMPTOMATIC, "red", "hc.case", ("case",)),
+    ("recovered, nothing else", RECOVERED, "green", "hc.no_risk", ("no_risk_found",)),
+    # Shanghai red class (1): initial-screen positive and positive-pool people.
+    ("positive pool", POOL, "red", "hc.positive_pool", ("positive_pool_awaiting_review",)),
+    # Shanghai red class (3): close contacts and secondary contacts; cn-9 7+3.
+    ("close contact", CLOSE, "red", "hc.close_contact", ("close_contact",)),
+    ("secondary contact", SECONDARY, "red", "hc.secondary_contact", ("secondary_contact",)),
+    # Shanghai red class (4); Hunan: red = centralised isolation.
+    ("centralised isolation", CENTRALISED, "red", "hc.isolation", ("under_isolation",)),
+    # Shanghai yellow class (1): home health monitoring.
+    (
+        "health monitoring",
+        MONITORED,
+        "yellow",
+        "hc.health_monitoring",
+        ("under_health_monitoring",),
+    ),
+    # Residents change colour from the designation date (§5.4).
+    ("lives in high area", LIVES_HIGH, "red", "hc.residence_high", ("lives_in_high_risk_area",)),
+    (
+        "lives in medium area",
+        LIVES_MEDIUM,
+        "yellow",
+        "hc.residence_medium",
+        ("lives_in_medium_risk_area",),
+    ),
+    # cn-9: high/medium-area history within 7 days (I5, I6); Shanghai red class (5).
+    (
+        "high area 6 days ago",
+        visited(RiskLevel.HIGH, 6),
+        "red",
+        "hc.visited_high",
+        ("visited_high_risk_area",),
+    ),
+    ("high area 8 days ago", visited(RiskLevel.HIGH, 8), "green", "hc.no_risk", ("no_risk_found",)),
+    # Hunan CDC: medium-risk travel → yellow, 2 tests within 3 days (3天2检) → auto green.
+    (
+        "medium area, untested",
+        visited(RiskLevel.MEDIUM, 2),
+        "yellow",
+        "hc.visited_medium",
+        ("visited_medium_risk_area",),
+    ),
+    (
+        "medium area, 1 negative",
+        visited(RiskLevel.MEDIUM, 2, negative(days=1)),
+        "yellow",
+        "hc.visited_medium",
+        ("visited_medium_risk_area",),
+    ),
+    (
+        "medium area, 2 negatives",
+        visited(RiskLevel.MEDIUM, 2, negative(days=1.5), negative(days=0.5)),
+        "green",
+        "hc.no_risk",
+        ("no_risk_found",),
+    ),
+    (
+        "medium area, negatives before the visit",
+        visited(RiskLevel.MEDIUM, 2, negative(days=4), negative(days=3)),
+        "yellow",
+        "hc.visited_medium",
+        ("visited_medium_risk_area",),
+    ),
+    # Chengdu 2021: companion → yellow; 2 tests within 3 days, at least 24 h apart.
+    ("companion, untested", companion(1), "yellow", "hc.companion", ("spatiotemporal_companion",)),
+    (
+        "companion, 2 negatives 24 h apart",
+        companion(2, negative(days=1.5), negative(days=0.5)),
+        "green",
+        "hc.no_risk",
+        ("no_risk_found",),
+    ),
+    (
+        "companion, 2 negatives 2 h apart",
+        companion(2, negative(hours=3), negative(hours=1)),
+        "yellow",
+        "hc.companion",
+        ("spatiotemporal_companion",),
+    ),
+    ("companion flagged 15 days ago", companion(15), "green", "hc.no_risk", ("no_risk_found",)),
+    # Hunan CDC: key posts overdue → yellow; Chaling: a test at least every 7 days.
+    (
+        "key post, negative 8 days old",
+        key_post(negative(days=8)),
+        "yellow",
+        "hc.key_post_overdue",
+        ("key_post_test_overdue",),
+    ),
+    (
+        "key post, never tested",
+        key_post(),
+        "yellow",
+        "hc.key_post_overdue",
+        ("key_post_test_overdue",),
+    ),
+    (
+        "key post, negative 6 days old",
+        key_post(negative(days=6)),
+        "green",
+        "hc.no_risk",
+        ("no_risk_found",),
+    ),
+    # Shanghai 19 Sep 2022: no test within 48 h of arrival → display suspended (暂缓展码).
+    (
+        "arrived 50 h ago, untested",
+        arrived(50),
+        "withheld",
+        "hc.arrival_untested",
+        ("arrived_without_test",),
+    ),
+    (
+        "arrived 50 h ago, tested",
+        arrived(50, negative(hours=49)),
+        "green",
+        "hc.no_risk",
+        ("no_risk_found",),
+    ),
+    ("arrived 47 h ago, untested", arrived(47), "green", "hc.no_risk", ("no_risk_found",)),
+    # Most restrictive wins; every restricting reason is listed.
+    (
+        "close contact who visited a medium area",
+        PersonFacts(tracing=CLOSE.tracing, areas=visited(RiskLevel.MEDIUM, 1).areas),
+        "red",
+        "hc.close_contact",
+        ("close_contact", "visited_medium_risk_area"),
+    ),
+]
+
+CN20 = [
+    # 二十条: secondary contacts are no longer determined.
+    ("secondary contact", SECONDARY, "green", "hc.no_risk", ("no_risk_found",)),
+    # 二十条: medium tier abolished.
+    ("lives in a medium area", LIVES_MEDIUM, "green", "hc.no_risk", ("no_risk_found",)),
+    ("close contact (5+3)", CLOSE, "red", "hc.close_contact", ("close_contact",)),
+    # 二十条: spillover from a high area, 7 d home isolation (I9).
+    (
+        "high area 3 days ago",
+        visited(RiskLevel.HIGH, 3),
+        "red",
+        "hc.visited_high",
+        ("visited_high_risk_area",),
+    ),
+    ("confirmed case", CONFIRMED, "red", "hc.case", ("case",)),
+]
+
+CN10 = [
+    # China CDC 8 Dec 2022: a positive pool awaits the single-tube recheck, nothing locked.
+    ("positive pool", POOL, "pending", "hc.positive_pool", ("positive_pool_awaiting_review",)),
+    # 新十条: no travel-history codes, no mass testing by area.
+    ("high area yesterday", visited(RiskLevel.HIGH, 1), "green", "hc.no_risk", ("no_risk_found",)),
+    ("skipped a round", skipped(1), "green", "hc.no_risk", ("no_risk_found",)),
+    ("arrived untested", arrived(72), "green", "hc.no_risk", ("no_risk_found",)),
+    # 新十条: close contacts and cases isolate (at home where conditions allow).
+    ("close contact", CLOSE, "red", "hc.close_contact", ("close_contact",)),
+    ("confirmed case", CONFIRMED, "red", "hc.case", ("case",)),
+]
+
+ZHUZHOU = [
+    # 株疫防指告〔2022〕27号 as interpreted in docs/healthcode.md.
+    ("one skipped round", skipped(1), "yellow", "zz.skipped_round", ("skipped_required_round",)),
+    ("excused round", skipped(1, excused=True), "green", "hc.no_risk", ("no_risk_found",)),
+    (
+        "skipped then tested",
+        skipped(2, samples=(negative(days=1),)),
+        "green",
+        "hc.no_risk",
+        ("no_risk_found",),
+    ),
+    (
+        "skipped then sampled, result pending",
+        skipped(2, samples=(Sample(ago(hours=2), SampleResult.PENDING),)),
+        "green",
+        "hc.no_risk",
+        ("no_risk_found",),
+    ),
+    (
+        "tested before the round closed only",
+        skipped(1, samples=(negative(days=2),)),
+        "yellow",
+        "zz.skipped_round",
+        ("skipped_required_round",),
+    ),
+    (
+        "two skipped rounds",
+        skipped(4, 1),
+        "red",
+        "zz.skipped_round_repeated",
+        ("skipped_required_rounds_repeatedly", "skipped_required_round"),
+    ),
+    (
+        "two skipped, tested between them",
+        skipped(4, 1, samples=(negative(days=3),)),
+        "yellow",
+        "zz.skipped_round",
+        ("skipped_required_round",),
+    ),
+    (
+        "skipped while living in a medium area",
+        skipped(1, lives=RiskLevel.MEDIUM),
+        "red",
+        "zz.skipped_round_risk_area",
+        (
+            "skipped_required_round_in_risk_area",
+            "lives_in_medium_risk_area",
+            "skipped_required_round",
+        ),
+    ),
+    # Hunan CDC: companions clear with 3 tests within 7 days (replaces Chengdu's 2-in-3).
+    (
+        "companion, 2 negatives",
+        companion(3, negative(days=2), negative(days=1)),
+        "yellow",
+        "hc.companion",
+        ("spatiotemporal_companion",),
+    ),
+    (
+        "companion, 3 negatives",
+        companion(3, negative(days=2), negative(days=1), negative(hours=1)),
+        "green",
+        "hc.no_risk",
+        ("no_risk_found",),
+    ),
+    # Zhuzhou arrivals test on landing: untested after 24 h → yellow (replaces withheld at 48 h).
+    (
+        "arrived 25 h ago, untested",
+        arrived(25),
+        "yellow",
+        "hc.arrival_untested",
+        ("arrived_without_test",),
+    ),
+    # Base cn-9 rules still apply under the overlay.
+    ("confirmed case", CONFIRMED, "red", "hc.case", ("case",)),
+]
+
+US_CDC = [
+    # No personal colour code in the United States: one state for everyone.
+    ("nothing known", NOBODY, "not_issued", "hc.us.not_issued", ("no_health_code_scheme",)),
+    ("confirmed case", CONFIRMED, "not_issued", "hc.us.not_issued", ("no_health_code_scheme",)),
+]
+
+TABLE = [
+    (f"{pack}: {case}", pack, facts, colour, rule_id, reasons)
+    for pack, rows in (
+        ("cn-9", CN9),
+        ("cn-20", CN20),
+        ("cn-10", CN10),
+        ("zhuzhou-2022-11", ZHUZHOU),
+        ("us-cdc", US_CDC),
+    )
+    for case, facts, colour, rule_id, reasons in rows
+]
+
+
+@pytest.mark.parametrize(
+    ("_case", "pack_id", "facts", "colour", "rule_id", "reasons"),
+    TABLE,
+    ids=[row[0] for row in TABLE],
+)
+def test_it_decides_the_code_a_pack_gives(
+    _case: str,
+    pack_id: str,
+    facts: PersonFacts,
+    colour: str,
+    rule_id: str,
+    reasons: tuple[str, ...],
+) -> None:
+    decision = evaluate(facts=facts, now=NOW, pack=section(pack_id))
+
+    assert (decision.colour, decision.rule_id, decision.reasons) == (colour, rule_id, reasons)
+    assert (decision.pack_id, decision.pack_version) == (pack_id, 1)
+    assert decision.rule_ref == f"{pack_id}@1#{rule_id}"
+
+
+def test_it_is_valid_until_a_time_window_lapses_and_says_so() -> None:
+    left_at = ago(days=6)
+
+    decision = evaluate(facts=visited(RiskLevel.HIGH, 6), now=NOW, pack=section("cn-9"))
+
+    assert decision.valid_until == left_at + timedelta(days=7)
+    assert decision.to_green == (
+        GreenCondition(ExitKind.TIME_ELAPSES, "hc.visited_high", None, left_at + timedelta(days=7)),
+    )
+
+
+def test_it_keeps_green_only_until_a_key_post_negative_goes_stale() -> None:
+    decision = evaluate(facts=key_post(negative(days=6)), now=NOW, pack=section("cn-9"))
+
+    assert (decision.colour, decision.valid_until) == ("green", ago(days=6) + timedelta(days=7))
+    assert decision.to_green == ()
+
+
+def test_it_lists_every_condition_needed_for_green() -> None:
+    facts = PersonFacts(
+        tracing=TracingFacts(
+            contact=ContactKind.CLOSE,
+            last_exposure_at=ago(days=2),
+            companion_flagged_at=ago(days=1),
+        ),
+        testing=with_samples(negative(hours=12)),
+    )
+
+    decision = evaluate(facts=facts, now=NOW, pack=section("cn-9"))
+
+    assert decision.to_green == (
+        GreenCondition(ExitKind.CONTACT_RELEASED, "hc.close_contact"),
+        GreenCondition(ExitKind.NEGATIVE_TESTS, "hc.companion", 1, ago(days=1) + timedelta(days=3)),
+    )
+    assert decision.matched_rule_ids == ("hc.close_contact", "hc.companion", "hc.no_risk")
+
+
+def test_it_tells_a_person_who_skipped_a_round_to_take_a_test() -> None:
+    decision = evaluate(facts=skipped(1), now=NOW, pack=section("zhuzhou-2022-11"))
+
+    assert decision.to_green == (GreenCondition(ExitKind.TAKE_TEST, "zz.skipped_round", 1),)
+    assert decision.valid_until is None
+
+
+def test_it_ignores_facts_dated_after_now() -> None:
+    later_test = Sample(NOW + timedelta(hours=1), SampleResult.NEGATIVE)
+
+    decision = evaluate(
+        facts=skipped(1, samples=(later_test,)), now=NOW, pack=section("zhuzhou-2022-11")
+    )
+
+    assert decision.colour == "yellow"
+
+
+def test_it_reevaluates_a_past_moment_under_the_pack_then_in_force() -> None:
+    before = datetime(2022, 11, 10, 12, tzinfo=CST)
+    after = datetime(2022, 11, 12, 12, tzinfo=CST)
+
+    decisions = [
+        evaluate(
+            facts=SECONDARY,
+            now=moment,
+            pack=catalog().in_force(series="cn", at=moment).section(HEALTHCODE_SECTION),
+        )
+        for moment in (before, after)
+    ]
+
+    assert [(d.pack_id, d.colour, d.rule_id) for d in decisions] == [
+        ("cn-9", "red", "hc.secondary_contact"),
+        ("cn-20", "green", "hc.no_risk"),
+    ]
+
+
+def test_it_refuses_a_naive_now() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        evaluate(facts=NOBODY, now=datetime(2022, 11, 15), pack=section("cn-9"))  # noqa: DTZ001
