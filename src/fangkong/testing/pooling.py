@@ -87,14 +87,25 @@ def dilution_cap(max_ct_shift: float | None) -> int | None:
     return max(1, int(2.0**max_ct_shift + 1e-9))  # int() floors a positive float
 
 
-def plan_pools(
+@dataclass(frozen=True, slots=True)
+class PoolPlanTable:
+    """Plans for many areas as columns (index i = the i-th prevalence given); see PoolPlan."""
+
+    prevalence: FloatArray
+    pool_size: IntArray
+    tests_per_person: FloatArray
+    unconstrained_pool_size: IntArray
+    unconstrained_tests_per_person: FloatArray
+    information_floor: FloatArray
+
+
+def plan_pool_table(
     *,
-    areas: Sequence[str],
     prevalences: ArrayLike,
     max_pool_size: int,
     max_ct_shift: float | None = None,
     search_limit: int = 200,
-) -> list[PoolPlan]:
+) -> PoolPlanTable:
     """The Dorfman-optimal pool size per area, under a policy cap and a dilution budget.
 
     Every area is solved at once on an (areas × pool sizes) grid. Ties go to the smaller pool
@@ -102,7 +113,7 @@ def plan_pools(
     unconstrained optimum is about 1/√p, so 200 covers prevalences down to 0.003%.
     """
     p = np.asarray(prevalences, dtype=np.float64)
-    if p.ndim != 1 or len(p) != len(areas):
+    if p.ndim != 1:
         raise _invalid("give one prevalence per area", "prevalences")
     if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
         raise _invalid("prevalences are fractions between 0 and 1", "prevalences")
@@ -113,22 +124,63 @@ def plan_pools(
     if dilution is not None:
         cap = min(cap, dilution)
     sizes = np.arange(1, max(search_limit, cap) + 1, dtype=np.float64)
-    costs = dorfman_tests_per_person(p[:, None], sizes[None, :])
+    # (1-p)^k for every k by running products along the row: one multiply per cell instead of
+    # a power; the rounding error after 200 products (~1e-14) is far below any cost difference
+    # that decides a pool size.
+    survive = np.cumprod(np.broadcast_to((1.0 - p)[:, None], (len(p), len(sizes))), axis=1)
+    costs = (1.0 / sizes + 1.0) - survive
+    costs[:, 0] = 1.0  # a "pool" of one is an individual test
     best_all = np.argmin(costs, axis=1)  # argmin returns the first (smallest k) on ties
     best_capped = np.argmin(costs[:, :cap], axis=1)
     rows = np.arange(len(p))
-    floor = information_floor(p)
+    return PoolPlanTable(
+        prevalence=p,
+        pool_size=(best_capped + 1).astype(np.int64),
+        tests_per_person=costs[rows, best_capped],
+        unconstrained_pool_size=(best_all + 1).astype(np.int64),
+        unconstrained_tests_per_person=costs[rows, best_all],
+        information_floor=information_floor(p),
+    )
+
+
+def plan_pools(
+    *,
+    areas: Sequence[str],
+    prevalences: ArrayLike,
+    max_pool_size: int,
+    max_ct_shift: float | None = None,
+    search_limit: int = 200,
+) -> list[PoolPlan]:
+    """:func:`plan_pool_table` as one :class:`PoolPlan` per named area."""
+    p = np.asarray(prevalences, dtype=np.float64)
+    if p.ndim != 1 or len(p) != len(areas):
+        raise _invalid("give one prevalence per area", "prevalences")
+    table = plan_pool_table(
+        prevalences=p,
+        max_pool_size=max_pool_size,
+        max_ct_shift=max_ct_shift,
+        search_limit=search_limit,
+    )
     return [
         PoolPlan(
             area=area,
-            prevalence=float(p[i]),
-            pool_size=int(best_capped[i]) + 1,
-            tests_per_person=float(costs[i, best_capped[i]]),
-            unconstrained_pool_size=int(best_all[i]) + 1,
-            unconstrained_tests_per_person=float(costs[rows[i], best_all[i]]),
-            information_floor=float(floor[i]),
+            prevalence=prevalence,
+            pool_size=capped,
+            tests_per_person=capped_t,
+            unconstrained_pool_size=free,
+            unconstrained_tests_per_person=free_t,
+            information_floor=floor_t,
         )
-        for i, area in enumerate(areas)
+        for area, prevalence, capped, capped_t, free, free_t, floor_t in zip(
+            areas,
+            table.prevalence.tolist(),
+            table.pool_size.tolist(),
+            table.tests_per_person.tolist(),
+            table.unconstrained_pool_size.tolist(),
+            table.unconstrained_tests_per_person.tolist(),
+            table.information_floor.tolist(),
+            strict=True,
+        )
     ]
 
 
