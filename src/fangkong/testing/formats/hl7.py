@@ -38,11 +38,12 @@ from fangkong.testing.formats.records import (
 )
 from fangkong.testing.formats.vocabulary import ACCEPTED_PRESENCE_CODES, SNOMED_RESULTS, ct_target
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
 # DTM: YYYYMMDDHHMM[SS[.S[S[S[S]]]]][+/-ZZZZ]; a result needs at least minute precision.
 _DTM = re.compile(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:\.(\d{1,4}))?([+-]\d{4})?")
 _FINAL_STATUSES = frozenset({"F", "C"})
+# Segment ids met in lab reports; others are checked against the id pattern.
+_COMMON_SEGMENTS = frozenset({"PID", "PD1", "PV1", "NK1", "ORC", "OBR", "OBX", "SPM", "NTE", "SFT"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,8 @@ class _Parser:
         self.seen_keys: set[str] = set()
 
     def run(self, text: str) -> ParseReport:
-        lines = _LINE_BREAK.split(text.lstrip("\ufeff"))
+        # The standard ends segments with CR; files that went through other tools use LF or CRLF.
+        lines = text.lstrip("\ufeff").replace("\r\n", "\r").replace("\n", "\r").split("\r")
         if not any(line.strip() for line in lines):
             self.report.reject(1, TestingErrorCode.FILE_EMPTY, "the file holds no segments")
             return self.report
@@ -209,7 +211,9 @@ class _Parser:
                 )
             return
         separator = message.encoding.field
-        if _SEGMENT_ID.fullmatch(segment_id) is None or (len(line) > 3 and line[3] != separator):
+        if (segment_id not in _COMMON_SEGMENTS and _SEGMENT_ID.fullmatch(segment_id) is None) or (
+            len(line) > 3 and line[3] != separator
+        ):
             self._malformed(number, f"segment {line[:12]!r} has no valid id and separator")
             return
         if segment_id == "OBR":
@@ -423,6 +427,7 @@ class _Parser:
         return enc.unescape(placer) if placer else None
 
 
+@lru_cache(maxsize=64)
 def _version_supported(version: str) -> bool:
     try:
         parts = tuple(int(part) for part in version.split("."))
