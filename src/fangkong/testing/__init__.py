@@ -1,0 +1,1 @@
+"""Mass testing: lab-result formats, pool planning and registration codes."""

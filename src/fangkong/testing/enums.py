@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LabResult(StrEnum):
+    """The qualitative outcome of one tube's nucleic-acid test."""
+
+    DETECTED = "detected"
+    NOT_DETECTED = "not_detected"
+    INCONCLUSIVE = "inconclusive"
+    INVALID = "invalid"
+
+
+class ResultFormat(StrEnum):
+    HL7 = "hl7v2"
+    FHIR = "fhir"
+    CSV = "csv"
+
+
+class CodeKind(StrEnum):
+    """Whether a registration code stands for one person or an adult presenting a household."""
+
+    PERSON = "P"
+    HOUSEHOLD = "H"

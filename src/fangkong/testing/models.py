@@ -1,0 +1,125 @@
+"""Tables of the testing domain: campaigns (test rounds), tubes, who is in each tube, lab results
+and the outcome report of every uploaded result file."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fangkong.db.base import Base, BigIntId
+
+
+class TestCampaign(Base):
+    """A test round (一轮核酸检测) over an area subtree, with the pool policy it runs under.
+
+    ``rule_ref`` names the rule pack entry that set ``max_pool_size`` (e.g. 10-in-1 for a
+    controlled zone), so the choice can be explained afterwards.
+    """
+
+    __test__ = False  # the name starts with "Test"; pytest must not collect it
+    __tablename__ = "test_campaign"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    area_path: Mapped[str] = mapped_column(String(255))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    max_pool_size: Mapped[int]
+    rule_ref: Mapped[str | None] = mapped_column(String(160))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(
+            "ix_test_campaign_area_path",
+            "area_path",
+            postgresql_ops={"area_path": "text_pattern_ops"},
+        ),
+    )
+
+
+class Tube(Base):
+    """A sampling tube, known by its printed barcode; ``pool_size`` people at most go in it."""
+
+    __tablename__ = "tube"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    barcode: Mapped[str] = mapped_column(String(40), unique=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("test_campaign.id"), index=True)
+    area_path: Mapped[str] = mapped_column(String(255))
+    pool_size: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime]
+    sealed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_tube_area_path", "area_path", postgresql_ops={"area_path": "text_pattern_ops"}),
+    )
+
+
+class TubeMember(Base):
+    """One person sampled into one tube (each keeps their own code, bound at the moment)."""
+
+    __tablename__ = "tube_member"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    tube_id: Mapped[int] = mapped_column(ForeignKey("tube.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    sampled_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("tube_id", "person_id"),)
+
+
+class ResultUpload(Base):
+    """The outcome report of one uploaded result file.
+
+    ``content_sha256`` is unique: the same file uploaded twice is recognised and answered with
+    the first report, storing nothing new. ``rejections`` holds every refused record as
+    ``{index, code, message, tube_barcode}``.
+    """
+
+    __tablename__ = "result_upload"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    content_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    format: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    uploaded_at: Mapped[datetime]
+    uploaded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    accepted_count: Mapped[int]
+    stored_count: Mapped[int]
+    duplicate_count: Mapped[int]
+    unmatched_count: Mapped[int]
+    rejected_count: Mapped[int]
+    rejections: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    summary: Mapped[str | None] = mapped_column(Text)
+
+
+class TubeResult(Base):
+    """One tube's result as a lab reported it.
+
+    ``idempotency_key`` (lab | message id | barcode) is unique, so a result sent again in another
+    file is stored once. ``tube_id`` is NULL when no tube with that barcode was registered: the
+    result is kept (nothing a lab reported is lost) and listed for follow-up.
+    """
+
+    __tablename__ = "lab_result"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("result_upload.id"), index=True)
+    tube_id: Mapped[int | None] = mapped_column(ForeignKey("tube.id"), index=True)
+    tube_barcode: Mapped[str] = mapped_column(String(40), index=True)
+    lab_id: Mapped[str] = mapped_column(String(80))
+    message_id: Mapped[str] = mapped_column(String(120))
+    result: Mapped[str] = mapped_column(String(16))
+    loinc_code: Mapped[str] = mapped_column(String(16))
+    ct_values: Mapped[dict[str, float]] = mapped_column(JSON)
+    collected_at: Mapped[datetime]
+    received_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime]
+    stored_at: Mapped[datetime]
