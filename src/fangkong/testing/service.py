@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import tzinfo
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -32,9 +32,10 @@ from fangkong.testing.formats.records import (
 )
 from fangkong.testing.models import ResultUpload, Tube, TubeResult
 
-# Rows per INSERT / IN (...) list: well under SQLite's 32,766 bound-parameter limit at 13
-# columns a row, and large enough that a 400,000-result file is a few hundred statements.
-CHUNK = 500
+# Records per round trip of executemany and per IN (...) list of barcodes (SQLite allows 32,766
+# bound parameters; SQLAlchemy splits the INSERT itself below that).
+CHUNK = 2000
+RESULT_TABLE: Table = TubeResult.metadata.tables["lab_result"]
 T = TypeVar("T")
 
 
@@ -194,13 +195,14 @@ def _store_results(
             }
             for record in chunk
         ]
-        statement: Insert = (
-            insert(TubeResult)
-            .values(rows)
+        # Core executemany: SQLAlchemy batches it as multi-row INSERTs ("insertmanyvalues")
+        # without compiling a statement per chunk; RETURNING yields only the rows inserted.
+        statement = (
+            insert(RESULT_TABLE)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(TubeResult.id)
+            .returning(RESULT_TABLE.c.id)
         )
-        stored += len(session.execute(statement).all())
+        stored += len(session.execute(statement, rows).all())
     return stored
 
 
