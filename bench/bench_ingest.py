@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.db import migrate
 from fangkong.db.session import create_db_engine
-from fangkong.testing import service
+from fangkong.testing import actions
 from fangkong.testing.enums import ResultFormat
-from fangkong.testing.models import Tube, TubeResult
+from fangkong.testing.models import ResultUpload, Tube, TubeResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_hl7 import build_batch
@@ -51,12 +51,12 @@ def fresh_session(folder: Path, name: str, barcodes: list[str]) -> Session:
 
 def naive_ingest(session: Session, content: bytes) -> int:
     """The baseline: for each record, look it up, look its tube up, add it if new."""
-    report = service.parse_file(result_format=ResultFormat.HL7, content=content)
+    report = actions.parse_file(result_format=ResultFormat.HL7, content=content)
     stored = 0
     now = datetime.now(UTC)
     upload_id = 1
     session.execute(
-        insert(service.ResultUpload).values(
+        insert(ResultUpload).values(
             content_sha256="x" * 64,
             format="hl7v2",
             filename="naive",
@@ -107,7 +107,7 @@ def main() -> None:
         naive_session = fresh_session(Path(folder), "naive.db", barcodes)
 
         start = time.perf_counter()
-        upload, _ = service.ingest_result_file(
+        upload, _ = actions.ingest_result_file(
             session=fast_session,
             actor=None,
             result_format=ResultFormat.HL7,

@@ -53,7 +53,11 @@ class Tube(Base):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("test_campaign.id"), index=True)
     area_path: Mapped[str] = mapped_column(String(255))
     pool_size: Mapped[int]
+    # Kept in step with tube_member by the same conditional UPDATE that admits people, so the
+    # pool cap holds under concurrent scans without locking the tube row.
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16))
+    opened_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     opened_at: Mapped[datetime]
     sealed_at: Mapped[datetime | None]
 

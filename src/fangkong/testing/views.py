@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Response, UploadFile, status
 
 from fangkong.accounts.enums import Permission
 from fangkong.core.scope import Actor
-from fangkong.testing import service
+from fangkong.testing import actions
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.schemas import ResultUploadRead
 from fangkong.web.deps import SessionDep, requires
@@ -30,7 +30,7 @@ def upload_result_file(
 
     201 with a new report; 200 with the first report when the same file was uploaded before.
     """
-    upload, is_new = service.ingest_result_file(
+    upload, is_new = actions.ingest_result_file(
         session=session,
         actor=actor,
         result_format=result_format,

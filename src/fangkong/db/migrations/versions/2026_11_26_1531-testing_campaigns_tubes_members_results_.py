@@ -1,8 +1,8 @@
 """testing: campaigns tubes members results uploads
 
-Revision ID: 18140687d750
+Revision ID: 50d6b4e34f02
 Revises: da18f1e4e633
-Create Date: 2026-11-26 15:16:20.215996
+Create Date: 2026-11-26 15:31:50.419364
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import fangkong.db.base
 
-revision: str = "18140687d750"
+revision: str = "50d6b4e34f02"
 down_revision: str | None = "da18f1e4e633"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -76,11 +76,18 @@ def upgrade() -> None:
         sa.Column("campaign_id", sa.Integer(), nullable=True),
         sa.Column("area_path", sa.String(length=255), nullable=False),
         sa.Column("pool_size", sa.Integer(), nullable=False),
+        sa.Column("member_count", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("opened_by_user_id", sa.Integer(), nullable=True),
         sa.Column("opened_at", fangkong.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sealed_at", fangkong.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["campaign_id"], ["test_campaign.id"], name=op.f("fk_tube_campaign_id_test_campaign")
+        ),
+        sa.ForeignKeyConstraint(
+            ["opened_by_user_id"],
+            ["user_account.id"],
+            name=op.f("fk_tube_opened_by_user_id_user_account"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tube")),
         sa.UniqueConstraint("barcode", name=op.f("uq_tube_barcode")),

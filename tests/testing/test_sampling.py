@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.accounts.enums import Role
+from fangkong.accounts.service import actor_for
+from fangkong.core.audit import AuditEvent
+from fangkong.core.errors import CoreErrorCode, FangkongError
+from fangkong.core.scope import Actor
+from fangkong.registry.models import Person
+from fangkong.testing import service
+from fangkong.testing.enums import TubeStatus
+from fangkong.testing.errors import TestingErrorCode
+from fangkong.testing.models import TubeMember
+from tests.authz import snapshot
+from tests.personas import JIANNING, Personas
+
+SITE = "/43/4302/430203/430203003/"
+NOW = datetime(2022, 11, 10, 7, 0, tzinfo=UTC)
+
+
+def sampler(personas: Personas) -> Actor:
+    return actor_for(personas.user("jianning-sampler", Role.SAMPLER, JIANNING))
+
+
+def people(session: Session, count: int) -> list[int]:
+    made = []
+    for n in range(count):
+        person = Person(
+            area_path=SITE,
+            document_type="resident_id",
+            id_number_encrypted="x",
+            id_number_index=f"sampling-test-{n}",
+            id_number_masked="4302**********001X",
+            name=f"居民{n}",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        session.add(person)
+        made.append(person)
+    session.flush()
+    return [person.id for person in made]
+
+
+def refused(call: object, session: Session) -> str:
+    before = snapshot(session)
+    with pytest.raises(FangkongError) as error:
+        call()  # type: ignore[operator]
+    assert snapshot(session) == before, "a refused call changed data"
+    return str(error.value.code)
+
+
+def test_it_fills_a_tube_up_to_its_pool_size_and_seals_it(
+    session: Session, personas: Personas
+) -> None:
+    actor = sampler(personas)
+    ids = people(session, 4)
+    tube = service.open_tube(
+        session=session, actor=actor, barcode="ZZ430203000001", area_path=SITE, pool_size=3
+    )
+
+    service.add_members(session=session, actor=actor, barcode=tube.barcode, person_ids=ids[:2])
+    service.add_members(session=session, actor=actor, barcode=tube.barcode, person_ids=ids[2:3])
+    code = refused(
+        lambda: service.add_members(
+            session=session, actor=actor, barcode=tube.barcode, person_ids=ids[3:]
+        ),
+        session,
+    )
+    sealed = service.seal_tube(session=session, actor=actor, barcode=tube.barcode)
+
+    assert code == TestingErrorCode.TUBE_FULL
+    assert (sealed.status, sealed.member_count) == (TubeStatus.SEALED.value, 3)
+    members = session.scalars(select(TubeMember.person_id).where(TubeMember.tube_id == tube.id))
+    assert sorted(members) == ids[:3]
+    actions = session.scalars(
+        select(AuditEvent.action).where(AuditEvent.subject_type == "tube").order_by(AuditEvent.id)
+    ).all()
+    assert actions == [
+        "testing.tube_opened",
+        "testing.tube_members_added",
+        "testing.tube_members_added",
+        "testing.tube_sealed",
+    ]
+
+
+def test_it_refuses_bad_sampling_and_changes_nothing(session: Session, personas: Personas) -> None:
+    actor = sampler(personas)
+    ids = people(session, 2)
+    tube = service.open_tube(
+        session=session, actor=actor, barcode="ZZ430203000002", area_path=SITE, pool_size=10
+    )
+    service.add_members(session=session, actor=actor, barcode=tube.barcode, person_ids=ids[:1])
+
+    def add(barcode: str, person_ids: list[int]) -> object:
+        return lambda: service.add_members(
+            session=session, actor=actor, barcode=barcode, person_ids=person_ids
+        )
+
+    assert refused(add(tube.barcode, [ids[1], ids[0]]), session) == (
+        TestingErrorCode.PERSON_ALREADY_IN_TUBE
+    )
+    assert refused(add(tube.barcode, [ids[1], 999_999]), session) == (
+        TestingErrorCode.PERSON_NOT_FOUND
+    )
+    assert refused(add("ZZ-NO-SUCH-TUBE", ids[1:]), session) == TestingErrorCode.TUBE_NOT_FOUND
+    open_again = lambda: service.open_tube(  # noqa: E731
+        session=session, actor=actor, barcode=tube.barcode, area_path=SITE, pool_size=10
+    )
+    assert refused(open_again, session) == TestingErrorCode.TUBE_BARCODE_TAKEN
+    bad_barcode = lambda: service.open_tube(  # noqa: E731
+        session=session, actor=actor, barcode="ZZ 01", area_path=SITE, pool_size=10
+    )
+    assert refused(bad_barcode, session) == TestingErrorCode.TUBE_ID_INVALID
+    too_big = lambda: service.open_tube(  # noqa: E731
+        session=session, actor=actor, barcode="ZZ430203000003", area_path=SITE, pool_size=51
+    )
+    assert refused(too_big, session) == TestingErrorCode.POOL_SIZE_INVALID
+    elsewhere = lambda: service.open_tube(  # noqa: E731
+        session=session,
+        actor=actor,
+        barcode="ZZ430203000004",
+        area_path="/43/4302/430202/",
+        pool_size=10,
+    )
+    assert refused(elsewhere, session) == CoreErrorCode.OUTSIDE_JURISDICTION
+
+    service.seal_tube(session=session, actor=actor, barcode=tube.barcode)
+
+    assert refused(add(tube.barcode, ids[1:]), session) == TestingErrorCode.TUBE_NOT_OPEN
+    seal_again = lambda: service.seal_tube(  # noqa: E731
+        session=session, actor=actor, barcode=tube.barcode
+    )
+    assert refused(seal_again, session) == TestingErrorCode.TUBE_NOT_OPEN
+
+
+def test_it_refuses_to_seal_an_empty_tube(session: Session, personas: Personas) -> None:
+    actor = sampler(personas)
+    tube = service.open_tube(
+        session=session, actor=actor, barcode="ZZ430203000005", area_path=SITE, pool_size=10
+    )
+
+    code = refused(
+        lambda: service.seal_tube(session=session, actor=actor, barcode=tube.barcode), session
+    )
+
+    assert code == TestingErrorCode.TUBE_EMPTY
