@@ -1,20 +1,23 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Role
 from fangkong.accounts.service import actor_for
 from fangkong.core.audit import AuditEvent
+from fangkong.core.clock import ManualClock, use_clock
 from fangkong.core.errors import CoreErrorCode, FangkongError
 from fangkong.core.scope import Actor
 from fangkong.registry.models import Person
-from fangkong.testing import service
+from fangkong.testing import actions, service
+from fangkong.testing.codes import issue_household_code, issue_person_code
 from fangkong.testing.enums import TubeStatus
-from fangkong.testing.errors import TestingErrorCode
+from fangkong.testing.errors import TestingError, TestingErrorCode
 from fangkong.testing.models import TubeMember
 from tests.authz import snapshot
 from tests.personas import JIANNING, Personas
@@ -149,3 +152,69 @@ def test_it_refuses_to_seal_an_empty_tube(session: Session, personas: Personas) 
     )
 
     assert code == TestingErrorCode.TUBE_EMPTY
+
+
+SIGNING_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+TRUSTED = {1: SIGNING_KEY.public_key()}
+
+
+def test_it_samples_people_into_a_tube_from_their_registration_codes(
+    session: Session, personas: Personas
+) -> None:
+    actor = sampler(personas)
+    alone, parent, child, grandparent = people(session, 4)
+    tube = service.open_tube(
+        session=session, actor=actor, barcode="ZZ430203000010", area_path=SITE, pool_size=10
+    )
+    person_code = issue_person_code(
+        private_key=SIGNING_KEY, key_id=1, person_id=alone, issued_at=NOW
+    )
+    household_code = issue_household_code(
+        private_key=SIGNING_KEY,
+        key_id=1,
+        presenter_id=parent,
+        household_id=77,
+        member_ids=[parent, child, grandparent],
+        issued_at=NOW,
+    )
+
+    with use_clock(ManualClock(NOW + timedelta(days=3))):
+        members = actions.sample_by_codes(
+            session=session,
+            actor=actor,
+            barcode=tube.barcode,
+            codes=[person_code, household_code],
+            public_keys=TRUSTED,
+            household_members={77: [parent, child]},
+        )
+
+    assert [member.person_id for member in members] == [alone, parent, child]
+
+
+def test_it_refuses_a_scan_with_an_expired_code_and_binds_nobody(
+    session: Session, personas: Personas
+) -> None:
+    actor = sampler(personas)
+    first, second = people(session, 2)
+    tube = service.open_tube(
+        session=session, actor=actor, barcode="ZZ430203000011", area_path=SITE, pool_size=10
+    )
+    fresh = issue_person_code(private_key=SIGNING_KEY, key_id=1, person_id=first, issued_at=NOW)
+    stale = issue_person_code(
+        private_key=SIGNING_KEY, key_id=1, person_id=second, issued_at=NOW - timedelta(days=31)
+    )
+
+    before = snapshot(session)
+
+    with use_clock(ManualClock(NOW)), pytest.raises(TestingError) as error:
+        actions.sample_by_codes(
+            session=session,
+            actor=actor,
+            barcode=tube.barcode,
+            codes=[fresh, stale],
+            public_keys=TRUSTED,
+        )
+
+    assert error.value.code is TestingErrorCode.CODE_EXPIRED
+    assert error.value.message.startswith("code 2: ")
+    assert snapshot(session) == before

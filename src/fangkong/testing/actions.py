@@ -7,11 +7,12 @@ accepted records and the file's outcome report in the caller's transaction (the 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import tzinfo
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -20,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
 from fangkong.core.scope import Actor
+from fangkong.testing import service
+from fangkong.testing.codes import verify_code
 from fangkong.testing.enums import ResultFormat
-from fangkong.testing.errors import TestingErrorCode
+from fangkong.testing.errors import TestingError, TestingErrorCode
 from fangkong.testing.formats.csv_results import parse_csv
 from fangkong.testing.formats.fhir import parse_fhir
 from fangkong.testing.formats.hl7 import parse_hl7
@@ -30,7 +33,7 @@ from fangkong.testing.formats.records import (
     LabResultRecord,
     ParseReport,
 )
-from fangkong.testing.models import ResultUpload, Tube, TubeResult
+from fangkong.testing.models import ResultUpload, Tube, TubeMember, TubeResult
 from fangkong.testing.service import get_upload_by_digest
 
 # Records per round trip of executemany and per IN (...) list of barcodes (SQLite allows 32,766
@@ -199,3 +202,36 @@ def _store_results(
         )
         stored += len(session.execute(statement, rows).all())
     return stored
+
+
+def sample_by_codes(
+    *,
+    session: Session,
+    actor: Actor,
+    barcode: str,
+    codes: Sequence[str],
+    public_keys: Mapping[int, Ed25519PublicKey],
+    household_members: Mapping[int, Sequence[int]] | None = None,
+) -> list[TubeMember]:
+    """Bind the people behind scanned registration codes to a tube, all or none.
+
+    A person code brings its person; a household code brings every member it covers, or only
+    ``household_members[household_id]`` when the adult presents part of the household. Codes are
+    verified against ``public_keys`` at the platform clock's ``now``; the first bad code refuses
+    the whole scan (its position is in the message) and nothing is bound.
+    """
+    now = clock.now()
+    people: list[int] = []
+    for position, token in enumerate(codes, start=1):
+        try:
+            code = verify_code(token, public_keys=public_keys, now=now)
+            chosen = None
+            if household_members is not None and code.household_id is not None:
+                chosen = household_members.get(code.household_id)
+            covered = code.select_members(chosen) if chosen else code.covered_people()
+        except TestingError as error:
+            raise TestingError(
+                error.code, f"code {position}: {error.message}", field="codes"
+            ) from None
+        people.extend(covered)
+    return service.add_members(session=session, actor=actor, barcode=barcode, person_ids=people)
