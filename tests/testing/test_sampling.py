@@ -218,3 +218,71 @@ def test_it_refuses_a_scan_with_an_expired_code_and_binds_nobody(
     assert error.value.code is TestingErrorCode.CODE_EXPIRED
     assert error.value.message.startswith("code 2: ")
     assert snapshot(session) == before
+
+
+def test_it_opens_tubes_of_a_round_only_within_its_area_and_cap(
+    session: Session, personas: Personas
+) -> None:
+    organiser = actor_for(personas.lusong_admin())
+    actor = sampler(personas)
+    campaign = service.create_campaign(
+        session=session,
+        actor=organiser,
+        name="芦淞区第3轮",
+        area_code="430203",
+        starts_at=NOW,
+        ends_at=NOW + timedelta(hours=24),
+        max_pool_size=10,
+        rule_ref="cn-9/4.2/controlled-zone",
+    )
+
+    tube = service.open_tube(
+        session=session,
+        actor=actor,
+        barcode="ZZ430203000020",
+        area_path=SITE,
+        pool_size=10,
+        campaign_id=campaign.id,
+    )
+
+    assert (tube.campaign_id, tube.pool_size) == (campaign.id, 10)
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "testing.campaign_created")
+    ).one()
+    assert (event.subject_id, event.rule_ref) == (str(campaign.id), "cn-9/4.2/controlled-zone")
+
+    def open_with(pool_size: int, campaign_id: int) -> object:
+        return lambda: service.open_tube(
+            session=session,
+            actor=actor,
+            barcode="ZZ430203000021",
+            area_path=SITE,
+            pool_size=pool_size,
+            campaign_id=campaign_id,
+        )
+
+    assert refused(open_with(20, campaign.id), session) == (
+        TestingErrorCode.POOL_SIZE_ABOVE_CAMPAIGN_CAP
+    )
+    assert refused(open_with(10, campaign.id + 1), session) == TestingErrorCode.CAMPAIGN_NOT_FOUND
+
+
+def test_it_refuses_a_round_with_a_bad_window_or_outside_jurisdiction(
+    session: Session, personas: Personas
+) -> None:
+    organiser = actor_for(personas.lusong_admin())
+
+    def create(area_code: str, hours: int) -> object:
+        return lambda: service.create_campaign(
+            session=session,
+            actor=organiser,
+            name="round",
+            area_code=area_code,
+            starts_at=NOW,
+            ends_at=NOW + timedelta(hours=hours),
+            max_pool_size=10,
+            rule_ref=None,
+        )
+
+    assert refused(create("430203", 0), session) == TestingErrorCode.CAMPAIGN_WINDOW_INVALID
+    assert refused(create("430202", 24), session) == CoreErrorCode.OUTSIDE_JURISDICTION

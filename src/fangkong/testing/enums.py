@@ -30,3 +30,8 @@ class TubeStatus(StrEnum):
 
     OPEN = "open"
     SEALED = "sealed"
+
+
+class CampaignStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
@@ -12,10 +13,11 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit, clock
 from fangkong.core.errors import Conflict, FangkongError, NotFound
 from fangkong.core.scope import Actor
-from fangkong.testing.enums import TubeStatus
+from fangkong.registry import service as registry_service
+from fangkong.testing.enums import CampaignStatus, TubeStatus
 from fangkong.testing.errors import TestingError, TestingErrorCode
 from fangkong.testing.formats.records import RecordRefused, check_tube_barcode
-from fangkong.testing.models import ResultUpload, Tube, TubeMember, TubeResult
+from fangkong.testing.models import ResultUpload, TestCampaign, Tube, TubeMember, TubeResult
 
 
 def get_upload_by_digest(*, session: Session, content_sha256: str) -> ResultUpload | None:
@@ -50,6 +52,84 @@ def get_tube_or_raise(*, session: Session, barcode: str) -> Tube:
     return tube
 
 
+def create_campaign(
+    *,
+    session: Session,
+    actor: Actor,
+    name: str,
+    area_code: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    max_pool_size: int,
+    rule_ref: str | None,
+) -> TestCampaign:
+    """Start a test round over an area subtree inside the actor's jurisdiction.
+
+    ``max_pool_size`` is the policy cap for the round's tubes and ``rule_ref`` the rule pack
+    entry it comes from (e.g. ``cn-9/4.2`` for 10-in-1 in a controlled zone).
+    """
+    area = registry_service.get_by_code_or_raise(session=session, code=area_code)
+    actor.require_path(area.path)
+    if ends_at <= starts_at:
+        raise TestingError(
+            TestingErrorCode.CAMPAIGN_WINDOW_INVALID,
+            "the round ends before it starts",
+            field="ends_at",
+        )
+    if not 1 <= max_pool_size <= MAX_POOL_SIZE:
+        raise TestingError(
+            TestingErrorCode.POOL_SIZE_INVALID,
+            f"a tube holds 1 to {MAX_POOL_SIZE} people",
+            field="max_pool_size",
+        )
+    now = clock.now()
+    campaign = TestCampaign(
+        name=name,
+        area_id=area.id,
+        area_path=area.path,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        status=CampaignStatus.OPEN.value,
+        max_pool_size=max_pool_size,
+        rule_ref=rule_ref,
+        created_at=now,
+    )
+    session.add(campaign)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="testing.campaign_created",
+        subject_type="test_campaign",
+        subject_id=campaign.id,
+        after={"name": name, "area": area_code, "max_pool_size": max_pool_size},
+        rule_ref=rule_ref,
+        occurred_at=now,
+    )
+    return campaign
+
+
+def _campaign_for_tube(
+    *, session: Session, campaign_id: int, area_path: str, pool_size: int
+) -> TestCampaign:
+    campaign = session.get(TestCampaign, campaign_id)
+    if campaign is None or not area_path.startswith(campaign.area_path):
+        raise NotFound(
+            TestingErrorCode.CAMPAIGN_NOT_FOUND,
+            "no such round covers this site",
+            field="campaign_id",
+        )
+    if campaign.status != CampaignStatus.OPEN.value:
+        raise Conflict(TestingErrorCode.CAMPAIGN_NOT_OPEN, f"the round is {campaign.status}")
+    if pool_size > campaign.max_pool_size:
+        raise TestingError(
+            TestingErrorCode.POOL_SIZE_ABOVE_CAMPAIGN_CAP,
+            f"this round pools at most {campaign.max_pool_size} people a tube",
+            field="pool_size",
+        )
+    return campaign
+
+
 def open_tube(
     *,
     session: Session,
@@ -61,7 +141,8 @@ def open_tube(
 ) -> Tube:
     """Register a tube at a sampling site inside the actor's jurisdiction.
 
-    ``pool_size`` is the cap for this tube (1 for single sampling, or the campaign's pool size).
+    ``pool_size`` is the cap for this tube (1 for single sampling, or up to the campaign's cap;
+    the site must lie inside the campaign's area).
     """
     actor.require_path(area_path)
     try:
@@ -73,6 +154,10 @@ def open_tube(
             TestingErrorCode.POOL_SIZE_INVALID,
             f"a tube holds 1 to {MAX_POOL_SIZE} people",
             field="pool_size",
+        )
+    if campaign_id is not None:
+        _campaign_for_tube(
+            session=session, campaign_id=campaign_id, area_path=area_path, pool_size=pool_size
         )
     now = clock.now()
     tube = Tube(
