@@ -266,6 +266,14 @@ def test_it_opens_tubes_of_a_round_only_within_its_area_and_cap(
     )
     assert refused(open_with(10, campaign.id + 1), session) == TestingErrorCode.CAMPAIGN_NOT_FOUND
 
+    service.close_campaign(session=session, actor=organiser, campaign_id=campaign.id)
+
+    assert refused(open_with(10, campaign.id), session) == TestingErrorCode.CAMPAIGN_NOT_OPEN
+    close_again = lambda: service.close_campaign(  # noqa: E731
+        session=session, actor=organiser, campaign_id=campaign.id
+    )
+    assert refused(close_again, session) == TestingErrorCode.CAMPAIGN_NOT_OPEN
+
 
 def test_it_refuses_a_round_with_a_bad_window_or_outside_jurisdiction(
     session: Session, personas: Personas

@@ -109,6 +109,33 @@ def create_campaign(
     return campaign
 
 
+def close_campaign(*, session: Session, actor: Actor, campaign_id: int) -> TestCampaign:
+    """End a round (open → closed, atomically): no more tubes may be opened in it."""
+    campaign = session.get(TestCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound(TestingErrorCode.CAMPAIGN_NOT_FOUND, "no such round", field="campaign_id")
+    actor.require_path(campaign.area_path)
+    closed = session.execute(
+        update(TestCampaign)
+        .where(TestCampaign.id == campaign_id, TestCampaign.status == CampaignStatus.OPEN.value)
+        .values(status=CampaignStatus.CLOSED.value)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], closed).rowcount != 1:
+        raise Conflict(TestingErrorCode.CAMPAIGN_NOT_OPEN, "the round is already closed")
+    session.refresh(campaign)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="testing.campaign_closed",
+        subject_type="test_campaign",
+        subject_id=campaign.id,
+        before={"status": CampaignStatus.OPEN.value},
+        after={"status": CampaignStatus.CLOSED.value},
+    )
+    return campaign
+
+
 def _campaign_for_tube(
     *, session: Session, campaign_id: int, area_path: str, pool_size: int
 ) -> TestCampaign:
