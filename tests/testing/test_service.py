@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.accounts.service import actor_for
 from fangkong.core.audit import AuditEvent
-from fangkong.testing import service
+from fangkong.testing import actions, service
 from fangkong.testing.enums import LabResult, ResultFormat
 from fangkong.testing.errors import TestingErrorCode
 from fangkong.testing.models import ResultUpload, Tube, TubeResult
@@ -52,7 +52,7 @@ def test_it_stores_accepted_results_and_the_outcome_report(
         ]
     ).encode()
 
-    upload, is_new = service.ingest_result_file(
+    upload, is_new = actions.ingest_result_file(
         session=session,
         actor=actor,
         result_format=ResultFormat.HL7,
@@ -98,7 +98,7 @@ def test_it_answers_the_same_file_twice_with_the_first_report_and_stores_nothing
     session: Session,
 ) -> None:
     content = batch([oru(control_id="M1", tube="ZZ0001")]).encode()
-    first, _ = service.ingest_result_file(
+    first, _ = actions.ingest_result_file(
         session=session,
         actor=None,
         result_format=ResultFormat.HL7,
@@ -106,7 +106,7 @@ def test_it_answers_the_same_file_twice_with_the_first_report_and_stores_nothing
         content=content,
     )
 
-    again, is_new = service.ingest_result_file(
+    again, is_new = actions.ingest_result_file(
         session=session,
         actor=None,
         result_format=ResultFormat.HL7,
@@ -122,7 +122,7 @@ def test_it_answers_the_same_file_twice_with_the_first_report_and_stores_nothing
 
 
 def test_it_stores_a_result_once_when_another_file_repeats_it(session: Session) -> None:
-    service.ingest_result_file(
+    actions.ingest_result_file(
         session=session,
         actor=None,
         result_format=ResultFormat.HL7,
@@ -130,7 +130,7 @@ def test_it_stores_a_result_once_when_another_file_repeats_it(session: Session) 
         content=batch([oru(control_id="M1", tube="ZZ0001")]).encode(),
     )
 
-    upload, is_new = service.ingest_result_file(
+    upload, is_new = actions.ingest_result_file(
         session=session,
         actor=None,
         result_format=ResultFormat.HL7,
@@ -146,7 +146,7 @@ def test_it_stores_a_result_once_when_another_file_repeats_it(session: Session) 
 
 
 def test_it_records_an_unreadable_file_and_stores_no_result(session: Session) -> None:
-    upload, is_new = service.ingest_result_file(
+    upload, is_new = actions.ingest_result_file(
         session=session,
         actor=None,
         result_format=ResultFormat.CSV,
@@ -175,14 +175,14 @@ def test_it_reads_csv_and_fhir_uploads(session: Session) -> None:
         b' "issued": "2022-11-10T14:30:00+08:00"}'
     )
 
-    csv_upload, _ = service.ingest_result_file(
+    csv_upload, _ = actions.ingest_result_file(
         session=session,
         actor=None,
         result_format=ResultFormat.CSV,
         filename="r.csv",
         content=csv_content,
     )
-    fhir_upload, _ = service.ingest_result_file(
+    fhir_upload, _ = actions.ingest_result_file(
         session=session,
         actor=None,
         result_format=ResultFormat.FHIR,

@@ -23,3 +23,15 @@ class CodeKind(StrEnum):
 
     PERSON = "P"
     HOUSEHOLD = "H"
+
+
+class TubeStatus(StrEnum):
+    """A tube is open while people are sampled into it, then sealed for transport to the lab."""
+
+    OPEN = "open"
+    SEALED = "sealed"
+
+
+class CampaignStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"

@@ -45,6 +45,19 @@ class TestingErrorCode(StrEnum):
     CODE_EXPIRED = "testing.code_expired"
     CODE_NOT_YET_VALID = "testing.code_not_yet_valid"
     CODE_MEMBER_NOT_COVERED = "testing.code_member_not_covered"
+    # Campaigns and sampling.
+    CAMPAIGN_NOT_FOUND = "testing.campaign_not_found"
+    CAMPAIGN_NOT_OPEN = "testing.campaign_not_open"
+    CAMPAIGN_WINDOW_INVALID = "testing.campaign_window_invalid"
+    POOL_SIZE_ABOVE_CAMPAIGN_CAP = "testing.pool_size_above_campaign_cap"
+    TUBE_NOT_FOUND = "testing.tube_not_found"
+    TUBE_BARCODE_TAKEN = "testing.tube_barcode_taken"
+    TUBE_NOT_OPEN = "testing.tube_not_open"
+    TUBE_FULL = "testing.tube_full"
+    TUBE_EMPTY = "testing.tube_empty"
+    POOL_SIZE_INVALID = "testing.pool_size_invalid"
+    PERSON_ALREADY_IN_TUBE = "testing.person_already_in_tube"
+    PERSON_NOT_FOUND = "testing.person_not_found"
     # Pool planning inputs.
     POOL_INPUT_INVALID = "testing.pool_input_invalid"
 

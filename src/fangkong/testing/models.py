@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fangkong.db.base import Base, BigIntId
+from fangkong.db.base import AreaPath, Base, BigIntId
 
 
 class TestCampaign(Base):
@@ -25,7 +25,7 @@ class TestCampaign(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
-    area_path: Mapped[str] = mapped_column(String(255))
+    area_path: Mapped[str] = mapped_column(AreaPath())
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
@@ -33,13 +33,7 @@ class TestCampaign(Base):
     rule_ref: Mapped[str | None] = mapped_column(String(160))
     created_at: Mapped[datetime]
 
-    __table_args__ = (
-        Index(
-            "ix_test_campaign_area_path",
-            "area_path",
-            postgresql_ops={"area_path": "text_pattern_ops"},
-        ),
-    )
+    __table_args__ = (Index("ix_test_campaign_area_path", "area_path"),)
 
 
 class Tube(Base):
@@ -50,15 +44,17 @@ class Tube(Base):
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
     barcode: Mapped[str] = mapped_column(String(40), unique=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("test_campaign.id"), index=True)
-    area_path: Mapped[str] = mapped_column(String(255))
+    area_path: Mapped[str] = mapped_column(AreaPath())
     pool_size: Mapped[int]
+    # Kept in step with tube_member by the same conditional UPDATE that admits people, so the
+    # pool cap holds under concurrent scans without locking the tube row.
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16))
+    opened_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     opened_at: Mapped[datetime]
     sealed_at: Mapped[datetime | None]
 
-    __table_args__ = (
-        Index("ix_tube_area_path", "area_path", postgresql_ops={"area_path": "text_pattern_ops"}),
-    )
+    __table_args__ = (Index("ix_tube_area_path", "area_path"),)
 
 
 class TubeMember(Base):

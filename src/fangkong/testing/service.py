@@ -1,207 +1,29 @@
-"""Storing lab results: the idempotent ingestion of an uploaded result file.
-
-The parsers in :mod:`fangkong.testing.formats` decide what is acceptable; this module stores the
-accepted records and the file's outcome report in the caller's transaction (the caller commits).
-"""
+"""Queries and state changes of the testing domain: result uploads and sampling tubes."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict
-from datetime import tzinfo
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
+from fangkong.core.errors import Conflict, FangkongError, NotFound
 from fangkong.core.scope import Actor
-from fangkong.testing.enums import ResultFormat
-from fangkong.testing.errors import TestingErrorCode
-from fangkong.testing.formats.csv_results import parse_csv
-from fangkong.testing.formats.fhir import parse_fhir
-from fangkong.testing.formats.hl7 import parse_hl7
-from fangkong.testing.formats.records import (
-    DEFAULT_LAB_TIMEZONE,
-    LabResultRecord,
-    ParseReport,
-)
-from fangkong.testing.models import ResultUpload, Tube, TubeResult
-
-# Rows per INSERT / IN (...) list: well under SQLite's 32,766 bound-parameter limit at 13
-# columns a row, and large enough that a 400,000-result file is a few hundred statements.
-CHUNK = 500
-T = TypeVar("T")
-
-
-def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def parse_file(
-    *, result_format: ResultFormat, content: bytes, local_timezone: tzinfo = DEFAULT_LAB_TIMEZONE
-) -> ParseReport:
-    """Decode ``content`` as UTF-8 (BOM allowed) and parse it in ``result_format``."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        report = ParseReport(result_format)
-        report.reject(1, TestingErrorCode.FILE_UNREADABLE, f"the file is not UTF-8: {error}")
-        return report
-    if result_format is ResultFormat.HL7:
-        return parse_hl7(text, local_timezone=local_timezone)
-    if result_format is ResultFormat.CSV:
-        return parse_csv(text, local_timezone=local_timezone)
-    return parse_fhir(text)
+from fangkong.registry import service as registry_service
+from fangkong.testing.enums import CampaignStatus, TubeStatus
+from fangkong.testing.errors import TestingError, TestingErrorCode
+from fangkong.testing.formats.records import RecordRefused, check_tube_barcode
+from fangkong.testing.models import ResultUpload, TestCampaign, Tube, TubeMember, TubeResult
 
 
 def get_upload_by_digest(*, session: Session, content_sha256: str) -> ResultUpload | None:
     return session.scalars(
         select(ResultUpload).where(ResultUpload.content_sha256 == content_sha256)
     ).one_or_none()
-
-
-def ingest_result_file(
-    *,
-    session: Session,
-    actor: Actor | None,
-    result_format: ResultFormat,
-    filename: str,
-    content: bytes,
-    local_timezone: tzinfo = DEFAULT_LAB_TIMEZONE,
-) -> tuple[ResultUpload, bool]:
-    """Store a lab's result file once and return its outcome report.
-
-    Returns ``(upload, is_new)``. The same bytes uploaded again return the first upload with
-    ``is_new`` False and store nothing. A record already stored from another file (same
-    lab, message id and tube) is counted in ``duplicate_count`` and not stored twice; a record
-    whose barcode matches no registered tube is stored with no tube and counted in
-    ``unmatched_count``. Refused records are listed in ``rejections``. One audit event records
-    the upload. Concurrent uploads of the same file or of overlapping results are safe: both
-    rest on unique constraints, never on a prior read.
-    """
-    digest = hashlib.sha256(content).hexdigest()
-    existing = get_upload_by_digest(session=session, content_sha256=digest)
-    if existing is not None:
-        return existing, False
-    report = parse_file(result_format=result_format, content=content, local_timezone=local_timezone)
-    now = clock.now()
-    upload = ResultUpload(
-        content_sha256=digest,
-        format=result_format.value,
-        filename=filename[:255],
-        uploaded_at=now,
-        uploaded_by_user_id=actor.user_id if actor else None,
-        accepted_count=len(report.accepted),
-        stored_count=0,
-        duplicate_count=0,
-        unmatched_count=0,
-        rejected_count=len(report.rejected),
-        rejections=[
-            {**asdict(rejection), "code": str(rejection.code)} for rejection in report.rejected
-        ],
-        summary=None,
-    )
-    try:
-        with session.begin_nested():
-            session.add(upload)
-            session.flush()
-    except IntegrityError:
-        # Another upload of the same bytes committed first: answer with its report.
-        winner = get_upload_by_digest(session=session, content_sha256=digest)
-        if winner is None:
-            raise
-        return winner, False
-    tube_ids = _tube_ids(session=session, barcodes={r.tube_barcode for r in report.accepted})
-    stored = _store_results(
-        session=session, upload_id=upload.id, records=report.accepted, tube_ids=tube_ids
-    )
-    upload.stored_count = stored
-    upload.duplicate_count = len(report.accepted) - stored
-    upload.unmatched_count = sum(1 for r in report.accepted if r.tube_barcode not in tube_ids)
-    upload.summary = (
-        f"{upload.accepted_count} accepted ({stored} stored, {upload.duplicate_count} already "
-        f"stored, {upload.unmatched_count} with no registered tube), "
-        f"{upload.rejected_count} refused"
-    )
-    audit.record(
-        session=session,
-        actor=actor,
-        action="testing.results_uploaded",
-        subject_type="result_upload",
-        subject_id=upload.id,
-        after={
-            "filename": upload.filename,
-            "format": upload.format,
-            "accepted": upload.accepted_count,
-            "stored": stored,
-            "duplicates": upload.duplicate_count,
-            "unmatched": upload.unmatched_count,
-            "rejected": upload.rejected_count,
-        },
-        rule_ref=None if actor else "testing.lab_interface",
-        occurred_at=now,
-    )
-    session.flush()
-    return upload, True
-
-
-def _tube_ids(*, session: Session, barcodes: Iterable[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    ordered = sorted(barcodes)
-    for chunk in _chunks(ordered):
-        rows = session.execute(select(Tube.barcode, Tube.id).where(Tube.barcode.in_(chunk)))
-        found.update({barcode: tube_id for barcode, tube_id in rows})
-    return found
-
-
-def _insert(session: Session) -> Any:
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
-def _store_results(
-    *,
-    session: Session,
-    upload_id: int,
-    records: Sequence[LabResultRecord],
-    tube_ids: dict[str, int],
-) -> int:
-    """Insert the records that are not stored yet; returns how many were new."""
-    stored_at = clock.now()
-    insert = _insert(session)
-    stored = 0
-    for chunk in _chunks(records):
-        rows = [
-            {
-                "idempotency_key": record.idempotency_key,
-                "upload_id": upload_id,
-                "tube_id": tube_ids.get(record.tube_barcode),
-                "tube_barcode": record.tube_barcode,
-                "lab_id": record.lab_id,
-                "message_id": record.message_id,
-                "result": record.result.value,
-                "loinc_code": record.loinc_code,
-                "ct_values": dict(record.ct_values),
-                "collected_at": record.collected_at,
-                "received_at": record.received_at,
-                "reported_at": record.reported_at,
-                "stored_at": stored_at,
-            }
-            for record in chunk
-        ]
-        statement: Insert = (
-            insert(TubeResult)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(TubeResult.id)
-        )
-        stored += len(session.execute(statement).all())
-    return stored
 
 
 def list_results_for_tube(*, session: Session, barcode: str) -> list[TubeResult]:
@@ -212,3 +34,295 @@ def list_results_for_tube(*, session: Session, barcode: str) -> list[TubeResult]
             .order_by(TubeResult.reported_at, TubeResult.id)
         )
     )
+
+
+# --- Sampling: tubes and the people in them -------------------------------------------------
+
+MAX_POOL_SIZE = 50  # a hard technical bound; the policy cap (10 or 20) comes from the rule pack
+
+
+def get_tube_by_barcode(*, session: Session, barcode: str) -> Tube | None:
+    return session.scalars(select(Tube).where(Tube.barcode == barcode)).one_or_none()
+
+
+def get_tube_or_raise(*, session: Session, barcode: str) -> Tube:
+    tube = get_tube_by_barcode(session=session, barcode=barcode)
+    if tube is None:
+        raise NotFound(TestingErrorCode.TUBE_NOT_FOUND, f"no tube {barcode}", field="barcode")
+    return tube
+
+
+def create_campaign(
+    *,
+    session: Session,
+    actor: Actor,
+    name: str,
+    area_code: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    max_pool_size: int,
+    rule_ref: str | None,
+) -> TestCampaign:
+    """Start a test round over an area subtree inside the actor's jurisdiction.
+
+    ``max_pool_size`` is the policy cap for the round's tubes and ``rule_ref`` the rule pack
+    entry it comes from (e.g. ``cn-9/4.2`` for 10-in-1 in a controlled zone).
+    """
+    area = registry_service.get_by_code_or_raise(session=session, code=area_code)
+    actor.require_path(area.path)
+    if ends_at <= starts_at:
+        raise TestingError(
+            TestingErrorCode.CAMPAIGN_WINDOW_INVALID,
+            "the round ends before it starts",
+            field="ends_at",
+        )
+    if not 1 <= max_pool_size <= MAX_POOL_SIZE:
+        raise TestingError(
+            TestingErrorCode.POOL_SIZE_INVALID,
+            f"a tube holds 1 to {MAX_POOL_SIZE} people",
+            field="max_pool_size",
+        )
+    now = clock.now()
+    campaign = TestCampaign(
+        name=name,
+        area_id=area.id,
+        area_path=area.path,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        status=CampaignStatus.OPEN.value,
+        max_pool_size=max_pool_size,
+        rule_ref=rule_ref,
+        created_at=now,
+    )
+    session.add(campaign)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="testing.campaign_created",
+        subject_type="test_campaign",
+        subject_id=campaign.id,
+        after={"name": name, "area": area_code, "max_pool_size": max_pool_size},
+        rule_ref=rule_ref,
+        occurred_at=now,
+    )
+    return campaign
+
+
+def close_campaign(*, session: Session, actor: Actor, campaign_id: int) -> TestCampaign:
+    """End a round (open → closed, atomically): no more tubes may be opened in it."""
+    campaign = session.get(TestCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound(TestingErrorCode.CAMPAIGN_NOT_FOUND, "no such round", field="campaign_id")
+    actor.require_path(campaign.area_path)
+    closed = session.execute(
+        update(TestCampaign)
+        .where(TestCampaign.id == campaign_id, TestCampaign.status == CampaignStatus.OPEN.value)
+        .values(status=CampaignStatus.CLOSED.value)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], closed).rowcount != 1:
+        raise Conflict(TestingErrorCode.CAMPAIGN_NOT_OPEN, "the round is already closed")
+    session.refresh(campaign)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="testing.campaign_closed",
+        subject_type="test_campaign",
+        subject_id=campaign.id,
+        before={"status": CampaignStatus.OPEN.value},
+        after={"status": CampaignStatus.CLOSED.value},
+    )
+    return campaign
+
+
+def _campaign_for_tube(
+    *, session: Session, campaign_id: int, area_path: str, pool_size: int
+) -> TestCampaign:
+    campaign = session.get(TestCampaign, campaign_id)
+    if campaign is None or not area_path.startswith(campaign.area_path):
+        raise NotFound(
+            TestingErrorCode.CAMPAIGN_NOT_FOUND,
+            "no such round covers this site",
+            field="campaign_id",
+        )
+    if campaign.status != CampaignStatus.OPEN.value:
+        raise Conflict(TestingErrorCode.CAMPAIGN_NOT_OPEN, f"the round is {campaign.status}")
+    if pool_size > campaign.max_pool_size:
+        raise TestingError(
+            TestingErrorCode.POOL_SIZE_ABOVE_CAMPAIGN_CAP,
+            f"this round pools at most {campaign.max_pool_size} people a tube",
+            field="pool_size",
+        )
+    return campaign
+
+
+def open_tube(
+    *,
+    session: Session,
+    actor: Actor,
+    barcode: str,
+    area_path: str,
+    pool_size: int,
+    campaign_id: int | None = None,
+) -> Tube:
+    """Register a tube at a sampling site inside the actor's jurisdiction.
+
+    ``pool_size`` is the cap for this tube (1 for single sampling, or up to the campaign's cap;
+    the site must lie inside the campaign's area).
+    """
+    actor.require_path(area_path)
+    try:
+        barcode = check_tube_barcode(barcode)
+    except RecordRefused as refused:
+        raise TestingError(refused.code, refused.message, field="barcode") from None
+    if not 1 <= pool_size <= MAX_POOL_SIZE:
+        raise TestingError(
+            TestingErrorCode.POOL_SIZE_INVALID,
+            f"a tube holds 1 to {MAX_POOL_SIZE} people",
+            field="pool_size",
+        )
+    if campaign_id is not None:
+        _campaign_for_tube(
+            session=session, campaign_id=campaign_id, area_path=area_path, pool_size=pool_size
+        )
+    now = clock.now()
+    tube = Tube(
+        barcode=barcode,
+        campaign_id=campaign_id,
+        area_path=area_path,
+        pool_size=pool_size,
+        member_count=0,
+        status=TubeStatus.OPEN.value,
+        opened_by_user_id=actor.user_id,
+        opened_at=now,
+        sealed_at=None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(tube)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            TestingErrorCode.TUBE_BARCODE_TAKEN,
+            f"tube {barcode} is already registered",
+            field="barcode",
+        ) from None
+    audit.record(
+        session=session,
+        actor=actor,
+        action="testing.tube_opened",
+        subject_type="tube",
+        subject_id=tube.id,
+        after={"barcode": barcode, "pool_size": pool_size, "area_path": area_path},
+        occurred_at=now,
+    )
+    return tube
+
+
+def add_members(
+    *, session: Session, actor: Actor, barcode: str, person_ids: Sequence[int]
+) -> list[TubeMember]:
+    """Bind people to an open tube, all or none.
+
+    The pool cap is enforced by one conditional UPDATE (``member_count + n <= pool_size`` and
+    status open), so two samplers scanning into the same tube can never overfill it. Refuses
+    with ``tube_not_found``, ``tube_not_open``, ``tube_full``, ``person_already_in_tube`` or
+    ``person_not_found``; a refusal changes nothing.
+    """
+    people = list(dict.fromkeys(person_ids))
+    tube = get_tube_or_raise(session=session, barcode=barcode)
+    actor.require_path(tube.area_path)
+    now = clock.now()
+    try:
+        with session.begin_nested():
+            admitted = session.execute(
+                update(Tube)
+                .where(
+                    Tube.id == tube.id,
+                    Tube.status == TubeStatus.OPEN.value,
+                    Tube.member_count + len(people) <= Tube.pool_size,
+                )
+                .values(member_count=Tube.member_count + len(people))
+                .execution_options(synchronize_session=False)
+            )
+            if cast(CursorResult[Any], admitted).rowcount != 1:
+                raise _why_not_admitted(session=session, tube_id=tube.id, adding=len(people))
+            members = [
+                TubeMember(tube_id=tube.id, person_id=person, sampled_at=now) for person in people
+            ]
+            session.add_all(members)
+            session.flush()
+    except IntegrityError:
+        raise _why_members_refused(session=session, tube_id=tube.id, people=people) from None
+    session.refresh(tube)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="testing.tube_members_added",
+        subject_type="tube",
+        subject_id=tube.id,
+        after={"person_ids": people, "member_count": tube.member_count},
+        occurred_at=now,
+    )
+    return members
+
+
+def _why_not_admitted(*, session: Session, tube_id: int, adding: int) -> FangkongError:
+    status, count, size = session.execute(
+        select(Tube.status, Tube.member_count, Tube.pool_size).where(Tube.id == tube_id)
+    ).one()
+    if status != TubeStatus.OPEN.value:
+        return Conflict(TestingErrorCode.TUBE_NOT_OPEN, f"the tube is {status}", field="barcode")
+    return Conflict(
+        TestingErrorCode.TUBE_FULL,
+        f"the tube holds {count} of {size}; {adding} more do not fit",
+        field="person_ids",
+    )
+
+
+def _why_members_refused(*, session: Session, tube_id: int, people: Sequence[int]) -> FangkongError:
+    already = session.scalars(
+        select(TubeMember.person_id).where(
+            TubeMember.tube_id == tube_id, TubeMember.person_id.in_(people)
+        )
+    ).all()
+    if already:
+        return Conflict(
+            TestingErrorCode.PERSON_ALREADY_IN_TUBE,
+            f"people {sorted(already)} are already in this tube",
+            field="person_ids",
+        )
+    return NotFound(
+        TestingErrorCode.PERSON_NOT_FOUND, "a person in the list does not exist", field="person_ids"
+    )
+
+
+def seal_tube(*, session: Session, actor: Actor, barcode: str) -> Tube:
+    """Close an open tube that holds at least one person (open → sealed, atomically)."""
+    tube = get_tube_or_raise(session=session, barcode=barcode)
+    actor.require_path(tube.area_path)
+    now = clock.now()
+    sealed = session.execute(
+        update(Tube)
+        .where(Tube.id == tube.id, Tube.status == TubeStatus.OPEN.value, Tube.member_count > 0)
+        .values(status=TubeStatus.SEALED.value, sealed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], sealed).rowcount != 1:
+        session.refresh(tube)
+        if tube.status != TubeStatus.OPEN.value:
+            raise Conflict(TestingErrorCode.TUBE_NOT_OPEN, f"the tube is {tube.status}")
+        raise Conflict(TestingErrorCode.TUBE_EMPTY, "nobody has been sampled into this tube")
+    session.refresh(tube)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="testing.tube_sealed",
+        subject_type="tube",
+        subject_id=tube.id,
+        before={"status": TubeStatus.OPEN.value},
+        after={"status": TubeStatus.SEALED.value, "member_count": tube.member_count},
+        occurred_at=now,
+    )
+    return tube

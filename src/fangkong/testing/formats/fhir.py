@@ -58,7 +58,8 @@ def parse_fhir(text: str) -> ParseReport:
     if kind == "Observation":
         entries: list[tuple[int, Any, Any]] = [(1, document, None)]
     elif kind == "Bundle":
-        if document.get("type") not in BUNDLE_TYPES:
+        bundle_type = document.get("type")
+        if not isinstance(bundle_type, str) or bundle_type not in BUNDLE_TYPES:
             report.reject(
                 1,
                 TestingErrorCode.FHIR_BUNDLE_TYPE_UNSUPPORTED,
@@ -67,7 +68,7 @@ def parse_fhir(text: str) -> ParseReport:
             return report
         entries = [
             (position, entry.get("resource"), entry.get("fullUrl"))
-            for position, entry in enumerate(document.get("entry") or [], start=1)
+            for position, entry in enumerate(_items(document.get("entry")), start=1)
             if isinstance(entry, dict)
         ]
     else:
@@ -87,9 +88,9 @@ class _Bundle:
         for _, resource, full_url in entries:
             if not isinstance(resource, dict):
                 continue
-            if full_url:
+            if isinstance(full_url, str) and full_url:
                 self.by_reference[full_url] = resource
-            if resource.get("id"):
+            if isinstance(resource.get("id"), str) and resource.get("id"):
                 self.by_reference[f"{resource.get('resourceType')}/{resource['id']}"] = resource
 
     def run(self) -> None:
@@ -159,7 +160,7 @@ class _Bundle:
             return next(
                 (
                     item
-                    for item in container.get("contained") or []
+                    for item in _items(container.get("contained"))
                     if isinstance(item, dict) and item.get("id") == target[1:]
                 ),
                 None,
@@ -176,7 +177,7 @@ class _Bundle:
             value = reference["identifier"].get("value")
         specimen = self._specimen(observation)
         if value is None and specimen is not None:
-            identifiers = [specimen.get("accessionIdentifier"), *(specimen.get("identifier") or [])]
+            identifiers = [specimen.get("accessionIdentifier"), *_items(specimen.get("identifier"))]
             value = next(
                 (item.get("value") for item in identifiers if isinstance(item, dict)), None
             )
@@ -196,7 +197,7 @@ class _Bundle:
         self, observation: Resource, barcode: str, cts: list[tuple[int, str, float]]
     ) -> LabResultRecord:
         status = observation.get("status")
-        if status not in FINAL_STATUSES:
+        if not isinstance(status, str) or status not in FINAL_STATUSES:
             raise RecordRefused(
                 TestingErrorCode.RESULT_NOT_FINAL,
                 f"Observation.status {status!r} is not final, amended or corrected",
@@ -206,7 +207,7 @@ class _Bundle:
             c for c in _codes(observation.get("code"), LOINC_SYSTEM) if c in ACCEPTED_PRESENCE_CODES
         )
         ct_values = {target: value for _, target, value in cts}
-        for component in observation.get("component") or []:
+        for component in _items(observation.get("component")):
             if not isinstance(component, dict):
                 continue
             for code in _codes(component.get("code"), None):
@@ -239,14 +240,14 @@ class _Bundle:
         )
 
     def _lab_id(self, observation: Resource) -> str:
-        for performer in observation.get("performer") or []:
+        for performer in _items(observation.get("performer")):
             if not isinstance(performer, dict):
                 continue
             identifier = performer.get("identifier")
             if isinstance(identifier, dict) and identifier.get("value"):
                 return str(identifier["value"])
             organization = self._resolve(performer, observation)
-            for item in (organization or {}).get("identifier") or []:
+            for item in _items((organization or {}).get("identifier")):
                 if isinstance(item, dict) and item.get("value"):
                     return str(item["value"])
         raise RecordRefused(
@@ -259,7 +260,7 @@ def _codes(concept: Any, system: str | None) -> list[str]:
         return []
     return [
         str(coding["code"])
-        for coding in concept.get("coding") or []
+        for coding in _items(concept.get("coding"))
         if isinstance(coding, dict)
         and coding.get("code")
         and (system is None or coding.get("system") in (system, None))
@@ -267,7 +268,13 @@ def _codes(concept: Any, system: str | None) -> list[str]:
 
 
 def _text(concept: Any) -> str | None:
-    return concept.get("text") if isinstance(concept, dict) else None
+    text = concept.get("text") if isinstance(concept, dict) else None
+    return text if isinstance(text, str) else None
+
+
+def _items(value: Any) -> list[Any]:
+    """A JSON array, or nothing when the document put something else where an array belongs."""
+    return value if isinstance(value, list) else []
 
 
 def _quantity(resource: Resource) -> Any:
@@ -291,7 +298,7 @@ def _result(concept: Any) -> LabResult:
 
 
 def _message_id(observation: Resource) -> str:
-    for identifier in observation.get("identifier") or []:
+    for identifier in _items(observation.get("identifier")):
         if isinstance(identifier, dict) and identifier.get("value"):
             return str(identifier["value"])
     if observation.get("id"):

@@ -1,8 +1,8 @@
 """testing: campaigns tubes members results uploads
 
-Revision ID: 18140687d750
+Revision ID: 50d6b4e34f02
 Revises: da18f1e4e633
-Create Date: 2026-11-26 15:16:20.215996
+Create Date: 2026-11-26 15:31:50.419364
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import fangkong.db.base
 
-revision: str = "18140687d750"
+revision: str = "50d6b4e34f02"
 down_revision: str | None = "da18f1e4e633"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("area_id", sa.Integer(), nullable=False),
-        sa.Column("area_path", sa.String(length=255), nullable=False),
+        sa.Column("area_path", fangkong.db.base.AreaPath(), nullable=False),
         sa.Column("starts_at", fangkong.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ends_at", fangkong.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -43,7 +43,6 @@ def upgrade() -> None:
             "ix_test_campaign_area_path",
             ["area_path"],
             unique=False,
-            postgresql_ops={"area_path": "text_pattern_ops"},
         )
 
     op.create_table(
@@ -74,13 +73,20 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("barcode", sa.String(length=40), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=True),
-        sa.Column("area_path", sa.String(length=255), nullable=False),
+        sa.Column("area_path", fangkong.db.base.AreaPath(), nullable=False),
         sa.Column("pool_size", sa.Integer(), nullable=False),
+        sa.Column("member_count", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("opened_by_user_id", sa.Integer(), nullable=True),
         sa.Column("opened_at", fangkong.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sealed_at", fangkong.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["campaign_id"], ["test_campaign.id"], name=op.f("fk_tube_campaign_id_test_campaign")
+        ),
+        sa.ForeignKeyConstraint(
+            ["opened_by_user_id"],
+            ["user_account.id"],
+            name=op.f("fk_tube_opened_by_user_id_user_account"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tube")),
         sa.UniqueConstraint("barcode", name=op.f("uq_tube_barcode")),
@@ -90,7 +96,6 @@ def upgrade() -> None:
             "ix_tube_area_path",
             ["area_path"],
             unique=False,
-            postgresql_ops={"area_path": "text_pattern_ops"},
         )
         batch_op.create_index(batch_op.f("ix_tube_campaign_id"), ["campaign_id"], unique=False)
 
@@ -159,14 +164,12 @@ def downgrade() -> None:
     op.drop_table("lab_result")
     with op.batch_alter_table("tube", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tube_campaign_id"))
-        batch_op.drop_index("ix_tube_area_path", postgresql_ops={"area_path": "text_pattern_ops"})
+        batch_op.drop_index("ix_tube_area_path")
 
     op.drop_table("tube")
     op.drop_table("result_upload")
     with op.batch_alter_table("test_campaign", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_test_campaign_area_path", postgresql_ops={"area_path": "text_pattern_ops"}
-        )
+        batch_op.drop_index("ix_test_campaign_area_path")
         batch_op.drop_index(batch_op.f("ix_test_campaign_area_id"))
 
     op.drop_table("test_campaign")

@@ -1,0 +1,50 @@
+"""``fangkong testing``: pool plans and dry runs of lab result files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from fangkong.testing import actions
+from fangkong.testing.enums import ResultFormat
+from fangkong.testing.pooling import plan_pools
+
+app = typer.Typer(help="Mass testing: pool planning, lab result files.", no_args_is_help=True)
+
+
+@app.command("plan")
+def plan(
+    prevalence: list[float] = typer.Option(..., help="Prevalence as a fraction, e.g. 0.01"),
+    cap: int = typer.Option(10, help="Policy cap on people per tube (from the rule pack)"),
+    ct_budget: float | None = typer.Option(None, help="Dilution budget in Ct cycles"),
+) -> None:
+    """Dorfman pool size and expected tests per person for each prevalence."""
+    plans = plan_pools(
+        areas=[f"{p:g}" for p in prevalence],
+        prevalences=prevalence,
+        max_pool_size=cap,
+        max_ct_shift=ct_budget,
+    )
+    typer.echo("prevalence  pool  tests/person  unconstrained(k, T)  floor H(p)")
+    for item in plans:
+        typer.echo(
+            f"{item.prevalence:>10.4%}  {item.pool_size:>4}  {item.tests_per_person:>12.4f}  "
+            f"{item.unconstrained_pool_size:>6}, {item.unconstrained_tests_per_person:.4f}"
+            f"        {item.information_floor:.4f}"
+        )
+
+
+@app.command("check-file")
+def check_file(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    result_format: ResultFormat = typer.Option(..., "--format", help="hl7v2, fhir or csv"),
+) -> None:
+    """Parse a lab result file without storing it and list every refusal (exit 1 if any)."""
+    report = actions.parse_file(result_format=result_format, content=path.read_bytes())
+    typer.echo(f"{len(report.accepted)} accepted, {len(report.rejected)} refused")
+    for rejection in report.rejected:
+        tube = f" tube {rejection.tube_barcode}" if rejection.tube_barcode else ""
+        typer.echo(f"  {rejection.index}: {rejection.code}{tube}: {rejection.message}")
+    if report.rejected:
+        raise typer.Exit(code=1)
