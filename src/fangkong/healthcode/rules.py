@@ -53,9 +53,11 @@ def _visited(facts: PersonFacts, now: datetime, condition: Condition) -> _Outcom
         for visit in facts.areas.visits
         if visit.level in condition.values
     ]
-    live = [end for end in ends if end > now]
-    since = max(live) - condition.window if live else None
-    return _Outcome(bool(live), since, tuple(live))
+    # Only the latest visit matters: the condition holds until it lapses.
+    end = max((end for end in ends if end > now), default=None)
+    if end is None:
+        return _Outcome(False)
+    return _Outcome(True, end - condition.window, (end,))
 
 
 def _skipped(facts: PersonFacts, now: datetime, condition: Condition) -> _Outcome:
@@ -218,4 +220,5 @@ def evaluate(*, facts: PersonFacts, now: datetime, pack: HealthCodeSection) -> C
         evaluated_at=now,
         valid_until=min(flips, default=None),
         to_green=tuple(item[3].exit for item in restricting if item[3].exit is not None),
+        trigger_fact=str(decider.when[0].fact) if decider.when else None,
     )
