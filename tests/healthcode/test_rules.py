@@ -39,8 +39,8 @@ def catalog() -> Catalog:
     return load_catalog(schemas=[HEALTHCODE_SECTION])
 
 
-def section(pack_id: str) -> HealthCodeSection:
-    return catalog().get(pack_id).section(HEALTHCODE_SECTION)
+def section(pack_id: str, version: int | None = None) -> HealthCodeSection:
+    return catalog().get(pack_id, version).section(HEALTHCODE_SECTION)
 
 
 def ago(**delta: float) -> datetime:
@@ -350,37 +350,66 @@ US_CDC = [
     ("confirmed case", CONFIRMED, "not_issued", "hc.us.not_issued", ("no_health_code_scheme",)),
 ]
 
+ZHUZHOU_V2 = [
+    # Version 2: the same local rules on cn-20 (from 11 Nov 2022).
+    ("one skipped round", skipped(1), "yellow", "zz.skipped_round", ("skipped_required_round",)),
+    # cn-20 inherited: secondary contacts are no longer determined.
+    ("secondary contact", SECONDARY, "green", "hc.no_risk", ("no_risk_found",)),
+    # Equal colours: the rule listed first decides (base rules precede the overlay's additions).
+    (
+        "skipped while living in a high area",
+        skipped(1, lives=RiskLevel.HIGH),
+        "red",
+        "hc.residence_high",
+        (
+            "lives_in_high_risk_area",
+            "skipped_required_round_in_risk_area",
+            "skipped_required_round",
+        ),
+    ),
+    (
+        "companion, 3 negatives",
+        companion(3, negative(days=2), negative(days=1), negative(hours=1)),
+        "green",
+        "hc.no_risk",
+        ("no_risk_found",),
+    ),
+]
+
 TABLE = [
     (f"{pack}: {case}", pack, facts, colour, rule_id, reasons)
     for pack, rows in (
-        ("cn-9", CN9),
-        ("cn-20", CN20),
-        ("cn-10", CN10),
-        ("zhuzhou-2022-11", ZHUZHOU),
-        ("us-cdc", US_CDC),
+        ("cn-9@1", CN9),
+        ("cn-20@1", CN20),
+        ("cn-10@1", CN10),
+        ("zhuzhou-2022-11@1", ZHUZHOU),
+        ("zhuzhou-2022-11@2", ZHUZHOU_V2),
+        ("us-cdc@1", US_CDC),
     )
     for case, facts, colour, rule_id, reasons in rows
 ]
 
 
 @pytest.mark.parametrize(
-    ("_case", "pack_id", "facts", "colour", "rule_id", "reasons"),
+    ("_case", "pack_ref", "facts", "colour", "rule_id", "reasons"),
     TABLE,
     ids=[row[0] for row in TABLE],
 )
 def test_it_decides_the_code_a_pack_gives(
     _case: str,
-    pack_id: str,
+    pack_ref: str,
     facts: PersonFacts,
     colour: str,
     rule_id: str,
     reasons: tuple[str, ...],
 ) -> None:
-    decision = evaluate(facts=facts, now=NOW, pack=section(pack_id))
+    pack_id, _, version = pack_ref.partition("@")
+
+    decision = evaluate(facts=facts, now=NOW, pack=section(pack_id, int(version)))
 
     assert (decision.colour, decision.rule_id, decision.reasons) == (colour, rule_id, reasons)
-    assert (decision.pack_id, decision.pack_version) == (pack_id, 1)
-    assert decision.rule_ref == f"{pack_id}@1#{rule_id}"
+    assert (decision.pack_id, decision.pack_version) == (pack_id, int(version))
+    assert decision.rule_ref == f"{pack_ref}#{rule_id}"
 
 
 def test_it_is_valid_until_a_time_window_lapses_and_says_so() -> None:
@@ -421,7 +450,7 @@ def test_it_lists_every_condition_needed_for_green() -> None:
 
 
 def test_it_tells_a_person_who_skipped_a_round_to_take_a_test() -> None:
-    decision = evaluate(facts=skipped(1), now=NOW, pack=section("zhuzhou-2022-11"))
+    decision = evaluate(facts=skipped(1), now=NOW, pack=section("zhuzhou-2022-11", 1))
 
     assert decision.to_green == (GreenCondition(ExitKind.TAKE_TEST, "zz.skipped_round", 1),)
     assert decision.valid_until is None
@@ -431,7 +460,7 @@ def test_it_ignores_facts_dated_after_now() -> None:
     later_test = Sample(NOW + timedelta(hours=1), SampleResult.NEGATIVE)
 
     decision = evaluate(
-        facts=skipped(1, samples=(later_test,)), now=NOW, pack=section("zhuzhou-2022-11")
+        facts=skipped(1, samples=(later_test,)), now=NOW, pack=section("zhuzhou-2022-11", 1)
     )
 
     assert decision.colour == "yellow"
@@ -459,3 +488,36 @@ def test_it_reevaluates_a_past_moment_under_the_pack_then_in_force() -> None:
 def test_it_refuses_a_naive_now() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         evaluate(facts=NOBODY, now=datetime(2022, 11, 15), pack=section("cn-9"))  # noqa: DTZ001
+
+
+def test_it_tells_an_overdue_key_post_worker_to_test() -> None:
+    decision = evaluate(facts=key_post(negative(days=8)), now=NOW, pack=section("cn-9"))
+
+    assert decision.to_green == (GreenCondition(ExitKind.NEGATIVE_TESTS, "hc.key_post_overdue", 1),)
+
+
+@pytest.mark.parametrize(
+    ("_case", "pack_ref", "facts", "colour", "rule_id", "reasons"),
+    TABLE,
+    ids=[row[0] for row in TABLE],
+)
+def test_it_gives_the_same_decision_until_valid_until(
+    _case: str,
+    pack_ref: str,
+    facts: PersonFacts,
+    colour: str,
+    rule_id: str,
+    reasons: tuple[str, ...],
+) -> None:
+    """valid_until may be early but never late: with the same facts, every moment before it
+    (checked hourly over 20 days, and just before it) gives the same colour and rule."""
+    pack_id, _, version = pack_ref.partition("@")
+    pack = section(pack_id, int(version))
+    first = evaluate(facts=facts, now=NOW, pack=pack)
+    horizon = first.valid_until or NOW + timedelta(days=20)
+    moments = [NOW + timedelta(hours=h) for h in range(1, 20 * 24)]
+    moments = [m for m in moments if m < horizon] + [horizon - timedelta(seconds=1)]
+
+    later = [evaluate(facts=facts, now=moment, pack=pack) for moment in moments]
+
+    assert {(d.colour, d.rule_id) for d in later} == {(first.colour, first.rule_id)}

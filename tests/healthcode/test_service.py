@@ -30,7 +30,7 @@ CST = timezone(timedelta(hours=8))
 NOW = datetime(2022, 11, 15, 12, 0, tzinfo=CST)
 CATALOG = load_catalog(schemas=[HEALTHCODE_SECTION])
 CN9 = CATALOG.get("cn-9").section(HEALTHCODE_SECTION)
-ZHUZHOU = CATALOG.get("zhuzhou-2022-11").section(HEALTHCODE_SECTION)
+ZHUZHOU = CATALOG.get("zhuzhou-2022-11", 1).section(HEALTHCODE_SECTION)
 _serial = itertools.count(1)
 
 

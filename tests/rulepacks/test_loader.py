@@ -62,6 +62,7 @@ def test_it_loads_every_shipped_pack_with_its_lineage() -> None:
         ("cn-10", 1): ("cn-10@1",),
         ("us-cdc", 1): ("us-cdc@1",),
         ("zhuzhou-2022-11", 1): ("cn-9@1", "zhuzhou-2022-11@1"),
+        ("zhuzhou-2022-11", 2): ("cn-20@1", "zhuzhou-2022-11@2"),
     }
     assert catalog.series() == ["cn", "us", "zhuzhou"]
 
@@ -69,7 +70,7 @@ def test_it_loads_every_shipped_pack_with_its_lineage() -> None:
 def test_it_composes_an_overlay_by_replacing_in_place_and_appending_by_rule_id() -> None:
     catalog = load_catalog(schemas=[HEALTHCODE_SECTION])
     base = catalog.get("cn-9").section(HEALTHCODE_SECTION)
-    overlay = catalog.get("zhuzhou-2022-11").section(HEALTHCODE_SECTION)
+    overlay = catalog.get("zhuzhou-2022-11", 1).section(HEALTHCODE_SECTION)
 
     base_ids = [rule.id for rule in base.rules]
     assert [rule.id for rule in overlay.rules] == [
@@ -85,36 +86,63 @@ def test_it_composes_an_overlay_by_replacing_in_place_and_appending_by_rule_id()
     assert (overlay.pack_id, overlay.pack_version) == ("zhuzhou-2022-11", 1)
 
 
+ZHUZHOU_FIRST = ("zhuzhou", "cn")
+
+
 @pytest.mark.parametrize(
     ("_case", "series", "at", "expected"),
     [
         # protocols.md §0: cn-9 28 Jun 2022, cn-20 11 Nov 2022, cn-10 7 Dec 2022.
-        ("first moment of cn-9", "cn", datetime(2022, 6, 28, tzinfo=CST), "cn-9"),
-        ("eve of cn-20", "cn", datetime(2022, 11, 10, 23, 59, tzinfo=CST), "cn-9"),
-        ("cn-20 in force", "cn", datetime(2022, 11, 11, tzinfo=CST), "cn-20"),
-        ("cn-10 in force", "cn", datetime(2022, 12, 7, tzinfo=CST), "cn-10"),
+        ("first moment of cn-9", "cn", datetime(2022, 6, 28, tzinfo=CST), "cn-9@1"),
+        ("eve of cn-20", "cn", datetime(2022, 11, 10, 23, 59, tzinfo=CST), "cn-9@1"),
+        ("cn-20 in force", "cn", datetime(2022, 11, 11, tzinfo=CST), "cn-20@1"),
+        ("cn-10 in force", "cn", datetime(2022, 12, 7, tzinfo=CST), "cn-10@1"),
         (
             "utc moment before cn-20 local midnight",
             "cn",
             datetime(2022, 11, 10, 15, 59, tzinfo=UTC),
-            "cn-9",
+            "cn-9@1",
         ),
-        # 株疫防指告〔2022〕27号, 9 Nov 2022.
+        # 株疫防指告〔2022〕27号, 9 Nov 2022: version 1 on cn-9, version 2 on cn-20.
         (
-            "zhuzhou notice 27 in force",
+            "zhuzhou notice 27 on cn-9",
             "zhuzhou",
             datetime(2022, 11, 9, tzinfo=CST),
-            "zhuzhou-2022-11",
+            "zhuzhou-2022-11@1",
         ),
-        ("us cdc after 21 Oct 2020", "us", datetime(2021, 1, 1, tzinfo=UTC), "us-cdc"),
+        (
+            "zhuzhou notice 27 on cn-20",
+            "zhuzhou",
+            datetime(2022, 11, 12, tzinfo=CST),
+            "zhuzhou-2022-11@2",
+        ),
+        (
+            "local pack preferred",
+            ZHUZHOU_FIRST,
+            datetime(2022, 11, 12, tzinfo=CST),
+            "zhuzhou-2022-11@2",
+        ),
+        (
+            "national before the local notice",
+            ZHUZHOU_FIRST,
+            datetime(2022, 11, 8, tzinfo=CST),
+            "cn-9@1",
+        ),
+        (
+            "national after the local pack ended",
+            ZHUZHOU_FIRST,
+            datetime(2022, 12, 8, tzinfo=CST),
+            "cn-10@1",
+        ),
+        ("us cdc after 21 Oct 2020", "us", datetime(2021, 1, 1, tzinfo=UTC), "us-cdc@1"),
     ],
 )
 def test_it_answers_which_pack_was_in_force(
-    _case: str, series: str, at: datetime, expected: str
+    _case: str, series: str | tuple[str, ...], at: datetime, expected: str
 ) -> None:
     catalog = load_catalog(schemas=[HEALTHCODE_SECTION])
 
-    assert catalog.in_force(series=series, at=at).manifest.id == expected
+    assert catalog.in_force(series=series, at=at).manifest.ref == expected
 
 
 @pytest.mark.parametrize(
@@ -122,6 +150,7 @@ def test_it_answers_which_pack_was_in_force(
     [
         ("before the 9th edition", "cn", datetime(2022, 6, 27, 23, 59, tzinfo=CST)),
         ("before zhuzhou notice 27", "zhuzhou", datetime(2022, 11, 8, tzinfo=CST)),
+        ("after the zhuzhou pack ended", "zhuzhou", datetime(2022, 12, 7, tzinfo=CST)),
         ("unknown series", "mars", datetime(2022, 11, 8, tzinfo=CST)),
     ],
 )

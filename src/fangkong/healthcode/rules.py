@@ -140,6 +140,7 @@ EXITS: dict[Fact, ExitKind] = {
     Fact.NEGATIVE_OLDER_THAN: ExitKind.NEGATIVE_TESTS,
     Fact.KEY_POST_WORKER: ExitKind.KEY_POST_CLEARED,
 }
+TEST_EXITS = frozenset({ExitKind.TAKE_TEST, ExitKind.NEGATIVE_TESTS})
 
 
 def _clearing_tests(
@@ -189,10 +190,13 @@ def _judge(rule: CodeRule, facts: PersonFacts, now: datetime) -> _RuleVerdict:
         )
     if not rule.when:
         return _RuleVerdict(True, flips, None)
-    trigger = EXITS[rule.when[0].fact]
-    lapse = min((t for t in outcomes[0].flips_at), default=None)
-    tests = 1 if trigger in (ExitKind.TAKE_TEST, ExitKind.NEGATIVE_TESTS) else None
-    return _RuleVerdict(True, flips, GreenCondition(trigger, rule.id, tests, lapse))
+    # A test the person can take beats waiting for an official to act, so a rule like
+    # "key-post worker AND no recent negative" tells the person to test.
+    kinds = [EXITS[condition.fact] for condition in rule.when]
+    index = next((i for i, kind in enumerate(kinds) if kind in TEST_EXITS), 0)
+    lapse = min(outcomes[index].flips_at, default=None)
+    tests = 1 if kinds[index] in TEST_EXITS else None
+    return _RuleVerdict(True, flips, GreenCondition(kinds[index], rule.id, tests, lapse))
 
 
 def evaluate(*, facts: PersonFacts, now: datetime, pack: HealthCodeSection) -> CodeDecision:

@@ -8,7 +8,7 @@ which pack governed a moment, so a past decision can be re-evaluated under the r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,25 +50,33 @@ class Catalog:
             )
         return self.packs[(pack_id, wanted)]
 
-    def in_force(self, *, series: str, at: datetime) -> RulePack:
-        """The pack of ``series`` in force at ``at``: the latest effective one whose window
-        contains ``at`` (``effective_from <= at < effective_until``), highest version first."""
+    def in_force(self, *, series: str | Sequence[str], at: datetime) -> RulePack:
+        """The pack in force at ``at``: within a series, the latest effective one whose window
+        contains ``at`` (``effective_from <= at < effective_until``), highest version first.
+
+        ``series`` may list preferences, e.g. ``("zhuzhou", "cn")``: the local pack while one is
+        in force, else the national one.
+        """
         if at.tzinfo is None:
             raise ValueError("at must be timezone-aware")
-        candidates = [
-            pack
-            for pack in self.packs.values()
-            if pack.manifest.series == series
-            and pack.manifest.effective_from <= at
-            and (pack.manifest.effective_until is None or at < pack.manifest.effective_until)
-        ]
-        if not candidates:
-            raise RulePackError(
-                RulePackErrorCode.NO_PACK_IN_FORCE,
-                f"no pack of series {series!r} was in force at {at.isoformat()}",
-                field="at",
-            )
-        return max(candidates, key=lambda p: (p.manifest.effective_from, p.manifest.version))
+        preferences = [series] if isinstance(series, str) else list(series)
+        for name in preferences:
+            candidates = [
+                pack
+                for pack in self.packs.values()
+                if pack.manifest.series == name
+                and pack.manifest.effective_from <= at
+                and (pack.manifest.effective_until is None or at < pack.manifest.effective_until)
+            ]
+            if candidates:
+                return max(
+                    candidates, key=lambda p: (p.manifest.effective_from, p.manifest.version)
+                )
+        raise RulePackError(
+            RulePackErrorCode.NO_PACK_IN_FORCE,
+            f"no pack of series {', '.join(preferences)} was in force at {at.isoformat()}",
+            field="at",
+        )
 
     def series(self) -> list[str]:
         return sorted({pack.manifest.series for pack in self.packs.values()})
