@@ -373,6 +373,11 @@ BAD_MANIFESTS: list[tuple[str, dict[str, Any], RulePackErrorCode]] = [
     ),
     ("version zero", _manifest(version=0), RulePackErrorCode.FIELD_INVALID),
     (
+        "ends before it starts",
+        _manifest(effective_until="2022-06-01T00:00:00+08:00"),
+        RulePackErrorCode.FIELD_INVALID,
+    ),
+    (
         "source without url or document",
         _manifest(sources={"doc": {"title": "t", "confidence": "A"}}),
         RulePackErrorCode.SOURCE_INVALID,
