@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from fangkong import cli, packs
 from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.rulepacks.catalog import load_catalog
 from fangkong.rulepacks.errors import RulePackError, RulePackErrorCode
@@ -449,3 +451,49 @@ def test_it_refuses_a_file_that_is_not_yaml(tmp_path: Path) -> None:
 
     assert refused.value.code is RulePackErrorCode.FILE_UNREADABLE
     assert refused.value.field == "base/healthcode.yaml"
+
+
+def test_it_refuses_in_strict_mode_a_section_no_domain_registers(tmp_path: Path) -> None:
+    write_pack(tmp_path, "base", MANIFEST, healthcode=SECTION, weather={"rules": []})
+
+    with pytest.raises(RulePackError) as refused:
+        load_catalog(tmp_path, schemas=[HEALTHCODE_SECTION], strict=True)
+
+    assert refused.value.code is RulePackErrorCode.SECTION_UNKNOWN
+    assert refused.value.field == "base/weather.yaml"
+
+
+def test_it_ships_packs_that_every_registered_schema_accepts() -> None:
+    packs.catalog.cache_clear()
+
+    catalog = packs.catalog()
+
+    assert sorted(pack.manifest.ref for pack in catalog.packs.values()) == [
+        "cn-10@1",
+        "cn-20@1",
+        "cn-9@1",
+        "us-cdc@1",
+        "zhuzhou-2022-11@1",
+        "zhuzhou-2022-11@2",
+    ]
+
+
+def test_it_checks_a_folder_of_packs_from_the_command_line(tmp_path: Path) -> None:
+    write_pack(tmp_path, "base", MANIFEST, healthcode=_with_rule(source="rumour"))
+
+    shipped = CliRunner().invoke(cli.app, ["packs", "check"])
+    broken = CliRunner().invoke(cli.app, ["packs", "check", "--root", str(tmp_path)])
+
+    assert (shipped.exit_code, shipped.output) == (0, "6 pack versions valid\n")
+    assert broken.exit_code == 1
+    assert "rulepack.source_unknown: rule hc.companion" in broken.output
+
+
+def test_it_lists_packs_with_their_lineage() -> None:
+    listed = CliRunner().invoke(cli.app, ["packs", "list"])
+
+    assert listed.exit_code == 0
+    assert (
+        "zhuzhou-2022-11@2  series=zhuzhou  2022-11-11T00:00:00+08:00 → 2022-12-07T00:00:00+08:00"
+        "  lineage=cn-20@1 > zhuzhou-2022-11@2  rules: healthcode=14"
+    ) in listed.output.splitlines()

@@ -142,8 +142,13 @@ def _compose(chain: list[_PackFiles]) -> RulePack:
     return RulePack(manifest=manifest, raw_sections=sections, lineage=lineage)
 
 
-def load_catalog(root: Path = PACKS_DIR, *, schemas: Iterable[SectionSchema[Any]] = ()) -> Catalog:
-    """Load and validate every pack folder under ``root`` (refuses on the first problem)."""
+def load_catalog(
+    root: Path = PACKS_DIR, *, schemas: Iterable[SectionSchema[Any]] = (), strict: bool = False
+) -> Catalog:
+    """Load and validate every pack folder under ``root`` (refuses on the first problem).
+
+    ``strict`` also refuses a section file for which no schema is given, so an installation
+    never ships a section that no domain validates."""
     files: dict[tuple[str, int], _PackFiles] = {}
     for folder in sorted(p for p in root.iterdir() if (p / MANIFEST_FILE).is_file()):
         pack_files = _read_pack_files(folder)
@@ -156,8 +161,19 @@ def load_catalog(root: Path = PACKS_DIR, *, schemas: Iterable[SectionSchema[Any]
                 field=label,
             )
         files[key] = pack_files
-    packs = {key: _compose(_chain(key, files)) for key in files}
     schema_list = list(schemas)
+    if strict:
+        known = {schema.name for schema in schema_list}
+        for pack_files in files.values():
+            for name in pack_files.sections:
+                if name not in known:
+                    label = f"{pack_files.manifest.id}/{name}.yaml"
+                    raise RulePackError(
+                        RulePackErrorCode.SECTION_UNKNOWN,
+                        f"{label}: no domain registers a {name!r} section",
+                        field=label,
+                    )
+    packs = {key: _compose(_chain(key, files)) for key in files}
     for pack in packs.values():
         for schema in schema_list:
             if pack.has_section(schema.name):
