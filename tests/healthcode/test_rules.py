@@ -466,6 +466,16 @@ def test_it_ignores_facts_dated_after_now() -> None:
     assert decision.colour == "yellow"
 
 
+def test_it_ignores_a_positive_pool_flagged_after_now() -> None:
+    later = hc_facts.TestingFacts(
+        is_in_positive_pool_awaiting_review=True, pool_flagged_at=NOW + timedelta(hours=3)
+    )
+
+    decision = evaluate(facts=PersonFacts(testing=later), now=NOW, pack=section("cn-9"))
+
+    assert decision.colour == "green"
+
+
 def test_it_reevaluates_a_past_moment_under_the_pack_then_in_force() -> None:
     before = datetime(2022, 11, 10, 12, tzinfo=CST)
     after = datetime(2022, 11, 12, 12, tzinfo=CST)

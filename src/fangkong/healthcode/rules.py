@@ -3,8 +3,12 @@
 Pure: no database, no clock. Every rule of the section is evaluated; the most restrictive state
 among the rules that apply decides (ties go to the rule listed first). A rule applies when all
 its conditions hold and, if it has ``cleared_by``, the person has not yet taken the tests that
-clear it. Facts dated after ``now`` are ignored, so a past decision can be re-evaluated from
-today's facts.
+clear it.
+
+Tests, skipped rounds and flags (positive pool, companion, arrival) dated after ``now`` are
+ignored, so a past decision can be re-evaluated from today's records; statuses (case, contact,
+supervision, residence risk) are taken as given, so re-evaluating the past needs the statuses
+as they were then.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from fangkong.healthcode.schemas import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Outcome:
     """A condition's verdict: whether it holds, since when (its trigger time), and the moments
     after ``now`` at which it would flip by itself."""
@@ -129,6 +133,14 @@ def _arrived_untested(person: _Person, condition: Condition) -> _Outcome:
     return _Outcome(False, None, (due,))
 
 
+def _positive_pool(person: _Person, condition: Condition) -> _Outcome:
+    testing = person.facts.testing
+    flagged = testing.pool_flagged_at
+    if not testing.is_in_positive_pool_awaiting_review or (flagged and flagged > person.now):
+        return NOT_HELD
+    return _Outcome(True, flagged)
+
+
 CHECKS: dict[Fact, Callable[[_Person, Condition], _Outcome]] = {
     Fact.CASE_STATUS: lambda p, c: _listed(
         p.facts.tracing.case_status, p.facts.tracing.case_status_since, c
@@ -142,11 +154,7 @@ CHECKS: dict[Fact, Callable[[_Person, Condition], _Outcome]] = {
     Fact.RESIDENCE_RISK: lambda p, c: _listed(
         p.facts.areas.residence_risk, p.facts.areas.residence_risk_since, c
     ),
-    Fact.POSITIVE_POOL: lambda p, c: (
-        _Outcome(True, p.facts.testing.pool_flagged_at)
-        if p.facts.testing.is_in_positive_pool_awaiting_review
-        else NOT_HELD
-    ),
+    Fact.POSITIVE_POOL: _positive_pool,
     Fact.KEY_POST_WORKER: lambda p, c: (
         _Outcome(True) if p.facts.testing.is_key_post_worker else NOT_HELD
     ),
