@@ -123,33 +123,37 @@ def recompute_for(
             )
         }
         facts = gather_facts(session=session, person_ids=chunk, now=now, providers=providers)
-        for person_id in chunk:
-            decision = evaluate(facts=facts[person_id], now=now, pack=pack)
-            outcome = _store(session, person_id, stored.get(person_id), decision)
-            outcomes[outcome].append(person_id)
-    session.flush()
+        decisions = {pid: evaluate(facts=facts[pid], now=now, pack=pack) for pid in chunk}
+        # Change rows and audit events are flushed once per chunk, not before every statement.
+        with session.no_autoflush:
+            first = [pid for pid in chunk if pid not in stored]
+            inserted = _insert_absent(session, {pid: decisions[pid] for pid in first})
+            for person_id in first:
+                if person_id not in inserted:
+                    outcomes[Stored.CONFLICTED].append(person_id)
+                    continue
+                events.code_changed(
+                    session=session,
+                    person_id=person_id,
+                    old_colour=None,
+                    old_rule_ref=None,
+                    decision=decisions[person_id],
+                )
+                outcomes[Stored.CHANGED].append(person_id)
+            for person_id, row in stored.items():
+                outcome = _store(session, person_id, row, decisions[person_id])
+                outcomes[outcome].append(person_id)
+        session.flush()
     return RecomputeResult(
-        changed=tuple(outcomes[Stored.CHANGED]),
-        refreshed=tuple(outcomes[Stored.REFRESHED]),
+        changed=tuple(sorted(outcomes[Stored.CHANGED])),
+        refreshed=tuple(sorted(outcomes[Stored.REFRESHED])),
         unchanged=len(outcomes[Stored.UNCHANGED]),
-        conflicted=tuple(outcomes[Stored.CONFLICTED]),
+        conflicted=tuple(sorted(outcomes[Stored.CONFLICTED])),
     )
 
 
-def _store(
-    session: Session, person_id: int, row: Row[Any] | None, decision: CodeDecision
-) -> Stored:
-    if row is None:
-        if not _insert(session, person_id, decision):
-            return Stored.CONFLICTED
-        events.code_changed(
-            session=session,
-            person_id=person_id,
-            old_colour=None,
-            old_rule_ref=None,
-            decision=decision,
-        )
-        return Stored.CHANGED
+def _store(session: Session, person_id: int, row: Row[Any], decision: CodeDecision) -> Stored:
+    """Write one stored code that differs from its decision, by conditional update."""
     old_ref = f"{row.pack_id}@{row.pack_version}#{row.rule_id}"
     is_new_code = row.colour != decision.colour or old_ref != decision.rule_ref
     is_same_explanation = (
@@ -182,20 +186,25 @@ def _values(decision: CodeDecision) -> dict[str, Any]:
     }
 
 
-def _insert(session: Session, person_id: int, decision: CodeDecision) -> bool:
-    """Insert-if-absent: False when a concurrent recompute inserted the row first."""
+def _insert_absent(session: Session, decisions: Mapping[int, CodeDecision]) -> set[int]:
+    """Insert first codes in one statement, skipping rows a concurrent recompute inserted
+    first; returns the person ids actually inserted (RETURNING works the same on both
+    dialects, where rowcount of a skipped row does not)."""
+    if not decisions:
+        return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {"person_id": pid, "decided_at": d.evaluated_at, "revision": 1, **_values(d)}
+        for pid, d in decisions.items()
+    ]
     stmt = (
         insert(HealthCode)
-        .values(
-            person_id=person_id, decided_at=decision.evaluated_at, revision=1, **_values(decision)
-        )
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["person_id"])
         .returning(HealthCode.person_id)
     )
-    # RETURNING rather than rowcount: both dialects return no row when the insert was skipped.
-    return session.execute(stmt).scalar_one_or_none() is not None
+    return set(session.execute(stmt).scalars())
 
 
 def _update(
