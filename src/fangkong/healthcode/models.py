@@ -27,7 +27,7 @@ class HealthCode(Base):
     pack_version: Mapped[int]
     reasons: Mapped[list[str]] = mapped_column(JSON)
     decided_at: Mapped[datetime]
-    # When the same facts could give another answer; the recompute job's next look at this row.
+    # When the same facts could give another answer; indexed for a scheduled recompute.
     valid_until: Mapped[datetime | None] = mapped_column(index=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
