@@ -350,32 +350,6 @@ US_CDC = [
     ("confirmed case", CONFIRMED, "not_issued", "hc.us.not_issued", ("no_health_code_scheme",)),
 ]
 
-ZHUZHOU_V2 = [
-    # Version 2: the same local rules on cn-20 (from 11 Nov 2022).
-    ("one skipped round", skipped(1), "yellow", "zz.skipped_round", ("skipped_required_round",)),
-    # cn-20 inherited: secondary contacts are no longer determined.
-    ("secondary contact", SECONDARY, "green", "hc.no_risk", ("no_risk_found",)),
-    # Equal colours: the rule listed first decides (base rules precede the overlay's additions).
-    (
-        "skipped while living in a high area",
-        skipped(1, lives=RiskLevel.HIGH),
-        "red",
-        "hc.residence_high",
-        (
-            "lives_in_high_risk_area",
-            "skipped_required_round_in_risk_area",
-            "skipped_required_round",
-        ),
-    ),
-    (
-        "companion, 3 negatives",
-        companion(3, negative(days=2), negative(days=1), negative(hours=1)),
-        "green",
-        "hc.no_risk",
-        ("no_risk_found",),
-    ),
-]
-
 TABLE = [
     (f"{pack}: {case}", pack, facts, colour, rule_id, reasons)
     for pack, rows in (
@@ -383,7 +357,6 @@ TABLE = [
         ("cn-20@1", CN20),
         ("cn-10@1", CN10),
         ("zhuzhou-2022-11@1", ZHUZHOU),
-        ("zhuzhou-2022-11@2", ZHUZHOU_V2),
         ("us-cdc@1", US_CDC),
     )
     for case, facts, colour, rule_id, reasons in rows

@@ -64,7 +64,6 @@ def test_it_loads_every_shipped_pack_with_its_lineage() -> None:
         ("cn-10", 1): ("cn-10@1",),
         ("us-cdc", 1): ("us-cdc@1",),
         ("zhuzhou-2022-11", 1): ("cn-9@1", "zhuzhou-2022-11@1"),
-        ("zhuzhou-2022-11", 2): ("cn-20@1", "zhuzhou-2022-11@2"),
     }
     assert catalog.series() == ["cn", "us", "zhuzhou"]
 
@@ -105,36 +104,24 @@ ZHUZHOU_FIRST = ("zhuzhou", "cn")
             datetime(2022, 11, 10, 15, 59, tzinfo=UTC),
             "cn-9@1",
         ),
-        # 株疫防指告〔2022〕27号, 9 Nov 2022: version 1 on cn-9, version 2 on cn-20.
+        # 株疫防指告〔2022〕27号, 9 Nov 2022 (an overlay on cn-9).
         (
-            "zhuzhou notice 27 on cn-9",
+            "zhuzhou notice 27",
             "zhuzhou",
             datetime(2022, 11, 9, tzinfo=CST),
             "zhuzhou-2022-11@1",
         ),
         (
-            "zhuzhou notice 27 on cn-20",
-            "zhuzhou",
-            datetime(2022, 11, 12, tzinfo=CST),
-            "zhuzhou-2022-11@2",
-        ),
-        (
             "local pack preferred",
             ZHUZHOU_FIRST,
             datetime(2022, 11, 12, tzinfo=CST),
-            "zhuzhou-2022-11@2",
+            "zhuzhou-2022-11@1",
         ),
         (
             "national before the local notice",
             ZHUZHOU_FIRST,
             datetime(2022, 11, 8, tzinfo=CST),
             "cn-9@1",
-        ),
-        (
-            "national after the local pack ended",
-            ZHUZHOU_FIRST,
-            datetime(2022, 12, 8, tzinfo=CST),
-            "cn-10@1",
         ),
         ("us cdc after 21 Oct 2020", "us", datetime(2021, 1, 1, tzinfo=UTC), "us-cdc@1"),
     ],
@@ -152,7 +139,6 @@ def test_it_answers_which_pack_was_in_force(
     [
         ("before the 9th edition", "cn", datetime(2022, 6, 27, 23, 59, tzinfo=CST)),
         ("before zhuzhou notice 27", "zhuzhou", datetime(2022, 11, 8, tzinfo=CST)),
-        ("after the zhuzhou pack ended", "zhuzhou", datetime(2022, 12, 7, tzinfo=CST)),
         ("unknown series", "mars", datetime(2022, 11, 8, tzinfo=CST)),
     ],
 )
@@ -474,7 +460,6 @@ def test_it_ships_packs_that_every_registered_schema_accepts() -> None:
         "cn-9@1",
         "us-cdc@1",
         "zhuzhou-2022-11@1",
-        "zhuzhou-2022-11@2",
     ]
 
 
@@ -484,7 +469,7 @@ def test_it_checks_a_folder_of_packs_from_the_command_line(tmp_path: Path) -> No
     shipped = CliRunner().invoke(cli.app, ["packs", "check"])
     broken = CliRunner().invoke(cli.app, ["packs", "check", "--root", str(tmp_path)])
 
-    assert (shipped.exit_code, shipped.output) == (0, "6 pack versions valid\n")
+    assert (shipped.exit_code, shipped.output) == (0, "5 pack versions valid\n")
     assert broken.exit_code == 1
     assert "rulepack.source_unknown: rule hc.companion" in broken.output
 
@@ -494,6 +479,6 @@ def test_it_lists_packs_with_their_lineage() -> None:
 
     assert listed.exit_code == 0
     assert (
-        "zhuzhou-2022-11@2  series=zhuzhou  2022-11-11T00:00:00+08:00 → 2022-12-07T00:00:00+08:00"
-        "  lineage=cn-20@1 > zhuzhou-2022-11@2  rules: healthcode=14"
+        "zhuzhou-2022-11@1  series=zhuzhou  2022-11-09T00:00:00+08:00 → …"
+        "  lineage=cn-9@1 > zhuzhou-2022-11@1  rules: healthcode=17"
     ) in listed.output.splitlines()
