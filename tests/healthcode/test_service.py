@@ -30,6 +30,7 @@ CST = timezone(timedelta(hours=8))
 NOW = datetime(2022, 11, 15, 12, 0, tzinfo=CST)
 CATALOG = load_catalog(schemas=[HEALTHCODE_SECTION])
 CN9 = CATALOG.get("cn-9").section(HEALTHCODE_SECTION)
+CN20 = CATALOG.get("cn-20").section(HEALTHCODE_SECTION)
 ZHUZHOU = CATALOG.get("zhuzhou-2022-11", 1).section(HEALTHCODE_SECTION)
 _serial = itertools.count(1)
 
@@ -215,6 +216,23 @@ def test_it_refreshes_validity_without_an_event_when_the_code_stays(session: Ses
     assert stored is not None
     assert (stored.colour, stored.revision) == ("red", 2)
     assert stored.valid_until == NOW + timedelta(days=6)
+
+
+def test_it_moves_to_a_new_pack_without_an_event_when_colour_and_rule_stay(
+    session: Session,
+) -> None:
+    person = make_person(session)
+    service.recompute_for(session=session, person_ids=[person], now=NOW, pack=CN9)
+    events_before = audit_count(session)
+
+    result = service.recompute_for(session=session, person_ids=[person], now=NOW, pack=CN20)
+
+    assert result == service.RecomputeResult((), (person,), 0, ())
+    assert audit_count(session) == events_before
+    pack_id, rule_id = session.execute(
+        select(HealthCode.pack_id, HealthCode.rule_id).where(HealthCode.person_id == person)
+    ).one()
+    assert (pack_id, rule_id) == ("cn-20", "hc.no_risk")
 
 
 def test_it_combines_facts_from_several_domains(session: Session) -> None:

@@ -55,7 +55,8 @@ DEFAULT_PROVIDERS: tuple[FactsProvider, ...] = ()
 @dataclass(frozen=True)
 class RecomputeResult:
     """``changed``: colour or deciding rule changed (a change row and an audit event each);
-    ``refreshed``: same colour and rule, but the stored reasons or validity moved on;
+    ``refreshed``: same colour and rule, but the stored pack version, reasons or validity moved
+    on (the row is updated, no event);
     ``conflicted``: someone else wrote the row meanwhile, so recompute those again."""
 
     changed: tuple[int, ...]
@@ -155,9 +156,13 @@ def recompute_for(
 def _store(session: Session, person_id: int, row: Row[Any], decision: CodeDecision) -> Stored:
     """Write one stored code that differs from its decision, by conditional update."""
     old_ref = f"{row.pack_id}@{row.pack_version}#{row.rule_id}"
-    is_new_code = row.colour != decision.colour or old_ref != decision.rule_ref
+    # A new pack version that keeps the colour and the rule (hc.no_risk under cn-9, then under
+    # cn-20) is not a new code: it would otherwise write an event for every person at once.
+    is_new_code = row.colour != decision.colour or row.rule_id != decision.rule_id
     is_same_explanation = (
-        list(row.reasons) == list(decision.reasons) and row.valid_until == decision.valid_until
+        old_ref == decision.rule_ref
+        and list(row.reasons) == list(decision.reasons)
+        and row.valid_until == decision.valid_until
     )
     if not is_new_code and is_same_explanation:
         return Stored.UNCHANGED
