@@ -1,58 +1,27 @@
-"""The rule-pack loader: shipped packs, overlays, the pack in force at a time, refusals."""
+"""The rule-pack loader: composition of overlays and every kind of refused pack."""
 
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from typer.testing import CliRunner
 
-from fangkong import cli, packs
 from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.rulepacks.catalog import load_catalog
 from fangkong.rulepacks.errors import RulePackError, RulePackErrorCode
 from fangkong.rulepacks.schemas import SectionSchema
-
-CST = timezone(timedelta(hours=8))
-
-MANIFEST: dict[str, Any] = {
-    "id": "base",
-    "version": 1,
-    "title": "test base",
-    "series": "test",
-    "effective_from": "2022-06-28T00:00:00+08:00",
-    "sources": {"doc": {"title": "a notice", "document": "测〔2022〕1号", "confidence": "A"}},
-}
-SECTION: dict[str, Any] = {
-    "states": ["red", "yellow", "green"],
-    "clear_state": "green",
-    "rules": [
-        {
-            "id": "hc.companion",
-            "colour": "yellow",
-            "reason": "companion",
-            "when": {"companion": {"within": {"value": 14, "unit": "day"}}},
-            "source": "doc",
-        },
-        {"id": "hc.no_risk", "colour": "green", "reason": "none", "when": {}, "source": "doc"},
-    ],
-}
-
-
-def write_pack(root: Path, folder: str, manifest: dict[str, Any], **sections: Any) -> None:
-    (root / folder).mkdir(parents=True)
-    (root / folder / "pack.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True))
-    for name, body in sections.items():
-        text = body if isinstance(body, str) else yaml.safe_dump(body, allow_unicode=True)
-        (root / folder / f"{name}.yaml").write_text(text)
-
-
-def load(root: Path) -> Any:
-    return load_catalog(root, schemas=[HEALTHCODE_SECTION])
+from tests.rulepacks.builders import (
+    CST,
+    MANIFEST,
+    SECTION,
+    load,
+    with_rule,
+    without_rule_key,
+    write_pack,
+)
 
 
 def test_it_loads_every_shipped_pack_with_its_lineage() -> None:
@@ -85,69 +54,6 @@ def test_it_composes_an_overlay_by_replacing_in_place_and_appending_by_rule_id()
     assert (companion.cleared_by.tests, companion.cleared_by.within) == (3, timedelta(days=7))
     assert overlay.states == base.states
     assert (overlay.pack_id, overlay.pack_version) == ("zhuzhou-2022-11", 1)
-
-
-ZHUZHOU_FIRST = ("zhuzhou", "cn")
-
-
-@pytest.mark.parametrize(
-    ("_case", "series", "at", "expected"),
-    [
-        # protocols.md §0: cn-9 28 Jun 2022, cn-20 11 Nov 2022, cn-10 7 Dec 2022.
-        ("first moment of cn-9", "cn", datetime(2022, 6, 28, tzinfo=CST), "cn-9@1"),
-        ("eve of cn-20", "cn", datetime(2022, 11, 10, 23, 59, tzinfo=CST), "cn-9@1"),
-        ("cn-20 in force", "cn", datetime(2022, 11, 11, tzinfo=CST), "cn-20@1"),
-        ("cn-10 in force", "cn", datetime(2022, 12, 7, tzinfo=CST), "cn-10@1"),
-        (
-            "utc moment before cn-20 local midnight",
-            "cn",
-            datetime(2022, 11, 10, 15, 59, tzinfo=UTC),
-            "cn-9@1",
-        ),
-        # 株疫防指告〔2022〕27号, 9 Nov 2022 (an overlay on cn-9).
-        (
-            "zhuzhou notice 27",
-            "zhuzhou",
-            datetime(2022, 11, 9, tzinfo=CST),
-            "zhuzhou-2022-11@1",
-        ),
-        (
-            "local pack preferred",
-            ZHUZHOU_FIRST,
-            datetime(2022, 11, 12, tzinfo=CST),
-            "zhuzhou-2022-11@1",
-        ),
-        (
-            "national before the local notice",
-            ZHUZHOU_FIRST,
-            datetime(2022, 11, 8, tzinfo=CST),
-            "cn-9@1",
-        ),
-        ("us cdc after 21 Oct 2020", "us", datetime(2021, 1, 1, tzinfo=UTC), "us-cdc@1"),
-    ],
-)
-def test_it_answers_which_pack_was_in_force(
-    _case: str, series: str | tuple[str, ...], at: datetime, expected: str
-) -> None:
-    catalog = load_catalog(schemas=[HEALTHCODE_SECTION])
-
-    assert catalog.in_force(series=series, at=at).manifest.ref == expected
-
-
-@pytest.mark.parametrize(
-    ("_case", "series", "at"),
-    [
-        ("before the 9th edition", "cn", datetime(2022, 6, 27, 23, 59, tzinfo=CST)),
-        ("before zhuzhou notice 27", "zhuzhou", datetime(2022, 11, 8, tzinfo=CST)),
-        ("unknown series", "mars", datetime(2022, 11, 8, tzinfo=CST)),
-    ],
-)
-def test_it_refuses_a_moment_with_no_pack_in_force(_case: str, series: str, at: datetime) -> None:
-    catalog = load_catalog(schemas=[HEALTHCODE_SECTION])
-
-    with pytest.raises(RulePackError) as refused:
-        catalog.in_force(series=series, at=at)
-    assert refused.value.code is RulePackErrorCode.NO_PACK_IN_FORCE
 
 
 def test_it_picks_the_highest_version_and_honours_effective_until(tmp_path: Path) -> None:
@@ -196,103 +102,89 @@ def test_it_checks_sections_of_other_domains_generically_and_parses_them_on_dema
     assert refused.value.code is RulePackErrorCode.SECTION_UNKNOWN
 
 
-def _with_rule(**changes: Any) -> dict[str, Any]:
-    section = copy.deepcopy(SECTION)
-    section["rules"][0].update(changes)
-    return section
-
-
-def _without_rule_key(key: str) -> dict[str, Any]:
-    section = copy.deepcopy(SECTION)
-    del section["rules"][0][key]
-    return section
-
-
 BAD_SECTIONS: list[tuple[str, dict[str, Any], RulePackErrorCode, str | None]] = [
     (
         "unknown fact",
-        _with_rule(when={"star_sign": ["leo"]}),
+        with_rule(when={"star_sign": ["leo"]}),
         RulePackErrorCode.FACT_UNKNOWN,
         "hc.companion",
     ),
     (
         "bare number",
-        _with_rule(when={"companion": {"within": 14}}),
+        with_rule(when={"companion": {"within": 14}}),
         RulePackErrorCode.UNIT_MISSING,
         "hc.companion",
     ),
     (
         "quantity without unit",
-        _with_rule(when={"companion": {"within": {"value": 14}}}),
+        with_rule(when={"companion": {"within": {"value": 14}}}),
         RulePackErrorCode.UNIT_MISSING,
         "hc.companion",
     ),
     (
         "unknown unit",
-        _with_rule(when={"companion": {"within": {"value": 2, "unit": "fortnight"}}}),
+        with_rule(when={"companion": {"within": {"value": 2, "unit": "fortnight"}}}),
         RulePackErrorCode.UNIT_UNKNOWN,
         "hc.companion",
     ),
     (
         "unit of the wrong kind",
-        _with_rule(when={"companion": {"within": {"value": 2, "unit": "test"}}}),
+        with_rule(when={"companion": {"within": {"value": 2, "unit": "test"}}}),
         RulePackErrorCode.UNIT_UNKNOWN,
         "hc.companion",
     ),
     (
         "rule without source",
-        _without_rule_key("source"),
+        without_rule_key("source"),
         RulePackErrorCode.SOURCE_MISSING,
         "hc.companion",
     ),
     (
         "undeclared source",
-        _with_rule(source="rumour"),
+        with_rule(source="rumour"),
         RulePackErrorCode.SOURCE_UNKNOWN,
         "hc.companion",
     ),
     (
         "undeclared source on a number",
-        _with_rule(
-            when={"companion": {"within": {"value": 14, "unit": "day", "source": "rumour"}}}
-        ),
+        with_rule(when={"companion": {"within": {"value": 14, "unit": "day", "source": "rumour"}}}),
         RulePackErrorCode.SOURCE_UNKNOWN,
         "hc.companion",
     ),
     (
         "colour that is no state",
-        _with_rule(colour="purple"),
+        with_rule(colour="purple"),
         RulePackErrorCode.REFERENCE_UNKNOWN,
         "hc.companion",
     ),
     (
         "status that does not exist",
-        _with_rule(when={"case_status": ["zombie"]}),
+        with_rule(when={"case_status": ["zombie"]}),
         RulePackErrorCode.REFERENCE_UNKNOWN,
         "hc.companion",
     ),
     (
         "unknown rule key",
-        _with_rule(colour_hint="red"),
+        with_rule(colour_hint="red"),
         RulePackErrorCode.FIELD_UNKNOWN,
         "hc.companion",
     ),
     (
         "rule without reason",
-        _without_rule_key("reason"),
+        without_rule_key("reason"),
         RulePackErrorCode.FIELD_MISSING,
         "hc.companion",
     ),
     (
         "duplicate rule id",
-        _with_rule(id="hc.no_risk"),
+        with_rule(id="hc.no_risk"),
         RulePackErrorCode.RULE_ID_DUPLICATE,
         "hc.no_risk",
     ),
-    ("rule without id", _without_rule_key("id"), RulePackErrorCode.RULE_ID_MISSING, None),
+    ("rule without id", without_rule_key("id"), RulePackErrorCode.RULE_ID_MISSING, None),
     (
         "clear by tests counted in days",
-        _with_rule(cleared_by={"tests": {"value": 2, "unit": "day"}, "result": "negative"}),
+        with_rule(cleared_by={"tests": {"value": 2, "unit": "day"}, "result": "negative"}),
         RulePackErrorCode.UNIT_UNKNOWN,
         "hc.companion",
     ),
@@ -437,48 +329,3 @@ def test_it_refuses_a_file_that_is_not_yaml(tmp_path: Path) -> None:
 
     assert refused.value.code is RulePackErrorCode.FILE_UNREADABLE
     assert refused.value.field == "base/healthcode.yaml"
-
-
-def test_it_refuses_in_strict_mode_a_section_no_domain_registers(tmp_path: Path) -> None:
-    write_pack(tmp_path, "base", MANIFEST, healthcode=SECTION, weather={"rules": []})
-
-    with pytest.raises(RulePackError) as refused:
-        load_catalog(tmp_path, schemas=[HEALTHCODE_SECTION], strict=True)
-
-    assert refused.value.code is RulePackErrorCode.SECTION_UNKNOWN
-    assert refused.value.field == "base/weather.yaml"
-
-
-def test_it_ships_packs_that_every_registered_schema_accepts() -> None:
-    packs.catalog.cache_clear()
-
-    catalog = packs.catalog()
-
-    assert sorted(pack.manifest.ref for pack in catalog.packs.values()) == [
-        "cn-10@1",
-        "cn-20@1",
-        "cn-9@1",
-        "us-cdc@1",
-        "zhuzhou-2022-11@1",
-    ]
-
-
-def test_it_checks_a_folder_of_packs_from_the_command_line(tmp_path: Path) -> None:
-    write_pack(tmp_path, "base", MANIFEST, healthcode=_with_rule(source="rumour"))
-
-    shipped = CliRunner().invoke(cli.app, ["packs", "check"])
-    broken = CliRunner().invoke(cli.app, ["packs", "check", "--root", str(tmp_path)])
-
-    assert (shipped.exit_code, shipped.output) == (0, "5 pack versions valid\n")
-    assert broken.exit_code == 1
-    assert "rulepack.source_unknown: rule hc.companion" in broken.output
-
-
-def test_it_lists_packs_with_their_lineage() -> None:
-    listed = CliRunner().invoke(cli.app, ["packs", "list"])
-
-    assert listed.exit_code == 0
-    assert (
-        "zhuzhou-2022-11@1  series=zhuzhou  2022-11-09T00:00:00+08:00 → …"
-        "  lineage=cn-9@1 > zhuzhou-2022-11@1  rules: healthcode=17"
-    ) in listed.output.splitlines()
