@@ -2,107 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from functools import cache
+from datetime import timedelta
 
 import pytest
 
-from fangkong.healthcode import facts as hc_facts
-from fangkong.healthcode.enums import (
-    CaseStatus,
-    ContactKind,
-    ExitKind,
-    RiskLevel,
-    SampleResult,
-    Supervision,
-)
-from fangkong.healthcode.facts import (
-    AreaFacts,
-    IsolationFacts,
-    PersonFacts,
-    RiskVisit,
-    Sample,
-    SkippedRound,
-    TracingFacts,
-)
+from fangkong.healthcode.enums import RiskLevel, SampleResult
+from fangkong.healthcode.facts import PersonFacts, Sample
 from fangkong.healthcode.rules import evaluate
-from fangkong.healthcode.schemas import GreenCondition, HealthCodeSection
-from fangkong.healthcode.section import HEALTHCODE_SECTION
-from fangkong.rulepacks.catalog import Catalog, load_catalog
-
-CST = timezone(timedelta(hours=8))
-NOW = datetime(2022, 11, 15, 12, 0, tzinfo=CST)
-
-
-@cache
-def catalog() -> Catalog:
-    return load_catalog(schemas=[HEALTHCODE_SECTION])
-
-
-def section(pack_id: str) -> HealthCodeSection:
-    return catalog().get(pack_id).section(HEALTHCODE_SECTION)
-
-
-def ago(**delta: float) -> datetime:
-    return NOW - timedelta(**delta)
-
-
-def negative(**delta: float) -> Sample:
-    return Sample(ago(**delta), SampleResult.NEGATIVE)
-
-
-def with_samples(*samples: Sample, **testing: object) -> hc_facts.TestingFacts:
-    return hc_facts.TestingFacts(samples=samples, **testing)  # type: ignore[arg-type]
-
-
-NOBODY = PersonFacts()
-CONFIRMED = PersonFacts(tracing=TracingFacts(CaseStatus.CONFIRMED, ago(days=1)))
-ASYMPTOMATIC = PersonFacts(tracing=TracingFacts(CaseStatus.ASYMPTOMATIC, ago(days=1)))
-RECOVERED = PersonFacts(tracing=TracingFacts(CaseStatus.RECOVERED, ago(days=1)))
-POOL = PersonFacts(testing=hc_facts.TestingFacts(is_in_positive_pool_awaiting_review=True))
-CLOSE = PersonFacts(tracing=TracingFacts(contact=ContactKind.CLOSE, last_exposure_at=ago(days=2)))
-SECONDARY = PersonFacts(tracing=TracingFacts(contact=ContactKind.SECONDARY))
-CENTRALISED = PersonFacts(isolation=IsolationFacts(Supervision.CENTRALISED_ISOLATION))
-MONITORED = PersonFacts(isolation=IsolationFacts(Supervision.HEALTH_MONITORING))
-LIVES_HIGH = PersonFacts(areas=AreaFacts(residence_risk=RiskLevel.HIGH))
-LIVES_MEDIUM = PersonFacts(areas=AreaFacts(residence_risk=RiskLevel.MEDIUM))
-
-
-def visited(level: RiskLevel, days: float, *samples: Sample) -> PersonFacts:
-    return PersonFacts(
-        areas=AreaFacts(visits=(RiskVisit(level, ago(days=days)),)), testing=with_samples(*samples)
-    )
-
-
-def companion(days: float, *samples: Sample) -> PersonFacts:
-    return PersonFacts(
-        tracing=TracingFacts(companion_flagged_at=ago(days=days)), testing=with_samples(*samples)
-    )
-
-
-def key_post(*samples: Sample) -> PersonFacts:
-    return PersonFacts(testing=with_samples(*samples, is_key_post_worker=True))
-
-
-def arrived(hours: float, *samples: Sample) -> PersonFacts:
-    return PersonFacts(areas=AreaFacts(arrived_at=ago(hours=hours)), testing=with_samples(*samples))
-
-
-def skipped(
-    *closed_days_ago: float,
-    samples: tuple[Sample, ...] = (),
-    excused: bool = False,
-    lives: RiskLevel = RiskLevel.NONE,
-) -> PersonFacts:
-    rounds = tuple(
-        SkippedRound(f"round-{i}", ago(days=d), is_excused=excused)
-        for i, d in enumerate(closed_days_ago)
-    )
-    return PersonFacts(
-        testing=hc_facts.TestingFacts(samples=samples, skipped_rounds=rounds),
-        areas=AreaFacts(residence_risk=lives),
-    )
-
+from tests.healthcode.builders import (
+    ASYMPTOMATIC,
+    CENTRALISED,
+    CLOSE,
+    CONFIRMED,
+    LIVES_HIGH,
+    LIVES_MEDIUM,
+    MONITORED,
+    NOBODY,
+    NOW,
+    POOL,
+    RECOVERED,
+    SECONDARY,
+    ago,
+    arrived,
+    companion,
+    key_post,
+    negative,
+    section,
+    skipped,
+    visited,
+)
 
 CN9 = [
     # Hangzhou model 2020 (Xinhua): green = no match in the risk databases.
@@ -353,109 +281,60 @@ US_CDC = [
 TABLE = [
     (f"{pack}: {case}", pack, facts, colour, rule_id, reasons)
     for pack, rows in (
-        ("cn-9", CN9),
-        ("cn-20", CN20),
-        ("cn-10", CN10),
-        ("zhuzhou-2022-11", ZHUZHOU),
-        ("us-cdc", US_CDC),
+        ("cn-9@1", CN9),
+        ("cn-20@1", CN20),
+        ("cn-10@1", CN10),
+        ("zhuzhou-2022-11@1", ZHUZHOU),
+        ("us-cdc@1", US_CDC),
     )
     for case, facts, colour, rule_id, reasons in rows
 ]
 
 
 @pytest.mark.parametrize(
-    ("_case", "pack_id", "facts", "colour", "rule_id", "reasons"),
+    ("_case", "pack_ref", "facts", "colour", "rule_id", "reasons"),
     TABLE,
     ids=[row[0] for row in TABLE],
 )
 def test_it_decides_the_code_a_pack_gives(
     _case: str,
-    pack_id: str,
+    pack_ref: str,
     facts: PersonFacts,
     colour: str,
     rule_id: str,
     reasons: tuple[str, ...],
 ) -> None:
-    decision = evaluate(facts=facts, now=NOW, pack=section(pack_id))
+    pack_id, _, version = pack_ref.partition("@")
+
+    decision = evaluate(facts=facts, now=NOW, pack=section(pack_id, int(version)))
 
     assert (decision.colour, decision.rule_id, decision.reasons) == (colour, rule_id, reasons)
-    assert (decision.pack_id, decision.pack_version) == (pack_id, 1)
-    assert decision.rule_ref == f"{pack_id}@1#{rule_id}"
+    assert (decision.pack_id, decision.pack_version) == (pack_id, int(version))
+    assert decision.rule_ref == f"{pack_ref}#{rule_id}"
 
 
-def test_it_is_valid_until_a_time_window_lapses_and_says_so() -> None:
-    left_at = ago(days=6)
+@pytest.mark.parametrize(
+    ("_case", "pack_ref", "facts", "colour", "rule_id", "reasons"),
+    TABLE,
+    ids=[row[0] for row in TABLE],
+)
+def test_it_gives_the_same_decision_until_valid_until(
+    _case: str,
+    pack_ref: str,
+    facts: PersonFacts,
+    colour: str,
+    rule_id: str,
+    reasons: tuple[str, ...],
+) -> None:
+    """valid_until may be early but never late: with the same facts, every moment before it
+    (checked hourly over 20 days, and just before it) gives the same colour and rule."""
+    pack_id, _, version = pack_ref.partition("@")
+    pack = section(pack_id, int(version))
+    first = evaluate(facts=facts, now=NOW, pack=pack)
+    horizon = first.valid_until or NOW + timedelta(days=20)
+    moments = [NOW + timedelta(hours=h) for h in range(1, 20 * 24)]
+    moments = [m for m in moments if m < horizon] + [horizon - timedelta(seconds=1)]
 
-    decision = evaluate(facts=visited(RiskLevel.HIGH, 6), now=NOW, pack=section("cn-9"))
+    later = [evaluate(facts=facts, now=moment, pack=pack) for moment in moments]
 
-    assert decision.valid_until == left_at + timedelta(days=7)
-    assert decision.to_green == (
-        GreenCondition(ExitKind.TIME_ELAPSES, "hc.visited_high", None, left_at + timedelta(days=7)),
-    )
-
-
-def test_it_keeps_green_only_until_a_key_post_negative_goes_stale() -> None:
-    decision = evaluate(facts=key_post(negative(days=6)), now=NOW, pack=section("cn-9"))
-
-    assert (decision.colour, decision.valid_until) == ("green", ago(days=6) + timedelta(days=7))
-    assert decision.to_green == ()
-
-
-def test_it_lists_every_condition_needed_for_green() -> None:
-    facts = PersonFacts(
-        tracing=TracingFacts(
-            contact=ContactKind.CLOSE,
-            last_exposure_at=ago(days=2),
-            companion_flagged_at=ago(days=1),
-        ),
-        testing=with_samples(negative(hours=12)),
-    )
-
-    decision = evaluate(facts=facts, now=NOW, pack=section("cn-9"))
-
-    assert decision.to_green == (
-        GreenCondition(ExitKind.CONTACT_RELEASED, "hc.close_contact"),
-        GreenCondition(ExitKind.NEGATIVE_TESTS, "hc.companion", 1, ago(days=1) + timedelta(days=3)),
-    )
-    assert decision.matched_rule_ids == ("hc.close_contact", "hc.companion", "hc.no_risk")
-
-
-def test_it_tells_a_person_who_skipped_a_round_to_take_a_test() -> None:
-    decision = evaluate(facts=skipped(1), now=NOW, pack=section("zhuzhou-2022-11"))
-
-    assert decision.to_green == (GreenCondition(ExitKind.TAKE_TEST, "zz.skipped_round", 1),)
-    assert decision.valid_until is None
-
-
-def test_it_ignores_facts_dated_after_now() -> None:
-    later_test = Sample(NOW + timedelta(hours=1), SampleResult.NEGATIVE)
-
-    decision = evaluate(
-        facts=skipped(1, samples=(later_test,)), now=NOW, pack=section("zhuzhou-2022-11")
-    )
-
-    assert decision.colour == "yellow"
-
-
-def test_it_reevaluates_a_past_moment_under_the_pack_then_in_force() -> None:
-    before = datetime(2022, 11, 10, 12, tzinfo=CST)
-    after = datetime(2022, 11, 12, 12, tzinfo=CST)
-
-    decisions = [
-        evaluate(
-            facts=SECONDARY,
-            now=moment,
-            pack=catalog().in_force(series="cn", at=moment).section(HEALTHCODE_SECTION),
-        )
-        for moment in (before, after)
-    ]
-
-    assert [(d.pack_id, d.colour, d.rule_id) for d in decisions] == [
-        ("cn-9", "red", "hc.secondary_contact"),
-        ("cn-20", "green", "hc.no_risk"),
-    ]
-
-
-def test_it_refuses_a_naive_now() -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
-        evaluate(facts=NOBODY, now=datetime(2022, 11, 15), pack=section("cn-9"))  # noqa: DTZ001
+    assert {(d.colour, d.rule_id) for d in later} == {(first.colour, first.rule_id)}

@@ -1,56 +1,27 @@
-"""The rule-pack loader: shipped packs, overlays, the pack in force at a time, refusals."""
+"""The rule-pack loader: composition of overlays and every kind of refused pack."""
 
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.rulepacks.catalog import load_catalog
 from fangkong.rulepacks.errors import RulePackError, RulePackErrorCode
 from fangkong.rulepacks.schemas import SectionSchema
-
-CST = timezone(timedelta(hours=8))
-
-MANIFEST: dict[str, Any] = {
-    "id": "base",
-    "version": 1,
-    "title": "test base",
-    "series": "test",
-    "effective_from": "2022-06-28T00:00:00+08:00",
-    "sources": {"doc": {"title": "a notice", "document": "测〔2022〕1号", "confidence": "A"}},
-}
-SECTION: dict[str, Any] = {
-    "states": ["red", "yellow", "green"],
-    "clear_state": "green",
-    "rules": [
-        {
-            "id": "hc.companion",
-            "colour": "yellow",
-            "reason": "companion",
-            "when": {"companion": {"within": {"value": 14, "unit": "day"}}},
-            "source": "doc",
-        },
-        {"id": "hc.no_risk", "colour": "green", "reason": "none", "when": {}, "source": "doc"},
-    ],
-}
-
-
-def write_pack(root: Path, folder: str, manifest: dict[str, Any], **sections: Any) -> None:
-    (root / folder).mkdir(parents=True)
-    (root / folder / "pack.yaml").write_text(yaml.safe_dump(manifest, allow_unicode=True))
-    for name, body in sections.items():
-        text = body if isinstance(body, str) else yaml.safe_dump(body, allow_unicode=True)
-        (root / folder / f"{name}.yaml").write_text(text)
-
-
-def load(root: Path) -> Any:
-    return load_catalog(root, schemas=[HEALTHCODE_SECTION])
+from tests.rulepacks.builders import (
+    CST,
+    MANIFEST,
+    SECTION,
+    load,
+    with_rule,
+    without_rule_key,
+    write_pack,
+)
 
 
 def test_it_loads_every_shipped_pack_with_its_lineage() -> None:
@@ -69,7 +40,7 @@ def test_it_loads_every_shipped_pack_with_its_lineage() -> None:
 def test_it_composes_an_overlay_by_replacing_in_place_and_appending_by_rule_id() -> None:
     catalog = load_catalog(schemas=[HEALTHCODE_SECTION])
     base = catalog.get("cn-9").section(HEALTHCODE_SECTION)
-    overlay = catalog.get("zhuzhou-2022-11").section(HEALTHCODE_SECTION)
+    overlay = catalog.get("zhuzhou-2022-11", 1).section(HEALTHCODE_SECTION)
 
     base_ids = [rule.id for rule in base.rules]
     assert [rule.id for rule in overlay.rules] == [
@@ -83,54 +54,6 @@ def test_it_composes_an_overlay_by_replacing_in_place_and_appending_by_rule_id()
     assert (companion.cleared_by.tests, companion.cleared_by.within) == (3, timedelta(days=7))
     assert overlay.states == base.states
     assert (overlay.pack_id, overlay.pack_version) == ("zhuzhou-2022-11", 1)
-
-
-@pytest.mark.parametrize(
-    ("_case", "series", "at", "expected"),
-    [
-        # protocols.md §0: cn-9 28 Jun 2022, cn-20 11 Nov 2022, cn-10 7 Dec 2022.
-        ("first moment of cn-9", "cn", datetime(2022, 6, 28, tzinfo=CST), "cn-9"),
-        ("eve of cn-20", "cn", datetime(2022, 11, 10, 23, 59, tzinfo=CST), "cn-9"),
-        ("cn-20 in force", "cn", datetime(2022, 11, 11, tzinfo=CST), "cn-20"),
-        ("cn-10 in force", "cn", datetime(2022, 12, 7, tzinfo=CST), "cn-10"),
-        (
-            "utc moment before cn-20 local midnight",
-            "cn",
-            datetime(2022, 11, 10, 15, 59, tzinfo=UTC),
-            "cn-9",
-        ),
-        # 株疫防指告〔2022〕27号, 9 Nov 2022.
-        (
-            "zhuzhou notice 27 in force",
-            "zhuzhou",
-            datetime(2022, 11, 9, tzinfo=CST),
-            "zhuzhou-2022-11",
-        ),
-        ("us cdc after 21 Oct 2020", "us", datetime(2021, 1, 1, tzinfo=UTC), "us-cdc"),
-    ],
-)
-def test_it_answers_which_pack_was_in_force(
-    _case: str, series: str, at: datetime, expected: str
-) -> None:
-    catalog = load_catalog(schemas=[HEALTHCODE_SECTION])
-
-    assert catalog.in_force(series=series, at=at).manifest.id == expected
-
-
-@pytest.mark.parametrize(
-    ("_case", "series", "at"),
-    [
-        ("before the 9th edition", "cn", datetime(2022, 6, 27, 23, 59, tzinfo=CST)),
-        ("before zhuzhou notice 27", "zhuzhou", datetime(2022, 11, 8, tzinfo=CST)),
-        ("unknown series", "mars", datetime(2022, 11, 8, tzinfo=CST)),
-    ],
-)
-def test_it_refuses_a_moment_with_no_pack_in_force(_case: str, series: str, at: datetime) -> None:
-    catalog = load_catalog(schemas=[HEALTHCODE_SECTION])
-
-    with pytest.raises(RulePackError) as refused:
-        catalog.in_force(series=series, at=at)
-    assert refused.value.code is RulePackErrorCode.NO_PACK_IN_FORCE
 
 
 def test_it_picks_the_highest_version_and_honours_effective_until(tmp_path: Path) -> None:
@@ -179,103 +102,89 @@ def test_it_checks_sections_of_other_domains_generically_and_parses_them_on_dema
     assert refused.value.code is RulePackErrorCode.SECTION_UNKNOWN
 
 
-def _with_rule(**changes: Any) -> dict[str, Any]:
-    section = copy.deepcopy(SECTION)
-    section["rules"][0].update(changes)
-    return section
-
-
-def _without_rule_key(key: str) -> dict[str, Any]:
-    section = copy.deepcopy(SECTION)
-    del section["rules"][0][key]
-    return section
-
-
 BAD_SECTIONS: list[tuple[str, dict[str, Any], RulePackErrorCode, str | None]] = [
     (
         "unknown fact",
-        _with_rule(when={"star_sign": ["leo"]}),
+        with_rule(when={"star_sign": ["leo"]}),
         RulePackErrorCode.FACT_UNKNOWN,
         "hc.companion",
     ),
     (
         "bare number",
-        _with_rule(when={"companion": {"within": 14}}),
+        with_rule(when={"companion": {"within": 14}}),
         RulePackErrorCode.UNIT_MISSING,
         "hc.companion",
     ),
     (
         "quantity without unit",
-        _with_rule(when={"companion": {"within": {"value": 14}}}),
+        with_rule(when={"companion": {"within": {"value": 14}}}),
         RulePackErrorCode.UNIT_MISSING,
         "hc.companion",
     ),
     (
         "unknown unit",
-        _with_rule(when={"companion": {"within": {"value": 2, "unit": "fortnight"}}}),
+        with_rule(when={"companion": {"within": {"value": 2, "unit": "fortnight"}}}),
         RulePackErrorCode.UNIT_UNKNOWN,
         "hc.companion",
     ),
     (
         "unit of the wrong kind",
-        _with_rule(when={"companion": {"within": {"value": 2, "unit": "test"}}}),
+        with_rule(when={"companion": {"within": {"value": 2, "unit": "test"}}}),
         RulePackErrorCode.UNIT_UNKNOWN,
         "hc.companion",
     ),
     (
         "rule without source",
-        _without_rule_key("source"),
+        without_rule_key("source"),
         RulePackErrorCode.SOURCE_MISSING,
         "hc.companion",
     ),
     (
         "undeclared source",
-        _with_rule(source="rumour"),
+        with_rule(source="rumour"),
         RulePackErrorCode.SOURCE_UNKNOWN,
         "hc.companion",
     ),
     (
         "undeclared source on a number",
-        _with_rule(
-            when={"companion": {"within": {"value": 14, "unit": "day", "source": "rumour"}}}
-        ),
+        with_rule(when={"companion": {"within": {"value": 14, "unit": "day", "source": "rumour"}}}),
         RulePackErrorCode.SOURCE_UNKNOWN,
         "hc.companion",
     ),
     (
         "colour that is no state",
-        _with_rule(colour="purple"),
+        with_rule(colour="purple"),
         RulePackErrorCode.REFERENCE_UNKNOWN,
         "hc.companion",
     ),
     (
         "status that does not exist",
-        _with_rule(when={"case_status": ["zombie"]}),
+        with_rule(when={"case_status": ["zombie"]}),
         RulePackErrorCode.REFERENCE_UNKNOWN,
         "hc.companion",
     ),
     (
         "unknown rule key",
-        _with_rule(colour_hint="red"),
+        with_rule(colour_hint="red"),
         RulePackErrorCode.FIELD_UNKNOWN,
         "hc.companion",
     ),
     (
         "rule without reason",
-        _without_rule_key("reason"),
+        without_rule_key("reason"),
         RulePackErrorCode.FIELD_MISSING,
         "hc.companion",
     ),
     (
         "duplicate rule id",
-        _with_rule(id="hc.no_risk"),
+        with_rule(id="hc.no_risk"),
         RulePackErrorCode.RULE_ID_DUPLICATE,
         "hc.no_risk",
     ),
-    ("rule without id", _without_rule_key("id"), RulePackErrorCode.RULE_ID_MISSING, None),
+    ("rule without id", without_rule_key("id"), RulePackErrorCode.RULE_ID_MISSING, None),
     (
         "clear by tests counted in days",
-        _with_rule(cleared_by={"tests": {"value": 2, "unit": "day"}, "result": "negative"}),
+        with_rule(cleared_by={"tests": {"value": 2, "unit": "day"}, "result": "negative"}),
         RulePackErrorCode.UNIT_UNKNOWN,
         "hc.companion",
     ),
@@ -343,6 +252,11 @@ BAD_MANIFESTS: list[tuple[str, dict[str, Any], RulePackErrorCode]] = [
         RulePackErrorCode.FIELD_INVALID,
     ),
     ("version zero", _manifest(version=0), RulePackErrorCode.FIELD_INVALID),
+    (
+        "ends before it starts",
+        _manifest(effective_until="2022-06-01T00:00:00+08:00"),
+        RulePackErrorCode.FIELD_INVALID,
+    ),
     (
         "source without url or document",
         _manifest(sources={"doc": {"title": "t", "confidence": "A"}}),

@@ -9,6 +9,7 @@ DOMAIN_MODEL_MODULES = (
     "fangkong.registry.models",
     "fangkong.accounts.models",
     "fangkong.testing.models",
+    "fangkong.healthcode.models",
 )
 
 

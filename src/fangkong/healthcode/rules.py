@@ -3,8 +3,12 @@
 Pure: no database, no clock. Every rule of the section is evaluated; the most restrictive state
 among the rules that apply decides (ties go to the rule listed first). A rule applies when all
 its conditions hold and, if it has ``cleared_by``, the person has not yet taken the tests that
-clear it. Facts dated after ``now`` are ignored, so a past decision can be re-evaluated from
-today's facts.
+clear it.
+
+Tests, skipped rounds and flags (positive pool, companion, arrival) dated after ``now`` are
+ignored, so a past decision can be re-evaluated from today's records; statuses (case, contact,
+supervision, residence risk) are taken as given, so re-evaluating the past needs the statuses
+as they were then.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from fangkong.healthcode.schemas import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Outcome:
     """A condition's verdict: whether it holds, since when (its trigger time), and the moments
     after ``now`` at which it would flip by itself."""
@@ -36,87 +40,124 @@ class _Outcome:
     flips_at: tuple[datetime, ...] = ()
 
 
-def _samples(facts: PersonFacts, now: datetime) -> list[Sample]:
-    return sorted(
-        (s for s in facts.testing.samples if s.sampled_at <= now), key=lambda s: s.sampled_at
-    )
+@dataclass(frozen=True, slots=True)
+class _Person:
+    """The facts at ``now``, with the samples taken by then sorted once for every rule."""
+
+    facts: PersonFacts
+    now: datetime
+    samples: tuple[Sample, ...]
+    latest_sample_at: datetime | None
+    latest_negative_at: datetime | None
+
+    @classmethod
+    def at(cls, facts: PersonFacts, now: datetime) -> _Person:
+        samples = tuple(
+            sorted(
+                (s for s in facts.testing.samples if s.sampled_at <= now),
+                key=lambda s: s.sampled_at,
+            )
+        )
+        negatives = [s.sampled_at for s in samples if s.result is SampleResult.NEGATIVE]
+        return cls(
+            facts=facts,
+            now=now,
+            samples=samples,
+            latest_sample_at=samples[-1].sampled_at if samples else None,
+            latest_negative_at=negatives[-1] if negatives else None,
+        )
+
+
+NOT_HELD = _Outcome(False)
 
 
 def _listed(value: str, since: datetime | None, condition: Condition) -> _Outcome:
-    return _Outcome(value in condition.values, since)
+    return _Outcome(True, since) if value in condition.values else NOT_HELD
 
 
-def _visited(facts: PersonFacts, now: datetime, condition: Condition) -> _Outcome:
+def _visited(person: _Person, condition: Condition) -> _Outcome:
     assert condition.window is not None
-    ends = [
-        visit.left_at + condition.window
-        for visit in facts.areas.visits
-        if visit.level in condition.values
-    ]
-    live = [end for end in ends if end > now]
-    since = max(live) - condition.window if live else None
-    return _Outcome(bool(live), since, tuple(live))
+    # Only the latest visit matters: the condition holds until it lapses.
+    end = max(
+        (
+            visit.left_at + condition.window
+            for visit in person.facts.areas.visits
+            if visit.level in condition.values
+        ),
+        default=None,
+    )
+    if end is None or end <= person.now:
+        return NOT_HELD
+    return _Outcome(True, end - condition.window, (end,))
 
 
-def _skipped(facts: PersonFacts, now: datetime, condition: Condition) -> _Outcome:
+def _skipped(person: _Person, condition: Condition) -> _Outcome:
     """Unexcused rounds with no test taken since they closed; any later test clears them."""
     assert condition.count is not None
-    samples = _samples(facts, now)
-    rounds = [r for r in facts.testing.skipped_rounds if not r.is_excused]
-    outstanding = [
-        r.closed_at
-        for r in rounds
-        if r.closed_at <= now and not any(s.sampled_at >= r.closed_at for s in samples)
-    ]
-    upcoming = tuple(r.closed_at for r in rounds if r.closed_at > now)
+    now, latest = person.now, person.latest_sample_at
+    rounds = [r.closed_at for r in person.facts.testing.skipped_rounds if not r.is_excused]
+    outstanding = [at for at in rounds if at <= now and (latest is None or latest < at)]
+    upcoming = tuple(at for at in rounds if at > now)
     holds = len(outstanding) >= condition.count
     return _Outcome(holds, max(outstanding) if holds else None, upcoming)
 
 
-def _negative_older_than(facts: PersonFacts, now: datetime, condition: Condition) -> _Outcome:
+def _negative_older_than(person: _Person, condition: Condition) -> _Outcome:
     assert condition.window is not None
-    negatives = [s for s in _samples(facts, now) if s.result is SampleResult.NEGATIVE]
-    if not negatives:
+    if person.latest_negative_at is None:
         return _Outcome(True)
-    stale_at = negatives[-1].sampled_at + condition.window
-    return _Outcome(stale_at <= now, stale_at, (stale_at,) if stale_at > now else ())
+    stale_at = person.latest_negative_at + condition.window
+    if stale_at <= person.now:
+        return _Outcome(True, stale_at)
+    return _Outcome(False, None, (stale_at,))
 
 
-def _companion(facts: PersonFacts, now: datetime, condition: Condition) -> _Outcome:
+def _companion(person: _Person, condition: Condition) -> _Outcome:
     assert condition.window is not None
-    flagged = facts.tracing.companion_flagged_at
-    if flagged is None or flagged > now:
-        return _Outcome(False)
-    end = flagged + condition.window
-    return _Outcome(end > now, flagged, (end,) if end > now else ())
+    flagged = person.facts.tracing.companion_flagged_at
+    if flagged is None or flagged > person.now or flagged + condition.window <= person.now:
+        return NOT_HELD
+    return _Outcome(True, flagged, (flagged + condition.window,))
 
 
-def _arrived_untested(facts: PersonFacts, now: datetime, condition: Condition) -> _Outcome:
+def _arrived_untested(person: _Person, condition: Condition) -> _Outcome:
     assert condition.window is not None
-    arrived = facts.areas.arrived_at
-    if arrived is None or arrived > now:
-        return _Outcome(False)
-    if any(s.sampled_at >= arrived for s in _samples(facts, now)):
-        return _Outcome(False)
+    arrived = person.facts.areas.arrived_at
+    if arrived is None or arrived > person.now:
+        return NOT_HELD
+    if person.latest_sample_at is not None and person.latest_sample_at >= arrived:
+        return NOT_HELD
     due = arrived + condition.window
-    return _Outcome(due <= now, arrived, (due,) if due > now else ())
+    if due <= person.now:
+        return _Outcome(True, arrived)
+    return _Outcome(False, None, (due,))
 
 
-CHECKS: dict[Fact, Callable[[PersonFacts, datetime, Condition], _Outcome]] = {
-    Fact.CASE_STATUS: lambda f, _, c: _listed(
-        f.tracing.case_status, f.tracing.case_status_since, c
+def _positive_pool(person: _Person, condition: Condition) -> _Outcome:
+    testing = person.facts.testing
+    flagged = testing.pool_flagged_at
+    if not testing.is_in_positive_pool_awaiting_review or (flagged and flagged > person.now):
+        return NOT_HELD
+    return _Outcome(True, flagged)
+
+
+CHECKS: dict[Fact, Callable[[_Person, Condition], _Outcome]] = {
+    Fact.CASE_STATUS: lambda p, c: _listed(
+        p.facts.tracing.case_status, p.facts.tracing.case_status_since, c
     ),
-    Fact.CONTACT: lambda f, _, c: _listed(f.tracing.contact, f.tracing.last_exposure_at, c),
-    Fact.SUPERVISION: lambda f, _, c: _listed(
-        f.isolation.supervision, f.isolation.supervision_since, c
+    Fact.CONTACT: lambda p, c: _listed(
+        p.facts.tracing.contact, p.facts.tracing.last_exposure_at, c
     ),
-    Fact.RESIDENCE_RISK: lambda f, _, c: _listed(
-        f.areas.residence_risk, f.areas.residence_risk_since, c
+    Fact.SUPERVISION: lambda p, c: _listed(
+        p.facts.isolation.supervision, p.facts.isolation.supervision_since, c
     ),
-    Fact.POSITIVE_POOL: lambda f, _, c: _Outcome(
-        f.testing.is_in_positive_pool_awaiting_review, f.testing.pool_flagged_at
+    Fact.RESIDENCE_RISK: lambda p, c: _listed(
+        p.facts.areas.residence_risk, p.facts.areas.residence_risk_since, c
     ),
-    Fact.KEY_POST_WORKER: lambda f, _, c: _Outcome(f.testing.is_key_post_worker),
+    Fact.POSITIVE_POOL: _positive_pool,
+    Fact.KEY_POST_WORKER: lambda p, c: (
+        _Outcome(True) if p.facts.testing.is_key_post_worker else NOT_HELD
+    ),
     Fact.VISITED_RISK: _visited,
     Fact.SKIPPED_ROUNDS: _skipped,
     Fact.NEGATIVE_OLDER_THAN: _negative_older_than,
@@ -138,12 +179,14 @@ EXITS: dict[Fact, ExitKind] = {
     Fact.NEGATIVE_OLDER_THAN: ExitKind.NEGATIVE_TESTS,
     Fact.KEY_POST_WORKER: ExitKind.KEY_POST_CLEARED,
 }
+TEST_EXITS = frozenset({ExitKind.TAKE_TEST, ExitKind.NEGATIVE_TESTS})
 
 
 def _clearing_tests(
-    clear: ClearByTests, since: datetime | None, samples: list[Sample]
-) -> list[datetime]:
-    """The qualifying tests taken after ``since``, picked earliest first, ``min_gap`` apart."""
+    clear: ClearByTests, since: datetime | None, samples: tuple[Sample, ...]
+) -> int:
+    """How many qualifying tests were taken after ``since``, picked earliest first,
+    ``min_gap`` apart."""
     picked: list[datetime] = []
     for sample in samples:
         if clear.negative_only and sample.result is not SampleResult.NEGATIVE:
@@ -159,38 +202,47 @@ def _clearing_tests(
         if picked and clear.min_gap is not None and sample.sampled_at - picked[-1] < clear.min_gap:
             continue
         picked.append(sample.sampled_at)
-    return picked
+    return len(picked)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _RuleVerdict:
     applies: bool
     flips_at: tuple[datetime, ...]
     exit: GreenCondition | None
 
 
-def _judge(rule: CodeRule, facts: PersonFacts, now: datetime) -> _RuleVerdict:
-    outcomes = [CHECKS[condition.fact](facts, now, condition) for condition in rule.when]
-    flips = tuple(t for o in outcomes for t in o.flips_at)
-    if not all(o.holds for o in outcomes):
-        return _RuleVerdict(False, flips, None)
+def _judge(rule: CodeRule, person: _Person) -> _RuleVerdict:
+    """Conditions are checked in order and checking stops at the first that does not hold: the
+    rule cannot apply before that one flips, so later conditions' flip times add nothing that
+    ``valid_until`` needs."""
+    outcomes: list[_Outcome] = []
+    flips: list[datetime] = []
+    for condition in rule.when:
+        outcome = CHECKS[condition.fact](person, condition)
+        flips.extend(outcome.flips_at)
+        if not outcome.holds:
+            return _RuleVerdict(False, tuple(flips), None)
+        outcomes.append(outcome)
     since = max((o.since for o in outcomes if o.since is not None), default=None)
     if rule.cleared_by is not None:
         clear = rule.cleared_by
-        taken = len(_clearing_tests(clear, since, _samples(facts, now)))
+        taken = _clearing_tests(clear, since, person.samples)
         if taken >= clear.tests:
-            return _RuleVerdict(False, flips, None)
+            return _RuleVerdict(False, tuple(flips), None)
         deadline = since + clear.within if since is not None and clear.within else None
         kind = ExitKind.NEGATIVE_TESTS if clear.negative_only else ExitKind.TAKE_TEST
-        return _RuleVerdict(
-            True, flips, GreenCondition(kind, rule.id, clear.tests - taken, deadline)
-        )
+        exit_ = GreenCondition(kind, rule.id, clear.tests - taken, deadline)
+        return _RuleVerdict(True, tuple(flips), exit_)
     if not rule.when:
-        return _RuleVerdict(True, flips, None)
-    trigger = EXITS[rule.when[0].fact]
-    lapse = min((t for t in outcomes[0].flips_at), default=None)
-    tests = 1 if trigger in (ExitKind.TAKE_TEST, ExitKind.NEGATIVE_TESTS) else None
-    return _RuleVerdict(True, flips, GreenCondition(trigger, rule.id, tests, lapse))
+        return _RuleVerdict(True, (), None)
+    # A test the person can take beats waiting for an official to act, so a rule like
+    # "key-post worker AND no recent negative" tells the person to test.
+    kinds = [EXITS[condition.fact] for condition in rule.when]
+    index = next((i for i, kind in enumerate(kinds) if kind in TEST_EXITS), 0)
+    lapse = min(outcomes[index].flips_at, default=None)
+    tests = 1 if kinds[index] in TEST_EXITS else None
+    return _RuleVerdict(True, tuple(flips), GreenCondition(kinds[index], rule.id, tests, lapse))
 
 
 def evaluate(*, facts: PersonFacts, now: datetime, pack: HealthCodeSection) -> CodeDecision:
@@ -200,8 +252,9 @@ def evaluate(*, facts: PersonFacts, now: datetime, pack: HealthCodeSection) -> C
     severity = {state: rank for rank, state in enumerate(pack.states)}
     applying: list[tuple[int, int, CodeRule, _RuleVerdict]] = []
     flips: list[datetime] = []
+    person = _Person.at(facts, now)
     for order, rule in enumerate(pack.rules):
-        verdict = _judge(rule, facts, now)
+        verdict = _judge(rule, person)
         flips.extend(verdict.flips_at)
         if verdict.applies:
             applying.append((severity[rule.colour], order, rule, verdict))
@@ -218,4 +271,5 @@ def evaluate(*, facts: PersonFacts, now: datetime, pack: HealthCodeSection) -> C
         evaluated_at=now,
         valid_until=min(flips, default=None),
         to_green=tuple(item[3].exit for item in restricting if item[3].exit is not None),
+        trigger_fact=str(decider.when[0].fact) if decider.when else None,
     )

@@ -94,6 +94,7 @@ class CodeDecision:
     that applies (most restrictive first). ``valid_until`` is the earliest moment at which the
     same facts could give another answer (None: only new facts can change it).
     ``to_green`` lists what must happen, all of it, for the code to become the clear state.
+    ``trigger_fact`` is the fact of the deciding rule's first condition (None for the default).
     """
 
     colour: str
@@ -105,6 +106,7 @@ class CodeDecision:
     evaluated_at: datetime
     valid_until: datetime | None
     to_green: tuple[GreenCondition, ...]
+    trigger_fact: str | None
 
     @property
     def rule_ref(self) -> str:

@@ -8,7 +8,7 @@ which pack governed a moment, so a past decision can be re-evaluated under the r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,25 +50,33 @@ class Catalog:
             )
         return self.packs[(pack_id, wanted)]
 
-    def in_force(self, *, series: str, at: datetime) -> RulePack:
-        """The pack of ``series`` in force at ``at``: the latest effective one whose window
-        contains ``at`` (``effective_from <= at < effective_until``), highest version first."""
+    def in_force(self, *, series: str | Sequence[str], at: datetime) -> RulePack:
+        """The pack in force at ``at``: within a series, the latest effective one whose window
+        contains ``at`` (``effective_from <= at < effective_until``), highest version first.
+
+        ``series`` may list preferences, e.g. ``("zhuzhou", "cn")``: the local pack while one is
+        in force, else the national one.
+        """
         if at.tzinfo is None:
             raise ValueError("at must be timezone-aware")
-        candidates = [
-            pack
-            for pack in self.packs.values()
-            if pack.manifest.series == series
-            and pack.manifest.effective_from <= at
-            and (pack.manifest.effective_until is None or at < pack.manifest.effective_until)
-        ]
-        if not candidates:
-            raise RulePackError(
-                RulePackErrorCode.NO_PACK_IN_FORCE,
-                f"no pack of series {series!r} was in force at {at.isoformat()}",
-                field="at",
-            )
-        return max(candidates, key=lambda p: (p.manifest.effective_from, p.manifest.version))
+        preferences = [series] if isinstance(series, str) else list(series)
+        for name in preferences:
+            candidates = [
+                pack
+                for pack in self.packs.values()
+                if pack.manifest.series == name
+                and pack.manifest.effective_from <= at
+                and (pack.manifest.effective_until is None or at < pack.manifest.effective_until)
+            ]
+            if candidates:
+                return max(
+                    candidates, key=lambda p: (p.manifest.effective_from, p.manifest.version)
+                )
+        raise RulePackError(
+            RulePackErrorCode.NO_PACK_IN_FORCE,
+            f"no pack of series {', '.join(preferences)} was in force at {at.isoformat()}",
+            field="at",
+        )
 
     def series(self) -> list[str]:
         return sorted({pack.manifest.series for pack in self.packs.values()})
@@ -134,8 +142,13 @@ def _compose(chain: list[_PackFiles]) -> RulePack:
     return RulePack(manifest=manifest, raw_sections=sections, lineage=lineage)
 
 
-def load_catalog(root: Path = PACKS_DIR, *, schemas: Iterable[SectionSchema[Any]] = ()) -> Catalog:
-    """Load and validate every pack folder under ``root`` (refuses on the first problem)."""
+def load_catalog(
+    root: Path = PACKS_DIR, *, schemas: Iterable[SectionSchema[Any]] = (), strict: bool = False
+) -> Catalog:
+    """Load and validate every pack folder under ``root`` (refuses on the first problem).
+
+    ``strict`` also refuses a section file for which no schema is given, so an installation
+    never ships a section that no domain validates."""
     files: dict[tuple[str, int], _PackFiles] = {}
     for folder in sorted(p for p in root.iterdir() if (p / MANIFEST_FILE).is_file()):
         pack_files = _read_pack_files(folder)
@@ -148,8 +161,19 @@ def load_catalog(root: Path = PACKS_DIR, *, schemas: Iterable[SectionSchema[Any]
                 field=label,
             )
         files[key] = pack_files
-    packs = {key: _compose(_chain(key, files)) for key in files}
     schema_list = list(schemas)
+    if strict:
+        known = {schema.name for schema in schema_list}
+        for pack_files in files.values():
+            for name in pack_files.sections:
+                if name not in known:
+                    label = f"{pack_files.manifest.id}/{name}.yaml"
+                    raise RulePackError(
+                        RulePackErrorCode.SECTION_UNKNOWN,
+                        f"{label}: no domain registers a {name!r} section",
+                        field=label,
+                    )
+    packs = {key: _compose(_chain(key, files)) for key in files}
     for pack in packs.values():
         for schema in schema_list:
             if pack.has_section(schema.name):

@@ -120,14 +120,23 @@ def read_manifest(folder: Path) -> Manifest:
         raise RulePackError(
             RulePackErrorCode.SOURCE_INVALID, f"{label}:sources: expected a mapping", field=label
         )
-    until = raw.get("effective_until")
+    effective_from = _moment(raw["effective_from"], label=label, key="effective_from")
+    until_raw = raw.get("effective_until")
+    until = None if until_raw is None else _moment(until_raw, label=label, key="effective_until")
+    if until is not None and until <= effective_from:
+        where = f"{label}:effective_until"
+        raise RulePackError(
+            RulePackErrorCode.FIELD_INVALID,
+            f"{where}: must be later than effective_from",
+            field=where,
+        )
     return Manifest(
         id=raw["id"],
         version=version,
         title=str(raw["title"]),
         series=str(raw["series"]),
-        effective_from=_moment(raw["effective_from"], label=label, key="effective_from"),
-        effective_until=None if until is None else _moment(until, label=label, key="until"),
+        effective_from=effective_from,
+        effective_until=until,
         base=raw.get("base"),
         sources={str(k): _source(str(k), v, label=label) for k, v in sources_raw.items()},
         notes=str(raw.get("notes", "")),

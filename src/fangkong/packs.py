@@ -1,0 +1,23 @@
+"""The rule packs of this installation: every domain's section schema, and the catalog.
+
+A domain that adds a section file (``testing.yaml``, ``isolation.yaml``, ...) adds its
+``SectionSchema`` to ``SECTION_SCHEMAS``; the catalog is loaded strictly, so a section no domain
+validates is refused at start-up.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from fangkong.healthcode.section import HEALTHCODE_SECTION
+from fangkong.rulepacks.catalog import PACKS_DIR, Catalog, load_catalog
+from fangkong.rulepacks.schemas import SectionSchema
+
+SECTION_SCHEMAS: tuple[SectionSchema[Any], ...] = (HEALTHCODE_SECTION,)
+
+
+@lru_cache
+def catalog() -> Catalog:
+    """The shipped packs, validated against every registered section schema (loaded once)."""
+    return load_catalog(PACKS_DIR, schemas=SECTION_SCHEMAS, strict=True)
