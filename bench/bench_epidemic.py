@@ -190,6 +190,23 @@ def speed() -> dict[str, float]:
     return figures
 
 
+def presets() -> None:
+    """For the record (no Covasim counterpart): each preset on the synthetic city."""
+    population = Population.synthetic(VALIDATION_SIZE, 1)
+    for preset in ("wild_type", "omicron_ba5"):
+        model = Model(
+            population=population, parameters=load(preset), seed=1, initial_infections=SEEDED
+        )
+        result = outcome(
+            np.array([day.new_infections for day in model.run(VALIDATION_DAYS)]), VALIDATION_SIZE
+        )
+        print(
+            f"{preset} on the synthetic city: growth {result.growth_rate:.4f}/day, "
+            f"doubling {result.doubling_time:.2f} d, attack {result.attack_rate:.3f}",
+            flush=True,
+        )
+
+
 def main() -> int:
     print(
         f"validation: {VALIDATION_SIZE:,} agents, {VALIDATION_DAYS} days, seeds {VALIDATION_SEEDS}"
@@ -210,6 +227,7 @@ def main() -> int:
             f"{name}: ours {ours:.4f}, covasim {theirs:.4f}, difference {difference:.3f} "
             f"(tolerance {TOLERANCES[name]}) {verdict}"
         )
+    presets()
     print(f"speed: {SPEED_SIZE:,} agents x {SPEED_DAYS} days")
     figures = speed()
     for name in ("ours, synthetic city", MATCHED):

@@ -176,8 +176,8 @@ class Model:
         """Simulate the current day under ``interventions`` and move to the next day."""
         today = self.day
         n = self.population.size
-        transitions = self._advance(today)
         present = self._presence(interventions or Interventions())
+        transitions = self._advance(today)
         visits = self._venue_visits(present.get(Layer.VENUE))
         venue_group = np.full(n, -1, np.int32)
         hours = self.parameters.venue_opening_hours
