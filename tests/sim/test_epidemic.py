@@ -208,6 +208,14 @@ def test_it_builds_a_synthetic_city_with_census_household_size_and_ages() -> Non
     assert int(city.workplace[city.age < 18].max()) == NO_PLACE
 
 
+@pytest.mark.parametrize("size", [1, 2, 5, 17])
+def test_it_builds_tiny_synthetic_cities_that_run(size: int) -> None:
+    city = Population.synthetic(size, 0)
+    assert city.size == size
+    days = Model(population=city, parameters=load(), seed=0, initial_infections=1).run(5)
+    assert int(days[-1].counts.sum()) == size
+
+
 def test_it_refuses_an_unknown_preset() -> None:
     with pytest.raises(FangkongError) as refused:
         load("delta")
@@ -241,3 +249,21 @@ def test_it_refuses_an_intervention_on_an_unknown_area_and_changes_nothing(
     assert refused.value.field == "locked_communities"
     assert running.day == day
     assert running.state.tolist() == state.tolist()
+
+
+def test_it_exposes_imported_cases_on_the_current_day_once(city: Population) -> None:
+    running = model(city, seeded=0)
+    running.run(3)
+    running.infect(np.array([7, 7, 8], np.int32))
+    assert running.state[[7, 8]].tolist() == [State.EXPOSED, State.EXPOSED]
+    assert running.courses.exposed[[7, 8]].tolist() == [3, 3]
+    assert running.infection_layer[[7, 8]].tolist() == [SEEDED, SEEDED]
+    assert int(np.count_nonzero(running.state)) == 2
+
+
+def test_it_refuses_an_imported_case_outside_the_population(city: Population) -> None:
+    running = model(city, seeded=0)
+    with pytest.raises(FangkongError) as refused:
+        running.infect(np.array([SIZE], np.int32))
+    assert refused.value.code is EpidemicErrorCode.SEED_INFECTIONS_INVALID
+    assert int(np.count_nonzero(running.state)) == 0

@@ -156,7 +156,16 @@ class Model:
         self.infect(self.rng.choice(n, initial_infections, replace=False).astype(np.int32))
 
     def infect(self, persons: IntArray) -> None:
-        """Expose ``persons`` today (imported cases); those not susceptible are skipped."""
+        """Expose ``persons`` today (imported cases); those not susceptible are skipped.
+
+        Raises SEED_INFECTIONS_INVALID, changing nothing, if an id is outside the population.
+        """
+        if persons.shape[0] and (persons.min() < 0 or persons.max() >= self.population.size):
+            raise FangkongError(
+                EpidemicErrorCode.SEED_INFECTIONS_INVALID,
+                f"persons holds an id outside 0..{self.population.size - 1}",
+                field="persons",
+            )
         persons = np.unique(persons[self.state[persons] == State.SUSCEPTIBLE]).astype(np.int32)
         self._expose(persons)
         self.infection_layer[persons] = SEEDED

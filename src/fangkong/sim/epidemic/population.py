@@ -114,6 +114,8 @@ class Population:
 
         mean_household = float(population_value("mean_household_size"))
         sizes = 1 + rng.poisson(mean_household - 1, size=n // 2 + 2)
+        while sizes.sum() < n:  # only ever for a handful of people
+            sizes = np.concatenate((sizes, 1 + rng.poisson(mean_household - 1, size=n)))
         household = np.repeat(np.arange(sizes.shape[0], dtype=np.int32), sizes)[:n]
         building = household // int(population_value("households_per_building"))
         compound = building // int(population_value("buildings_per_compound"))
