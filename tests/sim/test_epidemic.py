@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from fangkong.sim.epidemic.parameters import iter_parameters, load, raw
 from fangkong.sim.epidemic.population import NO_PLACE, Population
 
 SIZE = 3_000
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 LAYERS = list(Layer)
 
 
@@ -216,6 +218,11 @@ def test_it_builds_tiny_synthetic_cities_that_run(size: int) -> None:
     assert int(days[-1].counts.sum()) == size
 
 
+@pytest.mark.parametrize("code", list(EpidemicErrorCode))
+def test_it_documents_every_refusal(code: EpidemicErrorCode) -> None:
+    assert f"| `{code}` |" in (DOCS / "drills.md").read_text(encoding="utf-8")
+
+
 def test_it_refuses_an_unknown_preset() -> None:
     with pytest.raises(FangkongError) as refused:
         load("delta")
@@ -267,3 +274,18 @@ def test_it_refuses_an_imported_case_outside_the_population(city: Population) ->
         running.infect(np.array([SIZE], np.int32))
     assert refused.value.code is EpidemicErrorCode.SEED_INFECTIONS_INVALID
     assert int(np.count_nonzero(running.state)) == 0
+
+
+def test_it_refuses_a_negative_building_id(city: Population) -> None:
+    building = city.building.copy()
+    building[0] = -1
+    with pytest.raises(FangkongError) as refused:
+        dataclasses.replace(city, building=building).validate()
+    assert refused.value.code is EpidemicErrorCode.POPULATION_ID_INVALID
+    assert refused.value.field == "building"
+
+
+def test_it_refuses_an_empty_population() -> None:
+    with pytest.raises(FangkongError) as refused:
+        Population.synthetic(0, 1)
+    assert refused.value.code is EpidemicErrorCode.POPULATION_EMPTY
