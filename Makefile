@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 VENDOR := src/fangkong/web/static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -67,7 +68,12 @@ browser: setup browser-deps
 test: setup browser-deps lint typecheck contracts migrations-check
 	$(BIN)/pytest
 
-bench: setup
+# Covasim (the epidemic model's reference) is a bench-only extra.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: setup $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
 
 clean:

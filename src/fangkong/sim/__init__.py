@@ -1,0 +1,1 @@
+"""The digital twin: synthetic city, epidemic model and drills."""
