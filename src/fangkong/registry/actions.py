@@ -22,6 +22,7 @@ from fangkong.registry.models import Building, Compound, Household, MergeProposa
 from fangkong.registry.schemas import PersonCreate
 
 Code = RegistryErrorCode
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def list_merge_proposals(
@@ -374,5 +375,4 @@ def export_residents(
             filename, "text/csv; charset=utf-8", spreadsheets.write_csv(table), len(table), full
         )
     content = spreadsheets.write_xlsx(table, title="居民 residents")
-    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Export(filename, media, content, len(table), full)
+    return Export(filename, XLSX_MEDIA_TYPE, content, len(table), full)

@@ -98,6 +98,16 @@ def list_children(*, session: Session, actor: Actor, parent_code: str | None) ->
     return list(session.scalars(stmt))
 
 
+def list_under_level(*, session: Session, path: str, level: AreaLevel) -> list[Area]:
+    """Areas of one level inside the subtree at ``path`` (e.g. the grids of a street)."""
+    stmt = (
+        select(Area)
+        .where(Area.path.startswith(path, autoescape=True), Area.level == level)
+        .order_by(Area.code)
+    )
+    return list(session.scalars(stmt))
+
+
 def count_by_level(*, session: Session, under_path: str) -> dict[str, int]:
     stmt = (
         select(Area.level, func.count())
