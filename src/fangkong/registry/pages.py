@@ -133,9 +133,7 @@ def building_page(
     """Units × floors with each household and its residents."""
     actor.require(Permission.REGISTRY_VIEW)
     building = service.get_building_or_raise(session=session, actor=actor, building_id=building_id)
-    compound = service.get_compound_or_raise(
-        session=session, actor=actor, compound_id=building.compound_id
-    )
+    compound = service.compound_of(session=session, building=building)
     households = service.list_households(session=session, building_id=building.id)
     residents = {
         h.id: persons.list_in_household(session=session, household_id=h.id) for h in households

@@ -267,6 +267,14 @@ def get_compound_or_raise(*, session: Session, actor: Actor, compound_id: int) -
     return compound
 
 
+def compound_of(*, session: Session, building: Building) -> Compound:
+    """A building's compound. No jurisdiction check: whoever may see the building may see the
+    name of its compound, even when their jurisdiction is one grid of the community."""
+    compound = session.get(Compound, building.compound_id)
+    assert compound is not None  # a foreign key guarantees it
+    return compound
+
+
 def find_compound(*, session: Session, community_path: str, name: str) -> Compound | None:
     stmt = select(Compound).where(Compound.area_path == community_path, Compound.name == name)
     return session.scalars(stmt).one_or_none()
