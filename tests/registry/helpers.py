@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Role
 from fangkong.core.scope import Actor
-from fangkong.registry import service
+from fangkong.registry import places, service
 from fangkong.registry.models import Area, Building, Compound, Household
 from fangkong.registry.rules import resident_id_check_character
 from tests.personas import JIANNING, Personas
@@ -52,10 +52,10 @@ def make_place(session: Session, personas: Personas) -> Place:
     other = service.create_grid(
         session=session, actor=editor, community_code=COMMUNITY, code=OTHER_GRID, name="第二网格"
     )
-    compound = service.create_compound(
+    compound = places.create_compound(
         session=session, actor=editor, community_code=COMMUNITY, name="芦淞花园"
     )
-    building = service.create_building(
+    building = places.create_building(
         session=session,
         actor=editor,
         compound_id=compound.id,
@@ -64,7 +64,7 @@ def make_place(session: Session, personas: Personas) -> Place:
         units=2,
         floors=6,
     )
-    household = service.create_household(
+    household = places.create_household(
         session=session, actor=editor, building_id=building.id, unit=1, floor=3, room="302"
     )
     return Place(community, grid, other, compound, building, household, editor)

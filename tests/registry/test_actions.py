@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from fangkong.accounts.enums import Role
 from fangkong.core.audit import AuditEvent
 from fangkong.core.errors import FangkongError
-from fangkong.registry import actions, persons, service, spreadsheets
+from fangkong.registry import actions, persons, places, spreadsheets
 from fangkong.registry.enums import MergeStatus, PersonStatus, PersonTag
 from fangkong.registry.errors import RegistryErrorCode as Code
 from fangkong.registry.rules import resident_id_check_character
@@ -198,9 +198,7 @@ def test_it_imports_good_rows_and_reports_every_bad_row_with_its_reason(
         (11, Code.SEX_CONTRADICTS_ID),
     ]
     # A rejected row leaves nothing: row 11's room 201 was not created with it.
-    rooms = [
-        h.room for h in service.list_households(session=session, building_id=place.building.id)
-    ]
+    rooms = [h.room for h in places.list_households(session=session, building_id=place.building.id)]
     assert rooms == ["302", "501"]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from fangkong.accounts.enums import Role
 from fangkong.core.audit import AuditEvent
 from fangkong.core.errors import FangkongError
-from fangkong.registry import persons, service
+from fangkong.registry import persons, places, service
 from fangkong.registry.enums import PersonTag
 from fangkong.registry.errors import RegistryErrorCode as Code
 from fangkong.registry.models import Person
@@ -73,7 +73,7 @@ def test_it_refuses_a_taken_code_and_places_outside_the_jurisdiction(
         )
     hetang = actor_of(personas, Role.DISTRICT_OFFICER, HETANG, "hetang-officer")
     with pytest.raises(FangkongError) as outside:
-        service.create_household(
+        places.create_household(
             session=session,
             actor=hetang,
             building_id=place.building.id,
@@ -108,7 +108,7 @@ def test_it_refuses_impossible_households(
     place = make_place(session, personas)
     before = snapshot(session)
     with pytest.raises(FangkongError) as refused:
-        service.create_household(
+        places.create_household(
             session=session,
             actor=place.editor,
             building_id=place.building.id,
@@ -135,7 +135,7 @@ def test_it_refuses_a_building_in_a_grid_of_another_community(
         name="g",
     )
     with pytest.raises(FangkongError) as refused:
-        service.create_building(
+        places.create_building(
             session=session,
             actor=place.editor,
             compound_id=place.compound.id,

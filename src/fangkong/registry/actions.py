@@ -14,8 +14,7 @@ from fangkong.accounts.enums import Permission
 from fangkong.core import clock
 from fangkong.core.errors import Conflict, FangkongError, NotFound
 from fangkong.core.scope import Actor, scope_to_jurisdiction
-from fangkong.registry import events, identity, persons, rules, spreadsheets
-from fangkong.registry import service as places
+from fangkong.registry import events, identity, persons, places, rules, service, spreadsheets
 from fangkong.registry.enums import AreaLevel, DocumentType, MergeStatus, PersonStatus
 from fangkong.registry.errors import RegistryErrorCode
 from fangkong.registry.models import Building, Compound, Household, MergeProposal, Person
@@ -233,7 +232,7 @@ def import_residents(
     itself disagrees about who holds it, and guessing would register the wrong person.
     """
     actor.require(Permission.REGISTRY_IMPORT)
-    community = places.get_in_jurisdiction(session=session, actor=actor, code=community_code)
+    community = service.get_in_jurisdiction(session=session, actor=actor, code=community_code)
     if community.level != AreaLevel.COMMUNITY:
         raise FangkongError(
             Code.AREA_PARENT_WRONG_LEVEL, "import into a community", field="community"
@@ -323,7 +322,7 @@ def export_residents(
         stmt, scope, label = stmt.where(Building.id == building.id), "building", building.label
         subject = str(building.id)
     elif grid_code is not None:
-        grid = places.get_in_jurisdiction(session=session, actor=actor, code=grid_code)
+        grid = service.get_in_jurisdiction(session=session, actor=actor, code=grid_code)
         if grid.level != AreaLevel.GRID:
             raise FangkongError(Code.AREA_PARENT_WRONG_LEVEL, "choose a grid", field="grid")
         stmt, scope, label, subject = (

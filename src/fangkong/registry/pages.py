@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.accounts.enums import Permission
 from fangkong.core.errors import FangkongError
-from fangkong.registry import actions, persons, rules, service, spreadsheets
+from fangkong.registry import actions, persons, places, rules, service, spreadsheets
 from fangkong.registry.enums import AreaLevel, DocumentType, PersonTag, Sex
 from fangkong.registry.models import Area
 from fangkong.registry.schemas import PersonCreate
@@ -45,8 +45,8 @@ def area_browser(
     children = service.list_children(session=session, actor=actor, parent_code=current.code)
     compounds = []
     if current.level == AreaLevel.COMMUNITY:
-        for compound in service.list_compounds(session=session, community=current):
-            buildings = service.list_buildings(session=session, compound_id=compound.id)
+        for compound in places.list_compounds(session=session, community=current):
+            buildings = places.list_buildings(session=session, compound_id=compound.id)
             compounds.append((compound, buildings))
     context = {
         "current": current,
@@ -98,7 +98,7 @@ def create_compound(
     community_code: Annotated[str, Form()],
     name: Annotated[str, Form()],
 ) -> Response:
-    service.create_compound(session=session, actor=actor, community_code=community_code, name=name)
+    places.create_compound(session=session, actor=actor, community_code=community_code, name=name)
     session.commit()
     return _see_other(f"/areas?code={community_code}")
 
@@ -113,7 +113,7 @@ def create_building(
     units: Annotated[int, Form()],
     floors: Annotated[int, Form()],
 ) -> Response:
-    building = service.create_building(
+    building = places.create_building(
         session=session,
         actor=actor,
         compound_id=compound_id,
@@ -132,9 +132,9 @@ def building_page(
 ) -> Response:
     """Units × floors with each household and its residents."""
     actor.require(Permission.REGISTRY_VIEW)
-    building = service.get_building_or_raise(session=session, actor=actor, building_id=building_id)
-    compound = service.compound_of(session=session, building=building)
-    households = service.list_households(session=session, building_id=building.id)
+    building = places.get_building_or_raise(session=session, actor=actor, building_id=building_id)
+    compound = places.compound_of(session=session, building=building)
+    households = places.list_households(session=session, building_id=building.id)
     residents = {
         h.id: persons.list_in_household(session=session, household_id=h.id) for h in households
     }
@@ -157,7 +157,7 @@ def create_household(
     floor: Annotated[int, Form()],
     room: Annotated[str, Form()],
 ) -> Response:
-    household = service.create_household(
+    household = places.create_household(
         session=session, actor=actor, building_id=building_id, unit=unit, floor=floor, room=room
     )
     session.commit()
@@ -169,10 +169,10 @@ def household_page(
     request: Request, session: SessionDep, actor: ActorDep, household_id: int
 ) -> Response:
     actor.require(Permission.REGISTRY_VIEW)
-    household = service.get_household_or_raise(
+    household = places.get_household_or_raise(
         session=session, actor=actor, household_id=household_id
     )
-    building = service.get_building_or_raise(
+    building = places.get_building_or_raise(
         session=session, actor=actor, building_id=household.building_id
     )
     context = {
@@ -216,7 +216,7 @@ def register_person(
 def _person_context(session: SessionDep, actor: ActorDep, person_id: int) -> dict[str, object]:
     person = persons.get_person_or_raise(session=session, actor=actor, person_id=person_id)
     household = (
-        service.get_household_or_raise(
+        places.get_household_or_raise(
             session=session, actor=actor, household_id=person.household_id
         )
         if person.household_id
@@ -271,7 +271,7 @@ def my_grid(request: Request, session: SessionDep, actor: ActorDep) -> Response:
         if area.level == AreaLevel.GRID
         else service.list_under_level(session=session, path=area.path, level=AreaLevel.GRID)
     )
-    buildings = [(grid, service.list_buildings(session=session, grid_id=grid.id)) for grid in grids]
+    buildings = [(grid, places.list_buildings(session=session, grid_id=grid.id)) for grid in grids]
     residents = persons.list_under(session=session, actor=actor, path=area.path)
     context = {
         "area": area,

@@ -21,8 +21,7 @@ from fangkong.core import clock
 from fangkong.core.crypto import get_cipher
 from fangkong.core.errors import Conflict, FangkongError, NotFound
 from fangkong.core.scope import Actor, scope_to_jurisdiction
-from fangkong.registry import events, identity, rules
-from fangkong.registry import service as places
+from fangkong.registry import events, identity, places, rules, service
 from fangkong.registry.enums import AreaLevel, DocumentType, MergeStatus, PersonStatus, Sex
 from fangkong.registry.errors import RegistryErrorCode
 from fangkong.registry.models import MergeProposal, Person, Workplace
@@ -37,7 +36,7 @@ SEARCH_LIMIT = 50
 @lru_cache
 def region_table() -> rules.RegionTable:
     """Hunan's county-level codes in force (division table) and retired (historic table)."""
-    with places.divisions_path().open(encoding="utf-8") as handle:
+    with service.divisions_path().open(encoding="utf-8") as handle:
         current = frozenset(row["code"] for row in csv.DictReader(handle) if len(row["code"]) == 6)
     historic_file = resources.files("fangkong.registry") / "data" / "hunan_historic.csv"
     with historic_file.open(encoding="utf-8") as handle:
@@ -143,7 +142,7 @@ def _place(*, session: Session, actor: Actor, person_in: PersonCreate) -> tuple[
         raise FangkongError(
             Code.HOUSEHOLD_NOT_FOUND, "give a household or an area", field="household_id"
         )
-    area = places.get_in_jurisdiction(session=session, actor=actor, code=person_in.area_code)
+    area = service.get_in_jurisdiction(session=session, actor=actor, code=person_in.area_code)
     if area.level not in (AreaLevel.COMMUNITY, AreaLevel.GRID):
         raise FangkongError(
             Code.AREA_PARENT_WRONG_LEVEL,

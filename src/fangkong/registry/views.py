@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from fangkong.accounts.enums import Permission
 from fangkong.core.scope import Actor
-from fangkong.registry import actions, persons, service, spreadsheets
+from fangkong.registry import actions, persons, places, service, spreadsheets
 from fangkong.registry.enums import MergeStatus
 from fangkong.registry.schemas import (
     AreaCreate,
@@ -88,7 +88,7 @@ def create_grid(session: SessionDep, actor: RegistryEditor, body: AreaCreate) ->
 def create_compound(
     session: SessionDep, actor: RegistryEditor, body: CompoundCreate
 ) -> CompoundRead:
-    compound = service.create_compound(
+    compound = places.create_compound(
         session=session,
         actor=actor,
         community_code=body.community_code,
@@ -104,7 +104,7 @@ def create_compound(
 def create_building(
     session: SessionDep, actor: RegistryEditor, body: BuildingCreate
 ) -> BuildingRead:
-    building = service.create_building(
+    building = places.create_building(
         session=session,
         actor=actor,
         compound_id=body.compound_id,
@@ -121,7 +121,7 @@ def create_building(
 def create_household(
     session: SessionDep, actor: RegistryEditor, body: HouseholdCreate
 ) -> HouseholdRead:
-    household = service.create_household(
+    household = places.create_household(
         session=session,
         actor=actor,
         building_id=body.building_id,
