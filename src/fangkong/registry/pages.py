@@ -3,8 +3,9 @@ and merge review. Mobile-first: a grid worker uses them on a 360-pixel phone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,12 +14,14 @@ from fangkong.accounts.enums import Permission
 from fangkong.core.errors import FangkongError
 from fangkong.registry import actions, persons, places, rules, service, spreadsheets
 from fangkong.registry.enums import AreaLevel, DocumentType, PersonTag, Sex
+from fangkong.registry.errors import RegistryErrorCode as Code
 from fangkong.registry.models import Area
 from fangkong.registry.schemas import PersonCreate
 from fangkong.web.deps import ActorDep, SessionDep
 from fangkong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 TAGS = [(tag.name, rules.TAG_LABELS_ZH[tag]) for tag in PersonTag if tag.name]
 DOCUMENT_TYPES = [str(kind) for kind in DocumentType]
@@ -30,6 +33,17 @@ def _see_other(url: str) -> RedirectResponse:
 
 def _optional(value: str) -> str | None:
     return value.strip() or None
+
+
+def _parsed(parse: Callable[[str], T], value: str, code: Code) -> T | None:
+    """A form field parsed, None when empty; a value that does not parse is refused with
+    ``code`` like the API would, instead of failing as a server error."""
+    if not value.strip():
+        return None
+    try:
+        return parse(value.strip())
+    except ValueError as exc:
+        raise FangkongError(code, f"{value!r} is not valid here") from exc
 
 
 @router.get("/areas", response_class=HTMLResponse)
@@ -200,11 +214,11 @@ def register_person(
 ) -> Response:
     person_in = PersonCreate(
         name=name,
-        document_type=DocumentType(document_type) if document_type else None,
+        document_type=_parsed(DocumentType, document_type, Code.DOCUMENT_TYPE_INVALID),
         document_number=_optional(document_number),
         phone=_optional(phone),
-        sex=Sex(sex) if sex else None,
-        birth_date=date.fromisoformat(birth_date) if birth_date else None,
+        sex=_parsed(Sex, sex, Code.SEX_INVALID),
+        birth_date=_parsed(date.fromisoformat, birth_date, Code.BIRTH_DATE_INVALID),
         household_id=household_id,
         tags=tags or [],
     )
@@ -342,7 +356,7 @@ def review_merge(
     """``decision`` is ``reject`` or ``keep:<person id>``."""
     keep = int(decision.split(":", 1)[1]) if decision.startswith("keep:") else None
     if decision != "reject" and keep is None:
-        raise FangkongError(actions.Code.MERGE_KEEP_INVALID, "choose", field="decision")
+        raise FangkongError(Code.MERGE_KEEP_INVALID, "choose", field="decision")
     actions.review_merge(
         session=session,
         actor=actor,
