@@ -175,3 +175,17 @@ def test_it_imports_a_sheet_through_the_upload_page_and_lists_rejected_rows(
     assert response.status_code == 200, response.text
     assert 'data-count="loaded">1<' in response.text
     assert '<tr data-code="registry.building_not_found"><td>3</td>' in response.text
+
+
+def test_it_names_each_grids_grid_workers_on_the_area_page(
+    client: TestClient, session: Session, personas: Personas
+) -> None:
+    make_place(session, personas)
+    worker = personas.user("grid-li", Role.GRID_WORKER, GRID)
+    worker.display_name = "李网格"
+    session.flush()
+    login(client, "jianning-grid")
+    community = client.get(f"/areas?code={COMMUNITY}&lang=zh_CN")
+    grid = client.get(f"/areas?code={GRID}&lang=zh_CN")
+    assert "李网格" in community.text
+    assert "网格员: 李网格" in grid.text

@@ -247,7 +247,7 @@ def test_it_finds_people_by_name_masked_id_full_id_and_phone_inside_the_jurisdic
         ),
     ).person
     masked = person.id_number_masked or ""
-    queries = ["小明", masked, masked[:6] + "*" + masked[-4:], number, "13812345678"]
+    queries = ["小明", masked, masked[:6] + "*" + masked[-4:], number, "+86 138-1234-5678"]
     found = [
         [p.id for p in persons.search(session=session, actor=place.editor, query=q)]
         for q in queries

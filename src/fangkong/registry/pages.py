@@ -10,7 +10,8 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong.accounts.enums import Permission
+from fangkong.accounts import service as accounts_service
+from fangkong.accounts.enums import Permission, Role
 from fangkong.core.errors import FangkongError
 from fangkong.registry import actions, persons, places, rules, service, spreadsheets
 from fangkong.registry.enums import AreaLevel, DocumentType, PersonTag, Sex
@@ -71,8 +72,23 @@ def area_browser(
         "grids": [c for c in children if c.level == AreaLevel.GRID],
         "trail": service.trail(session=session, area=current, stop_at=actor.jurisdiction_path),
         "tags": TAGS,
+        "grid_workers": _grid_workers(session, [current, *children]),
     }
     return render(request, "registry/area.html", context)
+
+
+def _grid_workers(session: SessionDep, areas: list[Area]) -> dict[str, list[str]]:
+    """The names of the grid workers assigned to each grid among ``areas``."""
+    return {
+        area.path: [
+            user.display_name
+            for user in accounts_service.list_assigned_to(
+                session=session, jurisdiction_path=area.path, role=Role.GRID_WORKER
+            )
+        ]
+        for area in areas
+        if area.level == AreaLevel.GRID
+    }
 
 
 @router.post("/areas/communities")
@@ -294,6 +310,7 @@ def my_grid(request: Request, session: SessionDep, actor: ActorDep) -> Response:
         "attention": [p for p in residents if p.tags],
         "tag_labels": {int(tag): label for tag, label in rules.TAG_LABELS_ZH.items()},
         "can_export": actor.can(Permission.REPORTS_EXPORT),
+        "grid_workers": _grid_workers(session, grids),
     }
     return render(request, "registry/my_grid.html", context)
 

@@ -304,7 +304,10 @@ def search(*, session: Session, actor: Actor, query: str) -> list[Person]:
             Person.id_number_masked.startswith(head, autoescape=True),
             Person.id_number_masked.endswith(tail, autoescape=True),
         )
-    elif compact.isdigit() or (compact[:-1].isdigit() and compact.endswith("X")):
+    elif (digits := compact.lstrip("+").replace("-", "")).isdigit() or (
+        digits[:-1].isdigit() and digits.endswith("X")
+    ):
+        compact = digits
         widened = compact
         if len(compact) == 15:
             widened = rules.widen_fifteen_digit_id(compact)
