@@ -295,3 +295,19 @@ def test_it_keeps_people_without_documents(session: Session, personas: Personas)
     stored = session.get(Person, child.id)
     assert stored is not None
     assert (stored.document_type, stored.id_number_index, stored.sex) == (None, None, "M")
+
+
+def test_it_refuses_a_duplicate_id_that_slips_past_the_lookup_on_the_unique_index(
+    session: Session, personas: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clerks registering the same number at once both pass the lookup; the unique index
+    decides, and the loser gets the same specific refusal, with nothing half-written."""
+    place = make_place(session, personas)
+    person_in = PersonCreate(name="张三", document_number=resident_id(), area_code=GRID)
+    persons.register_person(session=session, actor=place.editor, person_in=person_in)
+    monkeypatch.setattr(persons, "find_by_id_number", lambda **_: None)
+    before = snapshot(session)
+    with pytest.raises(FangkongError) as refused:
+        persons.register_person(session=session, actor=place.editor, person_in=person_in)
+    assert (refused.value.code, refused.value.status) == (Code.ID_NUMBER_TAKEN, 409)
+    assert snapshot(session) == before

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
@@ -230,18 +230,20 @@ def _active_under(path: str):  # type: ignore[no-untyped-def]
 
 
 def counts_under(*, session: Session, path: str) -> AreaCounts:
-    """Households, active residents and residents per tag inside the subtree at ``path``."""
+    """Households, active residents and residents per tag inside the subtree at ``path``: two
+    queries, the tag counts being sums over one scan of the subtree's persons."""
     households = session.scalar(
         select(func.count()).where(Household.area_path.startswith(path, autoescape=True))
     )
-    residents = session.scalar(select(func.count()).where(_active_under(path)))
-    by_tag = {}
-    for tag in PersonTag:
-        count = session.scalar(
-            select(func.count()).where(_active_under(path), Person.tags.op("&")(int(tag)) != 0)
-        )
-        by_tag[str(tag.name)] = int(count or 0)
-    return AreaCounts(int(households or 0), int(residents or 0), by_tag)
+    tags = [tag for tag in PersonTag if tag.name]
+    row = session.execute(
+        select(
+            func.count(),
+            *(func.sum(case((Person.tags.op("&")(int(tag)) != 0, 1), else_=0)) for tag in tags),
+        ).where(_active_under(path))
+    ).one()
+    by_tag = {str(tag.name): int(value or 0) for tag, value in zip(tags, row[1:], strict=True)}
+    return AreaCounts(int(households or 0), int(row[0] or 0), by_tag)
 
 
 def counts_by_child(*, session: Session, children: list[Area]) -> dict[str, tuple[int, int]]:
