@@ -4,9 +4,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Role
 from fangkong.core.audit import AuditEvent
-from fangkong.registry import persons, spreadsheets
+from fangkong.registry import persons, service, spreadsheets
 from fangkong.registry.models import Area, Building, Compound, Person
 from fangkong.registry.schemas import PersonCreate
 from tests.authz import snapshot
@@ -189,3 +190,36 @@ def test_it_names_each_grids_grid_workers_on_the_area_page(
     grid = client.get(f"/areas?code={GRID}&lang=zh_CN")
     assert "李网格" in community.text
     assert "网格员: 李网格" in grid.text
+
+
+def test_it_lists_a_proposal_whose_other_person_lives_outside_the_jurisdiction(
+    client: TestClient, session: Session, personas: Personas
+) -> None:
+    place = make_place(session, personas)
+    hetang = personas.user("hetang-officer", Role.DISTRICT_OFFICER, "430202")
+    hetang_actor = accounts_service.actor_for(hetang)
+    hetang_community = "430202001001"
+    from_hetang = {"name": "陈七", "sex": "M", "phone": "13700000007"}
+    service.create_community(
+        session=session,
+        actor=hetang_actor,
+        township_code="430202001",
+        code=hetang_community,
+        name="h",
+    )
+    persons.register_person(
+        session=session,
+        actor=hetang_actor,
+        person_in=PersonCreate(birth_date="1970-07-07", area_code=hetang_community, **from_hetang),
+    )
+    registered = persons.register_person(
+        session=session,
+        actor=place.editor,
+        person_in=PersonCreate(birth_date="1970-07-07", area_code=GRID, **from_hetang),
+    )
+    assert len(registered.proposals) == 1
+    personas.user("lusong-officer", Role.DISTRICT_OFFICER, "430203")
+    login(client, "lusong-officer")
+    page = client.get("/registry/merges?lang=zh_CN")
+    assert page.status_code == 200
+    assert "另一人不在您的管辖范围内" in page.text and "陈七" in page.text

@@ -348,13 +348,13 @@ async def import_submit(
 @router.get("/registry/merges", response_class=HTMLResponse)
 def merges_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     proposals = actions.list_merge_proposals(session=session, actor=actor)
+    # A candidate may live outside the reviewer's jurisdiction (duplicates are searched city
+    # wide); such a pair is listed without the other person, for a higher level to decide.
     pairs = [
         (
             proposal,
-            persons.get_person_or_raise(session=session, actor=actor, person_id=proposal.person_id),
-            persons.get_person_or_raise(
-                session=session, actor=actor, person_id=proposal.candidate_id
-            ),
+            persons.get_visible(session=session, actor=actor, person_id=proposal.person_id),
+            persons.get_visible(session=session, actor=actor, person_id=proposal.candidate_id),
         )
         for proposal in proposals
     ]

@@ -274,6 +274,12 @@ def get_person_or_raise(*, session: Session, actor: Actor, person_id: int) -> Pe
     return person
 
 
+def get_visible(*, session: Session, actor: Actor, person_id: int) -> Person | None:
+    """The person when they exist and lie inside the actor's jurisdiction, else None."""
+    person = session.get(Person, person_id)
+    return person if person is not None and actor.covers_path(person.area_path) else None
+
+
 def list_in_household(*, session: Session, household_id: int) -> list[Person]:
     stmt = select(Person).where(Person.household_id == household_id).order_by(Person.id)
     return list(session.scalars(stmt))
