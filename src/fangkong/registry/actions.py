@@ -17,7 +17,14 @@ from fangkong.core.scope import Actor, scope_to_jurisdiction
 from fangkong.registry import events, identity, persons, places, rules, service, spreadsheets
 from fangkong.registry.enums import AreaLevel, DocumentType, MergeStatus, PersonStatus
 from fangkong.registry.errors import RegistryErrorCode
-from fangkong.registry.models import Building, Compound, Household, MergeProposal, Person
+from fangkong.registry.models import (
+    Building,
+    Compound,
+    Household,
+    MergeProposal,
+    Person,
+    Workplace,
+)
 from fangkong.registry.schemas import PersonCreate
 
 Code = RegistryErrorCode
@@ -192,7 +199,19 @@ def _household_for(
     return household, True
 
 
-def _person_in(values: dict[str, str], household_id: int) -> PersonCreate:
+def _workplace_for(*, session: Session, code: str) -> int | None:
+    """The workplace named by its unified social credit code (empty: none)."""
+    if not code.strip():
+        return None
+    workplace = persons.find_workplace(session=session, credit_code=code.strip().upper())
+    if workplace is None:
+        raise FangkongError(
+            Code.WORKPLACE_NOT_FOUND, "no workplace with that code", field="workplace"
+        )
+    return workplace.id
+
+
+def _person_in(values: dict[str, str], household_id: int, workplace_id: int | None) -> PersonCreate:
     document_type = values["document_type"].strip()
     sex = values["sex"].strip()
     born = values["birth_date"].strip().replace("/", "-")
@@ -210,6 +229,7 @@ def _person_in(values: dict[str, str], household_id: int) -> PersonCreate:
                 "birth_date": born or None,
                 "household_id": household_id,
                 "tags": [values["tags"]] if values["tags"] else [],
+                "workplace_id": workplace_id,
             }
         )
     except ValueError as exc:
@@ -261,8 +281,11 @@ def import_residents(
                 household, created = _household_for(
                     session=session, actor=actor, community_path=community.path, values=row.values
                 )
+                workplace_id = _workplace_for(session=session, code=row.values["workplace"])
                 registered = persons.register_person(
-                    session=session, actor=actor, person_in=_person_in(row.values, household.id)
+                    session=session,
+                    actor=actor,
+                    person_in=_person_in(row.values, household.id, workplace_id),
                 )
         except FangkongError as exc:
             report.rejected.append(RejectedRow(row.number, str(exc.code), exc.field, exc.message))
@@ -309,10 +332,11 @@ def export_residents(
     if fmt not in ("xlsx", "csv"):
         raise FangkongError(Code.EXPORT_FORMAT_INVALID, "export as xlsx or csv", field="format")
     stmt: Any = (
-        select(Person, Household, Building, Compound)
+        select(Person, Household, Building, Compound, Workplace)
         .join(Household, Person.household_id == Household.id)
         .join(Building, Household.building_id == Building.id)
         .join(Compound, Building.compound_id == Compound.id)
+        .outerjoin(Workplace, Person.workplace_id == Workplace.id)
         .where(Person.status == PersonStatus.ACTIVE)
     )
     if building_id is not None:
@@ -339,7 +363,7 @@ def export_residents(
     stmt = stmt.order_by(Compound.name, Building.label, Household.unit, Household.room, Person.id)
     full = actor.can(Permission.REGISTRY_VIEW_IDENTITY)
     table = []
-    for person, household, building_row, compound in session.execute(stmt).tuples():
+    for person, household, building_row, compound, workplace in session.execute(stmt).tuples():
         plain = persons.decrypt_identity(person) if full else None
         table.append(
             [
@@ -357,6 +381,7 @@ def export_residents(
                 str(household.floor),
                 household.room,
                 rules.format_tags(person.tags),
+                (workplace.credit_code or "") if workplace else "",
             ]
         )
     events.created(

@@ -256,6 +256,7 @@ def _person_context(session: SessionDep, actor: ActorDep, person_id: int) -> dic
         "person": person,
         "household": household,
         "tags": [rules.TAG_LABELS_ZH[tag] for tag in rules.tags_of(person.tags)],
+        "workplace": persons.get_workplace(session=session, workplace_id=person.workplace_id),
         "revealed": None,
     }
 

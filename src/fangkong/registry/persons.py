@@ -274,6 +274,14 @@ def get_person_or_raise(*, session: Session, actor: Actor, person_id: int) -> Pe
     return person
 
 
+def find_workplace(*, session: Session, credit_code: str) -> Workplace | None:
+    return session.scalars(select(Workplace).where(Workplace.credit_code == credit_code)).first()
+
+
+def get_workplace(*, session: Session, workplace_id: int | None) -> Workplace | None:
+    return session.get(Workplace, workplace_id) if workplace_id is not None else None
+
+
 def get_visible(*, session: Session, actor: Actor, person_id: int) -> Person | None:
     """The person when they exist and lie inside the actor's jurisdiction, else None."""
     person = session.get(Person, person_id)

@@ -56,6 +56,7 @@ COLUMNS: tuple[Column, ...] = (
         False,
         "独居老人;孕产妇;透析患者;慢性病;残疾人;医务人员;重点行业从业人员;卧床",
     ),
+    Column("workplace", "工作单位", False, "the workplace's unified social credit code (18 chars)"),
 )
 KEYS = tuple(column.key for column in COLUMNS)
 MAX_ROWS = 20_000
