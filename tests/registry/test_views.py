@@ -168,6 +168,7 @@ CASES: list[Case] = [
         200,
     ),
     ("GET", "/api/v1/exports/residents?grid=" + GRID, lambda w: None, Role.GRID_WORKER, True, 200),
+    ("GET", "/api/v1/areas?parent=430203003", lambda w: None, Role.GRID_WORKER, True, 200),
     ("GET", "/areas?code=" + COMMUNITY, lambda w: None, Role.GRID_WORKER, True, 200),
     ("GET", "/my-grid", lambda w: None, Role.GRID_WORKER, False, 200),
     ("GET", "/buildings/{building}", lambda w: None, Role.GRID_WORKER, True, 200),
@@ -318,3 +319,147 @@ def test_it_never_shows_a_full_number_on_a_page_without_the_permission(
             f"/persons/{world.person.id}", headers={"Authorization": headers["Authorization"]}
         ).text
     )
+
+
+FormCase = tuple[str, Callable[[World], dict[str, Any]], Role, Role, int]
+
+# Page forms: (url, form, allowed role, a role without the permission, allowed status)
+FORM_CASES: list[FormCase] = [
+    (
+        "/areas/communities",
+        lambda w: {"parent_code": "430203003", "code": "430203003009", "name": "新"},
+        Role.DISTRICT_OFFICER,
+        Role.EPIDEMIOLOGIST,
+        303,
+    ),
+    (
+        "/areas/grids",
+        lambda w: {"parent_code": COMMUNITY, "code": "430203003001009", "name": "九"},
+        Role.GRID_WORKER,
+        Role.EPIDEMIOLOGIST,
+        303,
+    ),
+    (
+        "/areas/compounds",
+        lambda w: {"community_code": COMMUNITY, "name": "新小区"},
+        Role.GRID_WORKER,
+        Role.EPIDEMIOLOGIST,
+        303,
+    ),
+    (
+        "/areas/buildings",
+        lambda w: {
+            "compound_id": w.place.compound.id,
+            "grid_code": GRID,
+            "label": "5栋",
+            "units": 1,
+            "floors": 3,
+        },
+        Role.GRID_WORKER,
+        Role.EPIDEMIOLOGIST,
+        303,
+    ),
+    (
+        "/households",
+        lambda w: {"building_id": w.place.building.id, "unit": 2, "floor": 1, "room": "101"},
+        Role.GRID_WORKER,
+        Role.EPIDEMIOLOGIST,
+        303,
+    ),
+    (
+        "/persons",
+        lambda w: {
+            "household_id": w.place.household.id,
+            "name": "新人",
+            "document_number": resident_id(born="19990909"),
+        },
+        Role.GRID_WORKER,
+        Role.EPIDEMIOLOGIST,
+        303,
+    ),
+    (
+        "/persons/{person}/reveal",
+        lambda w: {"reason": "流调"},
+        Role.EPIDEMIOLOGIST,
+        Role.GRID_WORKER,
+        200,
+    ),
+    (
+        "/registry/merges/{proposal}",
+        lambda w: {"decision": "reject", "reason": "两个人"},
+        Role.DISTRICT_OFFICER,
+        Role.GRID_WORKER,
+        303,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("url", "form", "role", "wrong", "status"), FORM_CASES, ids=[c[0] for c in FORM_CASES]
+)
+def test_it_authorises_every_registry_form(
+    client: TestClient,
+    session: Session,
+    world: World,
+    url: str,
+    form: Callable[[World], dict[str, Any]],
+    role: Role,
+    wrong: Role,
+    status: int,
+) -> None:
+    url = url.format(person=world.person.id, proposal=world.proposal_id)
+    for refusal in [ANONYMOUS, world.wrong_role(wrong), world.outside(role)]:
+        before = snapshot(session)
+        refused = client.post(
+            url, data=form(world), headers=refusal.headers, follow_redirects=False
+        )
+        assert (refused.status_code, refused.json()["code"]) == (refusal.status, refusal.code), (
+            refusal.label
+        )
+        assert snapshot(session) == before, refusal.label
+    allowed = client.post(
+        url, data=form(world), headers=world.headers(f"lusong-{role}", role), follow_redirects=False
+    )
+    assert allowed.status_code == status, allowed.text
+
+
+def test_it_authorises_the_upload_form(client: TestClient, session: Session, world: World) -> None:
+    content = spreadsheets.write_csv(
+        [
+            [
+                "王五",
+                "",
+                resident_id(born="19770707"),
+                "",
+                "",
+                "",
+                "芦淞花园",
+                "3栋",
+                "2",
+                "",
+                "501",
+                "",
+            ]
+        ]
+    )
+    for refusal in [
+        ANONYMOUS,
+        world.wrong_role(Role.EPIDEMIOLOGIST),
+        world.outside(Role.GRID_WORKER),
+    ]:
+        before = snapshot(session)
+        refused = client.post(
+            "/registry/import",
+            data={"community": COMMUNITY},
+            files={"file": ("r.csv", content, "text/csv")},
+            headers=refusal.headers,
+        )
+        assert (refused.status_code, refused.json()["code"]) == (refusal.status, refusal.code)
+        assert snapshot(session) == before
+    allowed = client.post(
+        "/registry/import",
+        data={"community": COMMUNITY},
+        files={"file": ("r.csv", content, "text/csv")},
+        headers=world.headers("lusong-grid", Role.GRID_WORKER),
+    )
+    assert allowed.status_code == 200 and 'data-count="loaded">1<' in allowed.text
