@@ -101,7 +101,9 @@ def test_it_serves_the_grid_workers_pages_on_a_360_pixel_phone(server: str) -> N
         page.click("button[type=submit]")
         page.goto(f"{server}/my-grid")
         assert page.locator("[data-count=residents]").inner_text() == "3"
-        assert page.locator("[data-count=attention]").inner_text() == "2"
+        assert page.locator("[data-count=ELDERLY_ALONE]").inner_text() == "1"
+        assert page.locator("[data-count=BEDRIDDEN]").inner_text() == "1"
+        assert page.locator("ul.people li").count() == 2  # the two tagged residents
         visited = []
         for link in ("a.chip:has-text('3栋')", "a:has-text('302')", "a:has-text('居民1')"):
             width = page.evaluate("document.documentElement.scrollWidth")

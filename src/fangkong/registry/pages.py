@@ -26,6 +26,7 @@ T = TypeVar("T")
 
 TAGS = [(tag.name, rules.TAG_LABELS_ZH[tag]) for tag in PersonTag if tag.name]
 DOCUMENT_TYPES = [str(kind) for kind in DocumentType]
+ATTENTION_LIMIT = 200  # a phone page; the full list is the export
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -286,6 +287,7 @@ def reveal_identity(
 @router.get("/persons", response_class=HTMLResponse)
 def search_page(request: Request, session: SessionDep, actor: ActorDep, q: str = "") -> Response:
     """Search by name, masked ID, full ID or phone inside the jurisdiction."""
+    actor.require(Permission.REGISTRY_VIEW)
     found = persons.search(session=session, actor=actor, query=q) if q.strip() else []
     return render(request, "registry/search.html", {"q": q, "found": found})
 
@@ -297,18 +299,23 @@ def my_grid(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     area: Area | None = service.get_by_path(session=session, path=actor.jurisdiction_path or "")
     if area is None:
         return render(request, "registry/my_grid.html", {"area": None})
-    grids = (
-        [area]
-        if area.level == AreaLevel.GRID
-        else service.list_under_level(session=session, path=area.path, level=AreaLevel.GRID)
-    )
+    # Buildings are listed grid by grid down to a community; above that (a street or a
+    # district) there are thousands, and the area browser is the way in.
+    grids: list[Area] = []
+    if area.level == AreaLevel.GRID:
+        grids = [area]
+    elif area.level == AreaLevel.COMMUNITY:
+        grids = service.list_under_level(session=session, path=area.path, level=AreaLevel.GRID)
     buildings = [(grid, places.list_buildings(session=session, grid_id=grid.id)) for grid in grids]
-    residents = persons.list_under(session=session, actor=actor, path=area.path)
+    attention = persons.list_tagged_under(
+        session=session, actor=actor, path=area.path, limit=ATTENTION_LIMIT
+    )
     context = {
         "area": area,
         "counts": service.counts_under(session=session, path=area.path),
         "buildings": buildings,
-        "attention": [p for p in residents if p.tags],
+        "attention": attention,
+        "attention_limit": ATTENTION_LIMIT,
         "tag_labels": {int(tag): label for tag, label in rules.TAG_LABELS_ZH.items()},
         "can_export": actor.can(Permission.REPORTS_EXPORT),
         "grid_workers": _grid_workers(session, grids),

@@ -302,6 +302,17 @@ def list_under(*, session: Session, actor: Actor, path: str) -> list[Person]:
     return list(session.scalars(stmt.order_by(Person.household_id, Person.id)))
 
 
+def list_tagged_under(*, session: Session, actor: Actor, path: str, limit: int) -> list[Person]:
+    """Up to ``limit`` active persons with at least one tag inside the subtree at ``path``."""
+    stmt = select(Person).where(
+        Person.area_path.startswith(path, autoescape=True),
+        Person.status == PersonStatus.ACTIVE,
+        Person.tags != 0,
+    )
+    stmt = scope_to_jurisdiction(stmt, actor=actor, path_column=Person.area_path)
+    return list(session.scalars(stmt.order_by(Person.household_id, Person.id).limit(limit)))
+
+
 def search(*, session: Session, actor: Actor, query: str) -> list[Person]:
     """Find persons in the jurisdiction by full ID or phone (exact, through the blind index),
     by masked ID (``430203********1234`` or ``430203*1234``) or by part of the name."""
