@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fangkong import __version__
 from fangkong.accounts.views import router as accounts_router
 from fangkong.config import Settings, get_settings
+from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
 from fangkong.testing.views import router as testing_router
 from fangkong.web import errors
@@ -48,6 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (accounts_router, registry_router, testing_router, pages_router):
+    for router in (
+        accounts_router,
+        registry_router,
+        testing_router,
+        pages_router,
+        registry_pages_router,
+    ):
         app.include_router(router)
     return app

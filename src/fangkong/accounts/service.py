@@ -275,3 +275,18 @@ def get_or_raise(*, session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound(AccountsErrorCode.USER_NOT_FOUND, f"no user {user_id}")
     return user
+
+
+def list_assigned_to(*, session: Session, jurisdiction_path: str, role: Role) -> list[User]:
+    """Active users of ``role`` whose jurisdiction is exactly this area (e.g. a grid's grid
+    workers), by display name."""
+    stmt = (
+        select(User)
+        .where(
+            User.jurisdiction_path == jurisdiction_path,
+            User.role == role,
+            User.is_active.is_(True),
+        )
+        .order_by(User.display_name, User.id)
+    )
+    return list(session.scalars(stmt))

@@ -69,3 +69,9 @@ class VenueKind(StrEnum):
     PHARMACY = "pharmacy"
     GYM = "gym"
     SCHOOL = "school"
+
+
+class MergeStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.db.base import AreaPath, Base
@@ -39,6 +39,8 @@ class Compound(Base):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
 
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+
 
 class Building(Base):
     """A residential building (楼栋). ``area_path`` is its grid's path: buildings belong to a
@@ -56,7 +58,10 @@ class Building(Base):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
 
-    __table_args__ = (Index("ix_building_area_path", "area_path"),)
+    __table_args__ = (
+        Index("ix_building_area_path", "area_path"),
+        UniqueConstraint("compound_id", "label"),
+    )
 
 
 class Household(Base):
@@ -71,7 +76,10 @@ class Household(Base):
     room: Mapped[str] = mapped_column(String(16))  # e.g. "302"
     area_path: Mapped[str] = mapped_column(AreaPath())
 
-    __table_args__ = (Index("ix_household_area_path", "area_path"),)
+    __table_args__ = (
+        Index("ix_household_area_path", "area_path"),
+        UniqueConstraint("building_id", "unit", "room"),
+    )
 
 
 class Workplace(Base):
@@ -109,7 +117,9 @@ class Person(Base):
     Identity numbers and phones are stored three ways: AES-GCM ciphertext (``*_encrypted``), a
     keyed blind index for exact lookup (``*_index``) and a masked form for lists
     (``*_masked``), so no page or export ever needs the plain value unless the viewer's role
-    requires it (and that view is audited).
+    requires it (and that view is audited). A person may have no document at all (a child, or
+    someone registered by name only): then the three identity columns are empty, and possible
+    duplicates are found by name, phone and birth date instead (:class:`MergeProposal`).
     """
 
     __tablename__ = "person"
@@ -117,10 +127,10 @@ class Person(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
     area_path: Mapped[str] = mapped_column(AreaPath())
-    document_type: Mapped[str] = mapped_column(String(32))
-    id_number_encrypted: Mapped[str] = mapped_column(String(255))
-    id_number_index: Mapped[str] = mapped_column(String(48), unique=True)
-    id_number_masked: Mapped[str] = mapped_column(String(40))
+    document_type: Mapped[str | None] = mapped_column(String(32))
+    id_number_encrypted: Mapped[str | None] = mapped_column(String(255))
+    id_number_index: Mapped[str | None] = mapped_column(String(48), unique=True)
+    id_number_masked: Mapped[str | None] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(80))
     sex: Mapped[str | None] = mapped_column(String(1))
     birth_date: Mapped[date | None]
@@ -131,6 +141,7 @@ class Person(Base):
     tags: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="active")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    address: Mapped[str | None] = mapped_column(String(200))  # for people without a household
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -138,3 +149,25 @@ class Person(Base):
         Index("ix_person_area_path", "area_path"),
         Index("ix_person_name", "name"),
     )
+
+
+class MergeProposal(Base):
+    """A possible duplicate (same name, phone and birth date, at least one without an ID),
+    waiting for a person to decide. Accepting it marks ``duplicate`` as merged into ``keep``;
+    both rows stay, so the history of each is still readable."""
+
+    __tablename__ = "merge_proposal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    area_path: Mapped[str] = mapped_column(AreaPath(), index=True)  # the newer person's area
+    match_reason: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    proposed_at: Mapped[datetime]
+    reviewer_user_id: Mapped[int | None]
+    reviewed_at: Mapped[datetime | None]
+    kept_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("person_id", "candidate_id"),)

@@ -1,4 +1,10 @@
-"""Area tree queries and the loader for the official division table."""
+"""The area tree: the official divisions, the communities and grids users create below them,
+and the counts of households and residents inside any subtree.
+
+The official tree (province → township) comes from the division table; below it users create
+communities and grids (places below them are in ``places.py``). Every function checks that the
+area lies inside the caller's jurisdiction and records an audit event for every change.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,18 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from fangkong.core.errors import NotFound
+from fangkong.accounts.enums import Permission
+from fangkong.core.errors import Conflict, FangkongError, NotFound
 from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
-from fangkong.registry.enums import AreaLevel
+from fangkong.registry import events, rules
+from fangkong.registry.enums import AreaLevel, PersonStatus, PersonTag
 from fangkong.registry.errors import RegistryErrorCode
-from fangkong.registry.models import Area
+from fangkong.registry.models import Area, Household, Person
+
+Code = RegistryErrorCode
 
 DIVISIONS_FILE = "hunan.csv"
 
@@ -87,6 +97,12 @@ def list_children(*, session: Session, actor: Actor, parent_code: str | None) ->
     return list(session.scalars(stmt))
 
 
+def list_under_level(*, session: Session, path: str, level: AreaLevel) -> list[Area]:
+    """Areas of one level inside the subtree at ``path`` (e.g. the grids of a street)."""
+    stmt = select(Area).where(within_path(Area.path, path), Area.level == level).order_by(Area.code)
+    return list(session.scalars(stmt))
+
+
 def count_by_level(*, session: Session, under_path: str) -> dict[str, int]:
     stmt = (
         select(Area.level, func.count())
@@ -104,3 +120,149 @@ def trail(*, session: Session, area: Area, stop_at: str | None) -> list[Area]:
     if stop_at:
         crumbs = [a for a in crumbs if a.path.startswith(stop_at)]
     return crumbs
+
+
+def get_in_jurisdiction(*, session: Session, actor: Actor, code: str) -> Area:
+    """The area with ``code`` when the actor may see it (404, then 403 otherwise)."""
+    area = get_by_code_or_raise(session=session, code=code)
+    actor.require_path(area.path)
+    return area
+
+
+def required_name(value: str, field: str = "name") -> str:
+    value = value.strip()
+    if not value:
+        raise FangkongError(Code.NAME_REQUIRED, "a name is required", field=field)
+    return value
+
+
+def _create_child_area(
+    *,
+    session: Session,
+    actor: Actor,
+    parent_code: str,
+    parent_level: AreaLevel,
+    level: AreaLevel,
+    code: str,
+    name: str,
+) -> Area:
+    actor.require(Permission.REGISTRY_EDIT)
+    parent = get_by_code(session=session, code=parent_code)
+    if parent is None:
+        raise NotFound(
+            Code.AREA_PARENT_NOT_FOUND, f"no area with code {parent_code}", field="parent_code"
+        )
+    actor.require_path(parent.path)
+    if parent.level != parent_level:
+        raise FangkongError(
+            Code.AREA_PARENT_WRONG_LEVEL,
+            f"a {level} belongs to a {parent_level}, not a {parent.level}",
+            field="parent_code",
+        )
+    code = code.strip()
+    problem = rules.child_code_problem(parent.code, code, suffix_digits=3)
+    if problem:
+        raise FangkongError(Code.AREA_CODE_INVALID, problem, field="code")
+    name = required_name(name)
+    if get_by_code(session=session, code=code) is not None:
+        raise Conflict(Code.AREA_CODE_TAKEN, f"code {code} is already used", field="code")
+    area = Area(
+        code=code, name=name, level=str(level), parent_id=parent.id, path=f"{parent.path}{code}/"
+    )
+    session.add(area)
+    session.flush()
+    events.created(
+        session=session,
+        actor=actor,
+        action=events.AREA_CREATED,
+        subject_type="area",
+        subject_id=area.code,
+        after={"name": name, "level": str(level), "path": area.path},
+    )
+    return area
+
+
+def create_community(
+    *, session: Session, actor: Actor, township_code: str, code: str, name: str
+) -> Area:
+    """Create a community or village (社区/村) under a street or town, with its 12-digit code."""
+    return _create_child_area(
+        session=session,
+        actor=actor,
+        parent_code=township_code,
+        parent_level=AreaLevel.TOWNSHIP,
+        level=AreaLevel.COMMUNITY,
+        code=code,
+        name=name,
+    )
+
+
+def create_grid(
+    *, session: Session, actor: Actor, community_code: str, code: str, name: str
+) -> Area:
+    """Create a grid cell (网格) inside a community; its code is the community's plus 3."""
+    return _create_child_area(
+        session=session,
+        actor=actor,
+        parent_code=community_code,
+        parent_level=AreaLevel.COMMUNITY,
+        level=AreaLevel.GRID,
+        code=code,
+        name=name,
+    )
+
+
+@dataclass(frozen=True)
+class AreaCounts:
+    households: int
+    residents: int
+    by_tag: dict[str, int]
+
+
+def _active_under(path: str):  # type: ignore[no-untyped-def]
+    return within_path(Person.area_path, path) & (Person.status == PersonStatus.ACTIVE)
+
+
+def counts_under(*, session: Session, path: str) -> AreaCounts:
+    """Households, active residents and residents per tag inside the subtree at ``path``: two
+    queries, the tag counts being sums over one scan of the subtree's persons."""
+    households = session.scalar(select(func.count()).where(within_path(Household.area_path, path)))
+    tags = [tag for tag in PersonTag if tag.name]
+    row = session.execute(
+        select(
+            func.count(),
+            *(func.sum(case((Person.tags.op("&")(int(tag)) != 0, 1), else_=0)) for tag in tags),
+        ).where(_active_under(path))
+    ).one()
+    by_tag = {str(tag.name): int(value or 0) for tag, value in zip(tags, row[1:], strict=True)}
+    return AreaCounts(int(households or 0), int(row[0] or 0), by_tag)
+
+
+def counts_by_child(*, session: Session, children: list[Area]) -> dict[str, tuple[int, int]]:
+    """(households, active residents) per child area, in two grouped queries.
+
+    Children of one parent have codes of one length, so their paths have one length too and a
+    row's child is the prefix of its path of that length.
+    """
+    if not children:
+        return {}
+    length = len(children[0].path)
+    parent_path = children[0].path[: -len(children[0].code) - 1]
+    result: dict[str, tuple[int, int]] = {child.path: (0, 0) for child in children}
+    household_prefix = func.substr(Household.area_path, 1, length)
+    for prefix, count in session.execute(
+        select(household_prefix, func.count())
+        .where(within_path(Household.area_path, parent_path))
+        .group_by(household_prefix)
+    ).tuples():
+        if prefix in result:
+            result[prefix] = (int(count), result[prefix][1])
+    person_prefix = func.substr(Person.area_path, 1, length)
+    for prefix, count in session.execute(
+        select(person_prefix, func.count())
+        .where(_active_under(parent_path))
+        .group_by(person_prefix)
+    ).tuples():
+        if prefix in result:
+            result[prefix] = (result[prefix][0], int(count))
+    return result

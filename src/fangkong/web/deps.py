@@ -65,7 +65,9 @@ async def current_actor(request: Request, session: SessionDep) -> Actor:
     token = _bearer_token(request)
     if token is not None:
         user = accounts_service.resolve_api_token(session=session, token=token)
-        return accounts_service.actor_for(user)
+        actor = accounts_service.actor_for(user)
+        request.state.actor = actor  # pages rendered for a token holder need it too
+        return actor
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise AuthenticationFailed(CoreErrorCode.AUTH_REQUIRED, "please log in")

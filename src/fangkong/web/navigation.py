@@ -17,7 +17,11 @@ class MenuItem:
 
 MENU: tuple[MenuItem, ...] = (
     MenuItem("Home", "/", ""),
+    MenuItem("My grid", "/my-grid", Permission.REGISTRY_EDIT),
     MenuItem("Areas", "/areas", Permission.REGISTRY_VIEW),
+    MenuItem("Residents", "/persons", Permission.REGISTRY_VIEW),
+    MenuItem("Import residents", "/registry/import", Permission.REGISTRY_IMPORT),
+    MenuItem("Possible duplicates", "/registry/merges", Permission.REGISTRY_MERGE),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 

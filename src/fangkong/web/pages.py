@@ -1,4 +1,5 @@
-"""Server-rendered pages of the shell: login, logout, home, area browser, audit log."""
+"""Server-rendered pages of the shell: login, logout, home, audit log (the area browser is
+in ``fangkong.registry.pages``)."""
 
 from __future__ import annotations
 
@@ -104,23 +105,6 @@ def home(request: Request, session: SessionDep, actor: ActorDep) -> Response:
             session=session, under_path=actor.jurisdiction_path
         )
     return render(request, "home.html", {"area": area, "counts": counts})
-
-
-@router.get("/areas", response_class=HTMLResponse)
-def area_browser(
-    request: Request, session: SessionDep, actor: ActorDep, code: str | None = None
-) -> Response:
-    actor.require(Permission.REGISTRY_VIEW)
-    root = registry_service.get_by_path(session=session, path=actor.jurisdiction_path or "")
-    current = registry_service.get_by_code_or_raise(session=session, code=code) if code else root
-    if current is None:
-        return render(request, "areas.html", {"current": None, "children": [], "trail": []})
-    actor.require_path(current.path)
-    children = registry_service.list_children(
-        session=session, actor=actor, parent_code=current.code
-    )
-    trail = registry_service.trail(session=session, area=current, stop_at=actor.jurisdiction_path)
-    return render(request, "areas.html", {"current": current, "children": children, "trail": trail})
 
 
 @router.get("/audit", response_class=HTMLResponse)
