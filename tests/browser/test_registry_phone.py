@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
+from playwright.sync_api import Browser
 from sqlalchemy.orm import Session, sessionmaker
 
 from fangkong.accounts import service as accounts_service
@@ -90,11 +91,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine.dispose()
 
 
-def test_it_serves_the_grid_workers_pages_on_a_360_pixel_phone(server: str) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-        page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+def test_it_serves_the_grid_workers_pages_on_a_360_pixel_phone(
+    server: str, browser: Browser
+) -> None:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
         page.goto(f"{server}/login")
         page.fill("input[name=username]", "grid-phone")
         page.fill("input[name=password]", PASSWORD)
@@ -113,7 +115,8 @@ def test_it_serves_the_grid_workers_pages_on_a_360_pixel_phone(server: str) -> N
             (page.url.removeprefix(server), page.evaluate("document.documentElement.scrollWidth"))
         )
         assert page.locator("[data-field=id_number]").inner_text().count("*") == 8
-        browser.close()
+    finally:
+        context.close()
     assert [path.split("/")[1] for path, _ in visited] == [
         "my-grid",
         "buildings",
