@@ -8,6 +8,7 @@ from fangkong.accounts.cli import app as users_app
 from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
 from fangkong.registry.cli import app as areas_app
+from fangkong.sim.city.cli import app as city_app
 from fangkong.web.cli import serve
 
 app = typer.Typer(
@@ -18,5 +19,6 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
+app.add_typer(city_app, name="city")
 app.command("serve")(serve)
 app.add_typer(demo_app, name="demo")

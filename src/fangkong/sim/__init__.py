@@ -1,0 +1,1 @@
+"""The digital twin: a synthetic city (``sim.city``) and, later, epidemics and drills on it."""
