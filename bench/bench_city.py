@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 import statistics
 import time
 import uuid
@@ -52,6 +53,8 @@ class Figures:
     orm_persons_per_second: float
     lookup_p50_ms: float
     lookup_p99_ms: float
+    cpu_seconds: float
+    load_average: float
 
 
 def postgres_url(name: str) -> str:
@@ -136,6 +139,7 @@ def lookup_latencies_ms(url: str, city: City) -> list[float]:
 def run_backend(backend: str, url: str, baseline_url: str, population: int) -> Figures:
     prepare(url)
     engine = create_db_engine(url)
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     city = generate(population=population, seed=SEED)
     generated = time.perf_counter()
@@ -147,6 +151,8 @@ def run_backend(backend: str, url: str, baseline_url: str, population: int) -> F
     finally:
         executor.shutdown()
     finished = time.perf_counter()
+    cpu = _cpu_seconds() - cpu_before
+    load_average = os.getloadavg()[1]
     engine.dispose()
     total = finished - started
     print(
@@ -164,7 +170,17 @@ def run_backend(backend: str, url: str, baseline_url: str, population: int) -> F
         orm_persons_per_second=orm_rate,
         lookup_p50_ms=statistics.median(latencies),
         lookup_p99_ms=quantiles[98],
+        cpu_seconds=cpu,
+        load_average=load_average,
     )
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the encryption workers); the
+    database server's own CPU is not included."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def report(figures: Figures) -> None:
@@ -177,6 +193,10 @@ def report(figures: Figures) -> None:
         f"{name} generate+load  {figures.load_seconds:8.1f} s  target <= {target:.0f} s: {verdict}"
     )
     print(f"{name} bulk persons/s {figures.persons_per_second:10,.0f}")
+    print(
+        f"{name} client CPU     {figures.cpu_seconds:8.1f} s "
+        f"(machine load average {figures.load_average:.1f} on {os.cpu_count()} CPUs)"
+    )
     print(f"{name} ORM persons/s  {figures.orm_persons_per_second:10,.0f}  (sample {ORM_SAMPLE:,})")
     print(f"{name} bulk / ORM     {ratio:10.1f}x")
     print(
