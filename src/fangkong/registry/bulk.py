@@ -66,6 +66,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 # large enough to keep the indexes being built in memory (negative = KiB: 256 MiB).
 SQLITE_BULK_PRAGMAS = {"cache_size": "-262144", "temp_store": "MEMORY"}
 SQLITE_BATCH_ROWS = 50_000
+# Sorting 4 million index keys in memory instead of in temporary files (default 64 MB).
+POSTGRES_INDEX_MEMORY = "512MB"
 
 
 def tables(*names: str) -> list[Table]:
@@ -205,11 +207,17 @@ def finish(*, session: Session, tables: Iterable[str]) -> None:
 
 @contextmanager
 def bulk_settings(*, session: Session) -> Iterator[None]:
-    """On SQLite, PRAGMAs suited to a bulk load for the duration, then the previous values."""
+    """Settings suited to a bulk load for its duration: on SQLite PRAGMAs (then the previous
+    values again), on PostgreSQL more memory to sort the rebuilt indexes (this transaction only)."""
+    connection = session.connection()
+    if dialect(session) == "postgresql":
+        # SET LOCAL ends with the transaction, so nothing needs restoring.
+        connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{POSTGRES_INDEX_MEMORY}'")
+        yield
+        return
     if dialect(session) != "sqlite":
         yield
         return
-    connection = session.connection()
     previous: dict[str, Any] = {
         name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in SQLITE_BULK_PRAGMAS
     }
