@@ -15,7 +15,7 @@ from fangkong.registry.rules import (
 )
 from fangkong.sim.city import people
 from fangkong.sim.city.generator import City, generate
-from fangkong.sim.city.parameters import load
+from fangkong.sim.city.parameters import load, parse
 
 # 20,000 residents: big enough for distributions within the tolerances below, fast to build.
 SAMPLE = 20_000
@@ -161,3 +161,11 @@ def test_it_puts_venues_inside_their_districts_bounding_box() -> None:
         district = next(d for d in city.parameters.districts if name.startswith(d.name))
         assert district.latitude[0] <= lat <= district.latitude[1]
         assert district.longitude[0] <= lon <= district.longitude[1]
+
+
+def test_it_refuses_a_parameter_file_whose_shares_do_not_add_up() -> None:
+    document = dict(load().raw)
+    document["household_size_percent"] = {1: 50.0, 2: 40.0}
+
+    with pytest.raises(ValueError, match=r"household sizes add up to 90\.00 %"):
+        parse(document)

@@ -4,4 +4,3 @@ from enum import StrEnum
 class CityErrorCode(StrEnum):
     CITY_EXISTS = "sim.city_exists"
     DIVISIONS_MISSING = "sim.divisions_missing"
-    POPULATION_TOO_SMALL = "sim.population_too_small"
