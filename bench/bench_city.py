@@ -38,7 +38,8 @@ from fangkong.sim.city.load import load_city
 ADMIN_URL = os.environ.get(
     "FANGKONG_BENCH_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-TARGET_SECONDS = {"postgresql": 300.0, "sqlite": 240.0}
+TARGET_SECONDS = {"postgresql": 300.0, "sqlite": 240.0}  # for TARGET_POPULATION residents
+TARGET_POPULATION = 4_000_000
 ORM_SAMPLE = 20_000
 LOOKUPS = 2_000
 LOOKUP_P99_TARGET_MS = 5.0
@@ -48,6 +49,7 @@ SEED = 2022
 @dataclass
 class Figures:
     backend: str
+    population: int
     load_seconds: float
     persons_per_second: float
     orm_persons_per_second: float
@@ -157,7 +159,7 @@ def run_backend(backend: str, url: str, baseline_url: str, population: int) -> F
     total = finished - started
     print(
         f"[{backend}] generate {generated - started:.1f} s, load {finished - generated:.1f} s, "
-        f"total {total:.1f} s (target {TARGET_SECONDS[backend]:.0f} s)",
+        f"total {total:.1f} s",
         flush=True,
     )
     latencies = lookup_latencies_ms(url, city)
@@ -165,6 +167,7 @@ def run_backend(backend: str, url: str, baseline_url: str, population: int) -> F
     quantiles = statistics.quantiles(latencies, n=100)
     return Figures(
         backend=backend,
+        population=population,
         load_seconds=total,
         persons_per_second=population / (finished - generated),
         orm_persons_per_second=orm_rate,
@@ -188,6 +191,8 @@ def report(figures: Figures) -> None:
     ratio = figures.persons_per_second / figures.orm_persons_per_second
     verdict = "met" if figures.load_seconds <= target else "MISSED"
     lookup = "met" if figures.lookup_p99_ms <= LOOKUP_P99_TARGET_MS else "MISSED"
+    if figures.population != TARGET_POPULATION:
+        verdict = lookup = f"not judged (targets are for {TARGET_POPULATION:,} residents)"
     name = f"[{figures.backend}]"
     print(
         f"{name} generate+load  {figures.load_seconds:8.1f} s  target <= {target:.0f} s: {verdict}"
