@@ -4,15 +4,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Select, func, select, text
 from typer.testing import CliRunner
 
 from fangkong.accounts.models import User
 from fangkong.cli import app
 from fangkong.config import get_settings
+from fangkong.core.audit import AuditEvent
 from fangkong.core.crypto import get_cipher
 from fangkong.db.session import create_db_engine, get_engine, get_sessionmaker
 from fangkong.demo import DEMO_ACCOUNTS
+from fangkong.registry.models import Person
 
 runner = CliRunner()
 
@@ -32,21 +34,38 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     _clear_caches()
 
 
+DEMO = ["demo", "--no-serve", "--population", "3000"]
+
+
+def _count(url: str, statement: Select[tuple[int]]) -> int:
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        value = conn.scalar(statement)
+    engine.dispose()
+    return int(value or 0)
+
+
 def test_it_prepares_the_demo_without_serving_and_is_idempotent(sqlite_url: str) -> None:
-    first = runner.invoke(app, ["demo", "--no-serve"])
+    first = runner.invoke(app, DEMO)
     assert first.exit_code == 0, first.output
     assert "divisions: 2157 added, 0 already present" in first.output
-    second = runner.invoke(app, ["demo", "--no-serve"])
+    assert "generating the synthetic city (3,000 residents)" in first.output
+    persons = _count(sqlite_url, select(func.count()).select_from(Person))
+    users = _count(sqlite_url, select(func.count()).select_from(User))
+    second = runner.invoke(app, DEMO)
     assert "divisions: 0 added, 2157 already present" in second.output
-    engine = create_db_engine(sqlite_url)
-    with engine.connect() as conn:
-        usernames = set(conn.scalars(select(User.username)))
-    engine.dispose()
-    assert usernames == {account.username for account in DEMO_ACCOUNTS}
+    assert "generating" not in second.output
+    assert persons == 3000
+    assert _count(sqlite_url, select(func.count()).select_from(Person)) == persons
+    assert _count(sqlite_url, select(func.count()).select_from(User)) == users
+    demo_users = select(func.count()).where(
+        User.username.in_([account.username for account in DEMO_ACCOUNTS])
+    )
+    assert _count(sqlite_url, demo_users) == len(DEMO_ACCOUNTS)
 
 
 def test_it_creates_a_user_from_the_console_and_refuses_a_bad_area(sqlite_url: str) -> None:
-    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    assert runner.invoke(app, DEMO).exit_code == 0
     created = runner.invoke(
         app,
         [
@@ -82,10 +101,11 @@ def test_it_documents_every_command(command: list[str]) -> None:
 
 
 def test_it_verifies_the_audit_chain_and_catches_a_tampered_row(sqlite_url: str) -> None:
-    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    assert runner.invoke(app, DEMO).exit_code == 0
+    events = _count(sqlite_url, select(func.count()).select_from(AuditEvent))
     intact = runner.invoke(app, ["audit", "verify"])
     assert intact.exit_code == 0, intact.output
-    assert f"{len(DEMO_ACCOUNTS)} events checked: the chain is intact" in intact.output
+    assert f"{events} events checked: the chain is intact" in intact.output
     engine = create_db_engine(sqlite_url)
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET actor_label = 'someone else' WHERE id = 5"))

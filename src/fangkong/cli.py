@@ -10,6 +10,7 @@ from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
 from fangkong.registry.cli import app as areas_app
 from fangkong.rulepacks.cli import app as packs_app
+from fangkong.sim.city.cli import app as city_app
 from fangkong.testing.cli import app as testing_app
 from fangkong.web.cli import serve
 
@@ -25,5 +26,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(testing_app, name="testing")
 app.add_typer(packs_app, name="packs")
+
+app.add_typer(city_app, name="city")
 app.command("serve")(serve)
 app.add_typer(demo_app, name="demo")

@@ -1,7 +1,8 @@
 """``fangkong demo``: prepare the embedded database with demo data and serve it.
 
-Until the digital twin exists the demo is the real Hunan division tree with one account per
-role; every later capability adds its data here.
+The demo is the real Hunan division tree with a synthetic Zhuzhou of 100,000 residents on it
+(generated once, when the database has no city yet) and one account per role; every later
+capability adds its data here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from fangkong.config import get_settings
 from fangkong.db import migrate
 from fangkong.db.session import session_scope
 from fangkong.registry import service as registry_service
+from fangkong.sim.city import cli as city_cli
+from fangkong.sim.city import load as city_load
+from fangkong.sim.city.generator import DEFAULT_SEED
 
 app = typer.Typer(help="Demo data and server.", invoke_without_command=True)
 
@@ -24,6 +28,10 @@ DEMO_PASSWORD = "fangkong-demo"
 ZHUZHOU = "4302"
 LUSONG = "430203"
 JIANNING_STREET = "430203003"
+# The first grid of the first community of 建宁街道 in the generated city: the demo grid worker
+# sees real (synthetic) residents. Street communities are numbered from 001, grids from 001.
+JIANNING_FIRST_GRID = f"{JIANNING_STREET}001001"
+DEMO_POPULATION = 100_000
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class DemoAccount:
 DEMO_ACCOUNTS = (
     DemoAccount("command", Role.COMMAND_CENTRE, ZHUZHOU),
     DemoAccount("district", Role.DISTRICT_OFFICER, LUSONG),
-    DemoAccount("grid", Role.GRID_WORKER, JIANNING_STREET),
+    DemoAccount("grid", Role.GRID_WORKER, JIANNING_FIRST_GRID),
     DemoAccount("sampler", Role.SAMPLER, LUSONG),
     DemoAccount("lab", Role.LABORATORY, ZHUZHOU),
     DemoAccount("epi", Role.EPIDEMIOLOGIST, ZHUZHOU),
@@ -69,14 +77,22 @@ def ensure_demo_accounts(*, session: Session) -> list[DemoAccount]:
     return created
 
 
-def prepare() -> None:
-    """Migrate the configured database and load the demo data (idempotent)."""
+def prepare(*, population: int = DEMO_POPULATION) -> None:
+    """Migrate the configured database and load the demo data (idempotent: a database that
+    already has a city keeps it, whatever ``population`` says)."""
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     with session_scope() as session:
         loaded = registry_service.load_divisions(session=session)
-        ensure_demo_accounts(session=session)
+        has_city = city_load.city_exists(session=session, city_code=ZHUZHOU)
     typer.echo(f"divisions: {loaded.inserted} added, {loaded.already_present} already present")
+    if not has_city:
+        typer.echo(f"generating the synthetic city ({population:,} residents)…")
+        city_cli.build_city(
+            population=population, seed=DEFAULT_SEED, processes=1, show_progress=True
+        )
+    with session_scope() as session:
+        ensure_demo_accounts(session=session)
 
 
 def print_accounts(host: str, port: int) -> None:
@@ -94,11 +110,14 @@ def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     serve: bool = typer.Option(True, help="Start the server after preparing the data."),
+    population: int = typer.Option(
+        DEMO_POPULATION, min=1_000, help="Residents of the synthetic city, when one is generated."
+    ),
 ) -> None:
     """Prepare the demo database and serve it."""
     if ctx.invoked_subcommand is not None:
         return
-    prepare()
+    prepare(population=population)
     print_accounts(host, port)
     if serve:
         from fangkong.web.cli import serve as run_server

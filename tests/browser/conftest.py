@@ -31,7 +31,12 @@ def live_server(
     """The demo data served by ``fangkong serve`` on a free port; yields its base URL."""
     env = {**os.environ, "FANGKONG_DATABASE_URL": fresh_database_url(request.param)}
     cli = [sys.executable, "-m", "fangkong"]
-    subprocess.run([*cli, "demo", "--no-serve"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "demo", "--no-serve", "--population", "3000"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     port = _free_port()
     server = subprocess.Popen(
         [*cli, "serve", "--port", str(port)],

@@ -1,0 +1,1 @@
+"""A deterministic synthetic Zhuzhou on the real division tree (``fangkong city generate``)."""
