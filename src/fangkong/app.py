@@ -11,7 +11,9 @@ from fastapi.staticfiles import StaticFiles
 
 from fangkong import __version__
 from fangkong.accounts.views import router as accounts_router
+from fangkong.areas.views import router as areas_router
 from fangkong.config import Settings, get_settings
+from fangkong.isolation.views import router as isolation_router
 from fangkong.registry.views import router as registry_router
 from fangkong.web import errors
 from fangkong.web.pages import router as pages_router
@@ -47,6 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (accounts_router, registry_router, pages_router):
+    for router in (
+        accounts_router,
+        registry_router,
+        areas_router,
+        isolation_router,
+        pages_router,
+    ):
         app.include_router(router)
     return app

@@ -9,6 +9,8 @@ DOMAIN_MODEL_MODULES = (
     "fangkong.registry.models",
     "fangkong.accounts.models",
     "fangkong.testing.models",
+    "fangkong.areas.models",
+    "fangkong.isolation.models",
 )
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fangkong.isolation.enums import (
     Category,
     Clock,
+    FacilityStatus,
     PhaseKind,
     PlacementReason,
     ReleaseOutcome,
@@ -132,7 +133,7 @@ class FacilityCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=160)
     area_code: str
-    status: str = "reserve"
+    status: FacilityStatus = FacilityStatus.RESERVE
 
 
 class RoomCreate(BaseModel):

@@ -14,7 +14,7 @@ from fangkong.core.errors import NotFound
 from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.registry.enums import AreaLevel
 from fangkong.registry.errors import RegistryErrorCode
-from fangkong.registry.models import Area
+from fangkong.registry.models import Area, Building, Compound, Person
 
 DIVISIONS_FILE = "hunan.csv"
 
@@ -104,3 +104,20 @@ def trail(*, session: Session, area: Area, stop_at: str | None) -> list[Area]:
     if stop_at:
         crumbs = [a for a in crumbs if a.path.startswith(stop_at)]
     return crumbs
+
+
+def get_area(*, session: Session, area_id: int) -> Area | None:
+    return session.get(Area, area_id)
+
+
+def get_compound(*, session: Session, compound_id: int) -> Compound | None:
+    return session.get(Compound, compound_id)
+
+
+def get_building(*, session: Session, building_id: int) -> Building | None:
+    return session.get(Building, building_id)
+
+
+def get_person(*, session: Session, person_id: int) -> Person | None:
+    """A person by id, for other domains to read (they never write registry rows)."""
+    return session.get(Person, person_id)

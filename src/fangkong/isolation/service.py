@@ -1,0 +1,453 @@
+"""Isolation facilities, rooms and orders.
+
+Room occupancy moves only by conditional SQL increments (``occupancy < capacity``), and every
+order transition is an UPDATE on the expected old state checked by rowcount; each writes an
+audit event in the same transaction. The caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fangkong.core import clock
+from fangkong.core.errors import Conflict, CoreErrorCode, FangkongError, NotFound, PermissionDenied
+from fangkong.core.scope import Actor, scope_to_jurisdiction
+from fangkong.isolation import events
+from fangkong.isolation.enums import (
+    Category,
+    FacilityStatus,
+    OrderStatus,
+    PhaseKind,
+    ReleaseOutcome,
+    SampleResult,
+)
+from fangkong.isolation.errors import IsolationErrorCode
+from fangkong.isolation.models import Facility, IsolationOrder, IsolationTest, Room
+from fangkong.isolation.rules import phase_day, plan_order, release_check
+from fangkong.isolation.schemas import IsolationSection, OrderFacts, ReleaseDecision, TakenTest
+from fangkong.isolation.section import ISOLATION_SECTION
+from fangkong.registry import service as registry_service
+from fangkong.rulepacks.catalog import Catalog, load_catalog
+
+DEFAULT_SERIES = "cn"
+
+
+@lru_cache(maxsize=1)
+def catalog() -> Catalog:
+    return load_catalog(schemas=[ISOLATION_SECTION])
+
+
+def section_for(*, pack_id: str | None, version: int | None, now: datetime) -> IsolationSection:
+    """The isolation section of a pack, or of the national pack in force at ``now``."""
+    packs = catalog()
+    pack = (
+        packs.in_force(series=DEFAULT_SERIES, at=now)
+        if pack_id is None
+        else packs.get(pack_id, version)
+    )
+    return pack.section(ISOLATION_SECTION)
+
+
+def create_facility(
+    *, session: Session, actor: Actor, name: str, area_code: str, status: FacilityStatus
+) -> Facility:
+    area = registry_service.get_by_code_or_raise(session=session, code=area_code)
+    actor.require_path(area.path)
+    facility = Facility(
+        name=name, area_id=area.id, area_path=area.path, status=str(status), created_at=clock.now()
+    )
+    session.add(facility)
+    session.flush()
+    events.recorded(
+        session=session,
+        actor=actor,
+        action="isolation.facility.created",
+        subject_type="isolation_facility",
+        subject_id=facility.id,
+        after={"name": name, "area_path": area.path, "status": str(status)},
+    )
+    return facility
+
+
+def get_facility_or_raise(*, session: Session, actor: Actor, facility_id: int) -> Facility:
+    facility = session.scalars(
+        scope_to_jurisdiction(
+            select(Facility).where(Facility.id == facility_id),
+            actor=actor,
+            path_column=Facility.area_path,
+        )
+    ).one_or_none()
+    if facility is None:
+        raise NotFound(
+            IsolationErrorCode.FACILITY_NOT_FOUND,
+            f"no facility {facility_id} in your jurisdiction",
+            field="facility_id",
+        )
+    return facility
+
+
+def list_facilities(*, session: Session, actor: Actor) -> list[Facility]:
+    stmt = scope_to_jurisdiction(
+        select(Facility).order_by(Facility.name), actor=actor, path_column=Facility.area_path
+    )
+    return list(session.scalars(stmt))
+
+
+def add_room(
+    *, session: Session, actor: Actor, facility_id: int, label: str, capacity: int
+) -> Room:
+    facility = get_facility_or_raise(session=session, actor=actor, facility_id=facility_id)
+    room = Room(facility_id=facility.id, label=label, capacity=capacity, occupancy=0)
+    session.add(room)
+    session.flush()
+    events.recorded(
+        session=session,
+        actor=actor,
+        action="isolation.room.created",
+        subject_type="isolation_room",
+        subject_id=room.id,
+        after={"facility_id": facility.id, "label": label, "capacity": capacity},
+    )
+    return room
+
+
+def list_rooms(*, session: Session, actor: Actor, facility_id: int) -> list[Room]:
+    facility = get_facility_or_raise(session=session, actor=actor, facility_id=facility_id)
+    return list(
+        session.scalars(select(Room).where(Room.facility_id == facility.id).order_by(Room.label))
+    )
+
+
+def create_order(
+    *,
+    session: Session,
+    actor: Actor,
+    person_id: int,
+    category: Category,
+    last_exposure_at: datetime,
+    section: IsolationSection,
+) -> IsolationOrder:
+    """Order a person into isolation under the pack's rule for ``category``."""
+    person = registry_service.get_person(session=session, person_id=person_id)
+    if person is None:
+        raise NotFound(
+            IsolationErrorCode.PERSON_NOT_FOUND, f"no person {person_id}", field="person_id"
+        )
+    actor.require_path(person.area_path)
+    now = clock.now()
+    if last_exposure_at.tzinfo is None or last_exposure_at > now:
+        raise FangkongError(
+            IsolationErrorCode.END_BEFORE_START,
+            "the last exposure must be a past, timezone-aware moment",
+            field="last_exposure_at",
+        )
+    plan = plan_order(
+        category=category, last_exposure_at=last_exposure_at, now=now, section=section
+    )
+    if plan is None:
+        raise FangkongError(
+            IsolationErrorCode.CATEGORY_NOT_IN_PACK,
+            f"{section.pack_id}@{section.pack_version} has no isolation rule for {category}",
+            field="category",
+        )
+    first = plan.phases[0]
+    order = IsolationOrder(
+        person_id=person.id,
+        household_id=person.household_id,
+        area_path=person.area_path,
+        category=str(category),
+        kind=str(first.kind),
+        phase_index=0,
+        facility_id=None,
+        room_id=None,
+        anchor_at=first.starts_at,
+        phase_started_at=first.starts_at,
+        planned_end_at=first.ends_at,
+        status=str(OrderStatus.ACTIVE),
+        pack_id=section.pack_id,
+        pack_version=section.pack_version,
+        rule_id=plan.rule_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    session.flush()
+    events.order_changed(
+        session=session, actor=actor, action="isolation.order.created", order=order, before=None
+    )
+    return order
+
+
+def get_order_or_raise(*, session: Session, actor: Actor, order_id: int) -> IsolationOrder:
+    order = session.scalars(
+        scope_to_jurisdiction(
+            select(IsolationOrder).where(IsolationOrder.id == order_id),
+            actor=actor,
+            path_column=IsolationOrder.area_path,
+        )
+    ).one_or_none()
+    if order is None:
+        raise NotFound(
+            IsolationErrorCode.ORDER_NOT_FOUND,
+            f"no isolation order {order_id} in your jurisdiction",
+            field="order_id",
+        )
+    return order
+
+
+def list_orders(
+    *, session: Session, actor: Actor, status: OrderStatus | None
+) -> list[IsolationOrder]:
+    stmt = select(IsolationOrder).order_by(IsolationOrder.planned_end_at, IsolationOrder.id)
+    if status is not None:
+        stmt = stmt.where(IsolationOrder.status == str(status))
+    stmt = scope_to_jurisdiction(stmt, actor=actor, path_column=IsolationOrder.area_path)
+    return list(session.scalars(stmt))
+
+
+def _transition(
+    session: Session, order: IsolationOrder, *, expect: dict[str, Any], **values: Any
+) -> None:
+    stmt = update(IsolationOrder).where(IsolationOrder.id == order.id)
+    for column, value in expect.items():
+        attribute = getattr(IsolationOrder, column)
+        stmt = stmt.where(attribute.is_(None) if value is None else attribute == value)
+    result = session.execute(
+        stmt.values(**values, updated_at=clock.now()).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            IsolationErrorCode.STATUS_CONFLICT,
+            f"isolation order {order.id} changed meanwhile or is not {expect}",
+        )
+    session.refresh(order)
+
+
+def _free_room(session: Session, room_id: int | None) -> None:
+    if room_id is not None:
+        session.execute(
+            update(Room)
+            .where(Room.id == room_id, Room.occupancy > 0)
+            .values(occupancy=Room.occupancy - 1)
+        )
+
+
+def assign_room(*, session: Session, actor: Actor, order_id: int, room_id: int) -> IsolationOrder:
+    """Put a person under a centralised order into a room of a facility in use."""
+    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
+    room = session.get(Room, room_id)
+    if room is None:
+        raise NotFound(IsolationErrorCode.ROOM_NOT_FOUND, f"no room {room_id}", field="room_id")
+    facility = session.get(Facility, room.facility_id)
+    assert facility is not None  # a room always belongs to a facility (foreign key)
+    if not actor.covers_path(facility.area_path):
+        raise PermissionDenied(
+            CoreErrorCode.OUTSIDE_JURISDICTION,
+            f"facility {facility.name} is outside your jurisdiction",
+        )
+    if order.kind != PhaseKind.CENTRALISED:
+        raise Conflict(
+            IsolationErrorCode.NOT_CENTRALISED, f"order {order.id} is {order.kind}, not centralised"
+        )
+    if order.room_id is not None:
+        raise Conflict(IsolationErrorCode.ALREADY_ASSIGNED, f"order {order.id} already has a room")
+    if facility.status != FacilityStatus.IN_USE:
+        raise Conflict(
+            IsolationErrorCode.FACILITY_NOT_IN_USE, f"{facility.name} is {facility.status}"
+        )
+    taken = session.execute(
+        update(Room)
+        .where(Room.id == room.id, Room.occupancy < Room.capacity)
+        .values(occupancy=Room.occupancy + 1)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(IsolationErrorCode.ROOM_FULL, f"room {room.label} is full", field="room_id")
+    before = events.order_snapshot(order)
+    _transition(
+        session,
+        order,
+        expect={"status": OrderStatus.ACTIVE, "room_id": None},
+        room_id=room.id,
+        facility_id=facility.id,
+    )
+    events.order_changed(
+        session=session, actor=actor, action="isolation.order.assigned", order=order, before=before
+    )
+    return order
+
+
+def record_test(
+    *,
+    session: Session,
+    actor: Actor,
+    order_id: int,
+    sampled_at: datetime,
+    result: SampleResult,
+    ct: float | None,
+) -> IsolationTest:
+    """File a test under the order's current phase, on the phase day it was sampled."""
+    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
+    if order.status != OrderStatus.ACTIVE:
+        raise Conflict(IsolationErrorCode.STATUS_CONFLICT, f"order {order.id} is {order.status}")
+    day = phase_day(phase_started_at=order.phase_started_at, sampled_at=sampled_at)
+    if sampled_at < order.phase_started_at or sampled_at > order.planned_end_at:
+        raise FangkongError(
+            IsolationErrorCode.TEST_DAY_OUT_OF_PHASE,
+            "the sample was taken outside the current phase",
+            field="sampled_at",
+        )
+    test = IsolationTest(
+        order_id=order.id,
+        phase_index=order.phase_index,
+        day=day,
+        sampled_at=sampled_at,
+        result=str(result),
+        ct=ct,
+        recorded_at=clock.now(),
+    )
+    session.add(test)
+    session.flush()
+    events.recorded(
+        session=session,
+        actor=actor,
+        action="isolation.test.recorded",
+        subject_type="isolation_order",
+        subject_id=order.id,
+        after={"phase_index": order.phase_index, "day": day, "result": str(result), "ct": ct},
+    )
+    return test
+
+
+def check_release(*, session: Session, order: IsolationOrder) -> ReleaseDecision:
+    """What the pack says about releasing the order now (changes nothing)."""
+    section = section_for(pack_id=order.pack_id, version=order.pack_version, now=clock.now())
+    tests = session.scalars(
+        select(IsolationTest).where(
+            IsolationTest.order_id == order.id, IsolationTest.phase_index == order.phase_index
+        )
+    )
+    facts = OrderFacts(
+        category=Category(order.category),
+        phase_index=order.phase_index,
+        phase_ends_at=order.planned_end_at,
+        tests=tuple(TakenTest(t.day, SampleResult(t.result), t.ct) for t in tests),
+    )
+    return release_check(facts=facts, now=clock.now(), section=section)
+
+
+RELEASE_REFUSALS = {
+    ReleaseOutcome.NOT_DUE: IsolationErrorCode.NOT_DUE,
+    ReleaseOutcome.MISSING_TESTS: IsolationErrorCode.TESTS_MISSING,
+    ReleaseOutcome.POSITIVE: IsolationErrorCode.TEST_POSITIVE,
+}
+
+
+def release(
+    *, session: Session, actor: Actor, order_id: int
+) -> tuple[IsolationOrder, ReleaseDecision]:
+    """Move the order to its next phase or release the person; refused while the phase is not
+    over, a required test is missing, or one is positive."""
+    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
+    if order.status != OrderStatus.ACTIVE:
+        raise Conflict(IsolationErrorCode.STATUS_CONFLICT, f"order {order.id} is {order.status}")
+    decision = check_release(session=session, order=order)
+    if decision.outcome in RELEASE_REFUSALS:
+        raise Conflict(RELEASE_REFUSALS[decision.outcome], decision.explanation)
+    before = events.order_snapshot(order)
+    expect = {"status": OrderStatus.ACTIVE, "phase_index": order.phase_index}
+    room_id = order.room_id
+    if decision.outcome is ReleaseOutcome.NEXT_PHASE:
+        assert decision.next_phase_index is not None and decision.next_kind is not None
+        section = section_for(pack_id=order.pack_id, version=order.pack_version, now=clock.now())
+        rule = section.rule_for(Category(order.category))
+        assert rule is not None
+        duration = rule.phases[decision.next_phase_index].duration
+        _transition(
+            session,
+            order,
+            expect=expect,
+            phase_index=decision.next_phase_index,
+            kind=str(decision.next_kind),
+            phase_started_at=order.planned_end_at,
+            planned_end_at=order.planned_end_at + duration,
+            room_id=None,
+            facility_id=None,
+        )
+        action = "isolation.order.next_phase"
+    else:
+        _transition(session, order, expect=expect, status=str(OrderStatus.RELEASED), room_id=None)
+        action = "isolation.order.released"
+    _free_room(session, room_id)
+    events.order_changed(
+        session=session,
+        actor=actor,
+        action=action,
+        order=order,
+        before=before,
+        reason=decision.explanation,
+    )
+    return order, decision
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise FangkongError(IsolationErrorCode.REASON_REQUIRED, "give a reason", field="reason")
+
+
+def extend(
+    *, session: Session, actor: Actor, order_id: int, new_end_at: datetime, reason: str
+) -> IsolationOrder:
+    """Move the current phase's end (later or earlier), only with a reason."""
+    _require_reason(reason)
+    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
+    if new_end_at <= order.phase_started_at:
+        raise FangkongError(
+            IsolationErrorCode.END_BEFORE_START,
+            "the new end is before the phase started",
+            field="new_end_at",
+        )
+    before = events.order_snapshot(order)
+    _transition(
+        session,
+        order,
+        expect={"status": OrderStatus.ACTIVE, "planned_end_at": order.planned_end_at},
+        planned_end_at=new_end_at,
+    )
+    events.order_changed(
+        session=session,
+        actor=actor,
+        action="isolation.order.end_moved",
+        order=order,
+        before=before,
+        reason=reason,
+    )
+    return order
+
+
+def end_early(*, session: Session, actor: Actor, order_id: int, reason: str) -> IsolationOrder:
+    """End an order before the rules would, only with a reason."""
+    _require_reason(reason)
+    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
+    before = events.order_snapshot(order)
+    _transition(
+        session,
+        order,
+        expect={"status": OrderStatus.ACTIVE},
+        status=str(OrderStatus.ENDED_EARLY),
+        room_id=None,
+    )
+    _free_room(session, before["room_id"])
+    events.order_changed(
+        session=session,
+        actor=actor,
+        action="isolation.order.ended_early",
+        order=order,
+        before=before,
+        reason=reason,
+    )
+    return order
