@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Role
 from fangkong.accounts.service import actor_for
-from fangkong.areas import jobs, service
+from fangkong.areas import actions, jobs, service
 from fangkong.areas.enums import Basis, DesignationStatus, RiskLevel, TargetKind
 from fangkong.areas.errors import AreasErrorCode
 from fangkong.areas.schemas import CasePlace, DayFactsIn
@@ -49,11 +49,11 @@ def test_it_lifts_a_confirmed_area_on_the_day_the_pack_says_with_audit_events(
             reason="case 1 lives here",
             section=service.section_for(pack_id="cn-20", version=None, now=START),
         )
-        service.confirm(session=session, actor=actor, designation_id=designation.id)
+        actions.confirm(session=session, actor=actor, designation_id=designation.id)
         levels = []
         for day in range(1, 6):
             manual.set(START + timedelta(days=day))
-            service.record_day(
+            actions.record_day(
                 session=session,
                 actor=actor,
                 designation_id=designation.id,
@@ -98,11 +98,11 @@ def test_it_explains_what_a_designation_still_needs(session: Session, personas: 
             reason="case",
             section=service.section_for(pack_id="cn-9", version=None, now=START),
         )
-        service.confirm(session=session, actor=actor, designation_id=designation.id)
+        actions.confirm(session=session, actor=actor, designation_id=designation.id)
         assert isinstance(manual, clock.ManualClock)
         manual.set(START + timedelta(days=5))
         for day in range(1, 6):
-            service.record_day(
+            actions.record_day(
                 session=session,
                 actor=actor,
                 designation_id=designation.id,
@@ -178,8 +178,8 @@ def test_it_refuses_to_lift_while_a_case_is_open(session: Session, personas: Per
             reason="case",
             section=service.section_for(pack_id="cn-9", version=None, now=START),
         )
-        service.confirm(session=session, actor=actor, designation_id=designation.id)
-        service.record_day(
+        actions.confirm(session=session, actor=actor, designation_id=designation.id)
+        actions.record_day(
             session=session,
             actor=actor,
             designation_id=designation.id,
@@ -188,19 +188,19 @@ def test_it_refuses_to_lift_while_a_case_is_open(session: Session, personas: Per
         before = snapshot(session)
 
         with pytest.raises(FangkongError) as refused:
-            service.lift(
+            actions.lift(
                 session=session, actor=actor, designation_id=designation.id, reason="assessed"
             )
 
         assert refused.value.code == AreasErrorCode.CASE_OPEN
         assert snapshot(session) == before
-        service.record_day(
+        actions.record_day(
             session=session,
             actor=actor,
             designation_id=designation.id,
             facts=quiet_day(START.date(), open_cases=0),
         )
-        lifted = service.lift(
+        lifted = actions.lift(
             session=session, actor=actor, designation_id=designation.id, reason="assessed"
         )
 
@@ -225,10 +225,10 @@ def test_it_waits_for_an_officer_before_returning_a_district_to_normal_zhuzhou(
             reason="district with cases",
             section=service.section_for(pack_id="zhuzhou-2022-11", version=None, now=START),
         )
-        service.confirm(session=session, actor=actor, designation_id=designation.id)
+        actions.confirm(session=session, actor=actor, designation_id=designation.id)
         for day in range(1, 4):
             manual.set(START + timedelta(days=day))
-            service.record_day(
+            actions.record_day(
                 session=session,
                 actor=actor,
                 designation_id=designation.id,
@@ -239,7 +239,7 @@ def test_it_waits_for_an_officer_before_returning_a_district_to_normal_zhuzhou(
         assert (designation.level, designation.pending_level) == ("low", "normal")
         assert jobs.run_daily_evaluation(session=session).pending == []  # idempotent
 
-        service.confirm_pending(session=session, actor=actor, designation_id=designation.id)
+        actions.confirm_pending(session=session, actor=actor, designation_id=designation.id)
 
     assert (designation.level, designation.status, designation.pending_level) == (
         "normal",
@@ -247,7 +247,7 @@ def test_it_waits_for_an_officer_before_returning_a_district_to_normal_zhuzhou(
         None,
     )
     with pytest.raises(FangkongError) as refused:
-        service.confirm_pending(session=session, actor=actor, designation_id=designation.id)
+        actions.confirm_pending(session=session, actor=actor, designation_id=designation.id)
     assert refused.value.code == AreasErrorCode.NO_PENDING_CHANGE
 
 
@@ -284,7 +284,7 @@ def test_it_tells_other_domains_the_level_at_a_place(session: Session, personas:
             session=session, area_path=compound.area_path, compound_id=compound.id
         )
         for designation in (high, medium):
-            service.confirm(session=session, actor=actor, designation_id=designation.id)
+            actions.confirm(session=session, actor=actor, designation_id=designation.id)
 
     status = service.risk_status
     path = compound.area_path

@@ -12,7 +12,7 @@ from fangkong.accounts.service import actor_for
 from fangkong.core import audit, clock
 from fangkong.core.errors import CoreErrorCode, FangkongError
 from fangkong.core.scope import Actor
-from fangkong.isolation import service
+from fangkong.isolation import actions, service
 from fangkong.isolation.enums import Category, FacilityStatus, ReleaseOutcome, SampleResult
 from fangkong.isolation.errors import IsolationErrorCode
 from fangkong.isolation.models import IsolationOrder, Room
@@ -70,7 +70,7 @@ def test_it_runs_a_close_contact_through_7_plus_3_cn9(session: Session, personas
     with clock.use_clock(manual):
         room = facility_with_room(session, actor, capacity=2)
         order = order_for(session, actor, resident(session, "张三"))
-        service.assign_room(session=session, actor=actor, order_id=order.id, room_id=room.id)
+        actions.assign_room(session=session, actor=actor, order_id=order.id, room_id=room.id)
         session.refresh(room)
         assert (order.kind, order.room_id, room.occupancy) == ("centralised", room.id, 1)
         for day in (1, 2, 3, 5, 7):
@@ -83,7 +83,7 @@ def test_it_runs_a_close_contact_through_7_plus_3_cn9(session: Session, personas
                 ct=None,
             )
         manual.set(EXPOSED + 7 * D)
-        _, to_home = service.release(session=session, actor=actor, order_id=order.id)
+        _, to_home = actions.release(session=session, actor=actor, order_id=order.id)
         session.refresh(room)
         assert (to_home.outcome, order.kind, order.room_id, room.occupancy) == (
             ReleaseOutcome.NEXT_PHASE,
@@ -101,7 +101,7 @@ def test_it_runs_a_close_contact_through_7_plus_3_cn9(session: Session, personas
             ct=None,
         )
         manual.set(EXPOSED + 10 * D)
-        _, freed = service.release(session=session, actor=actor, order_id=order.id)
+        _, freed = actions.release(session=session, actor=actor, order_id=order.id)
 
     assert (freed.outcome, order.status) == (ReleaseOutcome.RELEASED, "released")
     events = audit.events_for(session=session, subject_type="isolation_order", subject_id=order.id)
@@ -122,11 +122,11 @@ def test_it_refuses_a_full_room(session: Session, personas: Personas) -> None:
         room = facility_with_room(session, actor, capacity=1)
         first = order_for(session, actor, resident(session, "张三"))
         second = order_for(session, actor, resident(session, "李四"))
-        service.assign_room(session=session, actor=actor, order_id=first.id, room_id=room.id)
+        actions.assign_room(session=session, actor=actor, order_id=first.id, room_id=room.id)
         before = snapshot(session)
 
         with pytest.raises(FangkongError) as refused:
-            service.assign_room(session=session, actor=actor, order_id=second.id, room_id=room.id)
+            actions.assign_room(session=session, actor=actor, order_id=second.id, room_id=room.id)
 
     assert refused.value.code == IsolationErrorCode.ROOM_FULL
     assert snapshot(session) == before
@@ -142,7 +142,7 @@ def test_it_refuses_a_facility_outside_the_jurisdiction(
         before = snapshot(session)
 
         with pytest.raises(FangkongError) as refused:
-            service.assign_room(session=session, actor=lusong, order_id=order.id, room_id=room.id)
+            actions.assign_room(session=session, actor=lusong, order_id=order.id, room_id=room.id)
 
     assert refused.value.code == CoreErrorCode.OUTSIDE_JURISDICTION
     assert snapshot(session) == before
@@ -196,7 +196,7 @@ def test_it_refuses_release_until_the_rules_allow_it(
         before = snapshot(session)
 
         with pytest.raises(FangkongError) as refused:
-            service.release(session=session, actor=actor, order_id=order.id)
+            actions.release(session=session, actor=actor, order_id=order.id)
 
     assert refused.value.code == code
     assert snapshot(session) == before
@@ -246,14 +246,14 @@ def test_it_extends_or_ends_early_only_with_a_reason(session: Session, personas:
     with clock.use_clock(clock.ManualClock(ORDERED)):
         room = facility_with_room(session, actor, capacity=2)
         order = order_for(session, actor, resident(session, "张三"))
-        service.assign_room(session=session, actor=actor, order_id=order.id, room_id=room.id)
+        actions.assign_room(session=session, actor=actor, order_id=order.id, room_id=room.id)
         before = snapshot(session)
         with pytest.raises(FangkongError) as no_reason:
-            service.end_early(session=session, actor=actor, order_id=order.id, reason=" ")
+            actions.end_early(session=session, actor=actor, order_id=order.id, reason=" ")
         assert no_reason.value.code == IsolationErrorCode.REASON_REQUIRED
         assert snapshot(session) == before
 
-        service.extend(
+        actions.extend(
             session=session,
             actor=actor,
             order_id=order.id,
@@ -261,7 +261,7 @@ def test_it_extends_or_ends_early_only_with_a_reason(session: Session, personas:
             reason="household member tested positive on day 6",
         )
         assert order.planned_end_at == EXPOSED + 9 * D
-        service.end_early(
+        actions.end_early(
             session=session, actor=actor, order_id=order.id, reason="moved to hospital"
         )
         session.refresh(room)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.areas import events, service
+from fangkong.areas import actions, events, service
 from fangkong.areas.enums import DesignationStatus
 from fangkong.areas.models import RiskDesignation
 from fangkong.areas.rules import evaluate_area
@@ -50,7 +50,7 @@ def run_daily_evaluation(*, session: Session) -> EvaluationReport:
         before = designation.snapshot()
         try:
             if not decision.is_changed:
-                service.transition(
+                actions.transition(
                     session,
                     designation,
                     expect={"level": designation.level},
@@ -60,7 +60,7 @@ def run_daily_evaluation(*, session: Session) -> EvaluationReport:
             if decision.requires_confirmation:
                 if designation.pending_level == decision.level:
                     continue
-                service.transition(
+                actions.transition(
                     session,
                     designation,
                     expect={"level": designation.level, "pending_level": designation.pending_level},
@@ -71,7 +71,7 @@ def run_daily_evaluation(*, session: Session) -> EvaluationReport:
                 report.pending.append(designation.id)
                 action = "areas.designation.change_proposed"
             else:
-                service.transition(
+                actions.transition(
                     session,
                     designation,
                     expect={"level": designation.level, "status": DesignationStatus.CONFIRMED},

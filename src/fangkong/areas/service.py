@@ -11,11 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.areas import events
@@ -29,13 +26,12 @@ from fangkong.areas.schemas import (
     AreaStatus,
     CasePlace,
     DayFacts,
-    DayFactsIn,
     PublicRiskArea,
 )
 from fangkong.areas.section import AREAS_SECTION
 from fangkong.core import clock
-from fangkong.core.errors import Conflict, FangkongError, NotFound
-from fangkong.core.scope import Actor, scope_to_jurisdiction
+from fangkong.core.errors import FangkongError, NotFound
+from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.registry import service as registry_service
 from fangkong.registry.enums import AreaLevel
 from fangkong.rulepacks.catalog import Catalog, load_catalog
@@ -229,74 +225,6 @@ def get_or_raise(*, session: Session, actor: Actor, designation_id: int) -> Risk
     return designation
 
 
-def transition(
-    session: Session, designation: RiskDesignation, *, expect: dict[str, Any], **values: Any
-) -> None:
-    """Conditional UPDATE: applies only if the row still has the ``expect`` values."""
-    stmt = update(RiskDesignation).where(RiskDesignation.id == designation.id)
-    for column, value in expect.items():
-        attribute = getattr(RiskDesignation, column)
-        stmt = stmt.where(attribute.is_(None) if value is None else attribute == value)
-    result = session.execute(
-        stmt.values(**values, updated_at=clock.now()).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(
-            AreasErrorCode.STATUS_CONFLICT,
-            f"risk area {designation.id} changed meanwhile or is not {expect}",
-        )
-    session.refresh(designation)
-
-
-def confirm(*, session: Session, actor: Actor, designation_id: int) -> RiskDesignation:
-    designation = get_or_raise(session=session, actor=actor, designation_id=designation_id)
-    before = designation.snapshot()
-    transition(
-        session,
-        designation,
-        expect={"status": DesignationStatus.PROPOSED},
-        status=str(DesignationStatus.CONFIRMED),
-        since=clock.now(),
-        level_since=clock.now().date(),
-    )
-    events.changed(
-        session=session,
-        actor=actor,
-        action="areas.designation.confirmed",
-        designation=designation,
-        before=before,
-    )
-    return designation
-
-
-def record_day(
-    *, session: Session, actor: Actor, designation_id: int, facts: DayFactsIn
-) -> RiskAreaDay:
-    """Record (or correct) one day's facts of a designated area."""
-    designation = get_or_raise(session=session, actor=actor, designation_id=designation_id)
-    if facts.day > clock.now().date():
-        raise FangkongError(AreasErrorCode.DAY_IN_FUTURE, "that day has not come yet", field="day")
-    values = {**facts.model_dump(), "designation_id": designation.id, "recorded_at": clock.now()}
-    dialect_insert = (
-        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    )
-    insert = dialect_insert(RiskAreaDay).values(**values)
-    session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["designation_id", "day"],
-            set_={key: insert.excluded[key] for key in values if key not in ("designation_id",)},
-        )
-    )
-    row = session.scalars(
-        select(RiskAreaDay).where(
-            RiskAreaDay.designation_id == designation.id, RiskAreaDay.day == facts.day
-        )
-    ).one()
-    session.refresh(row)
-    events.day_recorded(session=session, actor=actor, designation=designation, facts=values)
-    return row
-
-
 def _days(session: Session, designation_id: int) -> tuple[DayFacts, ...]:
     rows = session.scalars(select(RiskAreaDay).where(RiskAreaDay.designation_id == designation_id))
     return tuple(
@@ -321,64 +249,6 @@ def open_cases(*, session: Session, designation_id: int) -> int:
         .limit(1)
     ).one_or_none()
     return latest.open_cases if latest else 0
-
-
-def lift(*, session: Session, actor: Actor, designation_id: int, reason: str) -> RiskDesignation:
-    """Lift a confirmed risk area by an officer's decision; refused while a case is open."""
-    designation = get_or_raise(session=session, actor=actor, designation_id=designation_id)
-    if not reason.strip():
-        raise FangkongError(AreasErrorCode.REASON_REQUIRED, "give a reason", field="reason")
-    cases = open_cases(session=session, designation_id=designation.id)
-    if cases:
-        raise Conflict(
-            AreasErrorCode.CASE_OPEN,
-            f"{cases} case(s) still open in {designation.name}: it cannot be lifted",
-        )
-    before = designation.snapshot()
-    transition(
-        session,
-        designation,
-        expect={"status": DesignationStatus.CONFIRMED},
-        status=str(DesignationStatus.LIFTED),
-        pending_level=None,
-    )
-    events.changed(
-        session=session,
-        actor=actor,
-        action="areas.designation.lifted",
-        designation=designation,
-        before=before,
-        reason=reason,
-    )
-    return designation
-
-
-def confirm_pending(*, session: Session, actor: Actor, designation_id: int) -> RiskDesignation:
-    """An officer confirms the change the rules proposed after a risk assessment."""
-    designation = get_or_raise(session=session, actor=actor, designation_id=designation_id)
-    pending = designation.pending_level
-    if pending is None:
-        raise Conflict(AreasErrorCode.NO_PENDING_CHANGE, "no change is waiting for confirmation")
-    before = designation.snapshot()
-    lifted = pending == RiskLevel.NORMAL
-    transition(
-        session,
-        designation,
-        expect={"status": DesignationStatus.CONFIRMED, "pending_level": pending},
-        level=pending,
-        pending_level=None,
-        level_since=clock.now().date(),
-        status=str(DesignationStatus.LIFTED if lifted else DesignationStatus.CONFIRMED),
-    )
-    events.changed(
-        session=session,
-        actor=actor,
-        action="areas.designation.change_confirmed",
-        designation=designation,
-        before=before,
-        rule_ref=f"{designation.pack_id}@{designation.pack_version}#{designation.rule_id}",
-    )
-    return designation
 
 
 def list_designations(
@@ -466,16 +336,13 @@ def history_of(*, session: Session, designation: RiskDesignation) -> AreaHistory
         ]
         higher = (
             session.scalar(
-                scope_to_jurisdiction(
-                    select(func.count())
-                    .select_from(RiskDesignation)
-                    .where(
-                        RiskDesignation.id != designation.id,
-                        RiskDesignation.status == str(DesignationStatus.CONFIRMED),
-                        RiskDesignation.level.in_(more_severe),
-                    ),
-                    actor=_path_actor(designation.area_path),
-                    path_column=RiskDesignation.area_path,
+                select(func.count())
+                .select_from(RiskDesignation)
+                .where(
+                    RiskDesignation.id != designation.id,
+                    RiskDesignation.status == str(DesignationStatus.CONFIRMED),
+                    RiskDesignation.level.in_(more_severe),
+                    within_path(RiskDesignation.area_path, designation.area_path),
                 )
             )
             or 0
@@ -487,12 +354,4 @@ def history_of(*, session: Session, designation: RiskDesignation) -> AreaHistory
         scope=Scope(designation.scope),
         days=_days(session, designation.id),
         higher_areas_inside=higher,
-    )
-
-
-def _path_actor(path: str) -> Actor:
-    # scope_to_jurisdiction is the one place subtree filtering lives; a read-only actor
-    # standing for the district lets this count reuse it.
-    return Actor(
-        user_id=0, username="system", role="system", permissions=frozenset(), jurisdiction_path=path
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from fangkong.accounts.enums import Permission
-from fangkong.areas import service
+from fangkong.areas import actions, service
 from fangkong.areas.schemas import (
     DayFactsIn,
     DesignationCreate,
@@ -62,7 +62,7 @@ def designate(
 
 @router.post("/{designation_id}/confirm")
 def confirm(designation_id: int, session: SessionDep, actor: Designator) -> DesignationRead:
-    designation = service.confirm(session=session, actor=actor, designation_id=designation_id)
+    designation = actions.confirm(session=session, actor=actor, designation_id=designation_id)
     session.commit()
     return DesignationRead.model_validate(designation)
 
@@ -71,7 +71,7 @@ def confirm(designation_id: int, session: SessionDep, actor: Designator) -> Desi
 def record_day(
     designation_id: int, body: DayFactsIn, session: SessionDep, actor: Designator
 ) -> None:
-    service.record_day(session=session, actor=actor, designation_id=designation_id, facts=body)
+    actions.record_day(session=session, actor=actor, designation_id=designation_id, facts=body)
     session.commit()
 
 
@@ -79,7 +79,7 @@ def record_day(
 def lift(
     designation_id: int, body: ReasonIn, session: SessionDep, actor: Designator
 ) -> DesignationRead:
-    designation = service.lift(
+    designation = actions.lift(
         session=session, actor=actor, designation_id=designation_id, reason=body.reason
     )
     session.commit()
@@ -89,7 +89,7 @@ def lift(
 @router.post("/{designation_id}/confirm-change")
 def confirm_change(designation_id: int, session: SessionDep, actor: Designator) -> DesignationRead:
     """Confirm the change the rules proposed after a risk assessment."""
-    designation = service.confirm_pending(
+    designation = actions.confirm_pending(
         session=session, actor=actor, designation_id=designation_id
     )
     session.commit()

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
-from fangkong.core.errors import Conflict, CoreErrorCode, FangkongError, NotFound, PermissionDenied
+from fangkong.core.errors import Conflict, FangkongError, NotFound
 from fangkong.core.scope import Actor, scope_to_jurisdiction
 from fangkong.isolation import events
 from fangkong.isolation.enums import (
     Category,
     FacilityStatus,
     OrderStatus,
-    PhaseKind,
-    ReleaseOutcome,
     SampleResult,
 )
 from fangkong.isolation.errors import IsolationErrorCode
@@ -210,77 +207,6 @@ def list_orders(
     return list(session.scalars(stmt))
 
 
-def _transition(
-    session: Session, order: IsolationOrder, *, expect: dict[str, Any], **values: Any
-) -> None:
-    stmt = update(IsolationOrder).where(IsolationOrder.id == order.id)
-    for column, value in expect.items():
-        attribute = getattr(IsolationOrder, column)
-        stmt = stmt.where(attribute.is_(None) if value is None else attribute == value)
-    result = session.execute(
-        stmt.values(**values, updated_at=clock.now()).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(
-            IsolationErrorCode.STATUS_CONFLICT,
-            f"isolation order {order.id} changed meanwhile or is not {expect}",
-        )
-    session.refresh(order)
-
-
-def _free_room(session: Session, room_id: int | None) -> None:
-    if room_id is not None:
-        session.execute(
-            update(Room)
-            .where(Room.id == room_id, Room.occupancy > 0)
-            .values(occupancy=Room.occupancy - 1)
-        )
-
-
-def assign_room(*, session: Session, actor: Actor, order_id: int, room_id: int) -> IsolationOrder:
-    """Put a person under a centralised order into a room of a facility in use."""
-    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
-    room = session.get(Room, room_id)
-    if room is None:
-        raise NotFound(IsolationErrorCode.ROOM_NOT_FOUND, f"no room {room_id}", field="room_id")
-    facility = session.get(Facility, room.facility_id)
-    assert facility is not None  # a room always belongs to a facility (foreign key)
-    if not actor.covers_path(facility.area_path):
-        raise PermissionDenied(
-            CoreErrorCode.OUTSIDE_JURISDICTION,
-            f"facility {facility.name} is outside your jurisdiction",
-        )
-    if order.kind != PhaseKind.CENTRALISED:
-        raise Conflict(
-            IsolationErrorCode.NOT_CENTRALISED, f"order {order.id} is {order.kind}, not centralised"
-        )
-    if order.room_id is not None:
-        raise Conflict(IsolationErrorCode.ALREADY_ASSIGNED, f"order {order.id} already has a room")
-    if facility.status != FacilityStatus.IN_USE:
-        raise Conflict(
-            IsolationErrorCode.FACILITY_NOT_IN_USE, f"{facility.name} is {facility.status}"
-        )
-    taken = session.execute(
-        update(Room)
-        .where(Room.id == room.id, Room.occupancy < Room.capacity)
-        .values(occupancy=Room.occupancy + 1)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(IsolationErrorCode.ROOM_FULL, f"room {room.label} is full", field="room_id")
-    before = events.order_snapshot(order)
-    _transition(
-        session,
-        order,
-        expect={"status": OrderStatus.ACTIVE, "room_id": None},
-        room_id=room.id,
-        facility_id=facility.id,
-    )
-    events.order_changed(
-        session=session, actor=actor, action="isolation.order.assigned", order=order, before=before
-    )
-    return order
-
-
 def record_test(
     *,
     session: Session,
@@ -338,116 +264,3 @@ def check_release(*, session: Session, order: IsolationOrder) -> ReleaseDecision
         tests=tuple(TakenTest(t.day, SampleResult(t.result), t.ct) for t in tests),
     )
     return release_check(facts=facts, now=clock.now(), section=section)
-
-
-RELEASE_REFUSALS = {
-    ReleaseOutcome.NOT_DUE: IsolationErrorCode.NOT_DUE,
-    ReleaseOutcome.MISSING_TESTS: IsolationErrorCode.TESTS_MISSING,
-    ReleaseOutcome.POSITIVE: IsolationErrorCode.TEST_POSITIVE,
-}
-
-
-def release(
-    *, session: Session, actor: Actor, order_id: int
-) -> tuple[IsolationOrder, ReleaseDecision]:
-    """Move the order to its next phase or release the person; refused while the phase is not
-    over, a required test is missing, or one is positive."""
-    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
-    if order.status != OrderStatus.ACTIVE:
-        raise Conflict(IsolationErrorCode.STATUS_CONFLICT, f"order {order.id} is {order.status}")
-    decision = check_release(session=session, order=order)
-    if decision.outcome in RELEASE_REFUSALS:
-        raise Conflict(RELEASE_REFUSALS[decision.outcome], decision.explanation)
-    before = events.order_snapshot(order)
-    expect = {"status": OrderStatus.ACTIVE, "phase_index": order.phase_index}
-    room_id = order.room_id
-    if decision.outcome is ReleaseOutcome.NEXT_PHASE:
-        assert decision.next_phase_index is not None and decision.next_kind is not None
-        section = section_for(pack_id=order.pack_id, version=order.pack_version, now=clock.now())
-        rule = section.rule_for(Category(order.category))
-        assert rule is not None
-        duration = rule.phases[decision.next_phase_index].duration
-        _transition(
-            session,
-            order,
-            expect=expect,
-            phase_index=decision.next_phase_index,
-            kind=str(decision.next_kind),
-            phase_started_at=order.planned_end_at,
-            planned_end_at=order.planned_end_at + duration,
-            room_id=None,
-            facility_id=None,
-        )
-        action = "isolation.order.next_phase"
-    else:
-        _transition(session, order, expect=expect, status=str(OrderStatus.RELEASED), room_id=None)
-        action = "isolation.order.released"
-    _free_room(session, room_id)
-    events.order_changed(
-        session=session,
-        actor=actor,
-        action=action,
-        order=order,
-        before=before,
-        reason=decision.explanation,
-    )
-    return order, decision
-
-
-def _require_reason(reason: str) -> None:
-    if not reason.strip():
-        raise FangkongError(IsolationErrorCode.REASON_REQUIRED, "give a reason", field="reason")
-
-
-def extend(
-    *, session: Session, actor: Actor, order_id: int, new_end_at: datetime, reason: str
-) -> IsolationOrder:
-    """Move the current phase's end (later or earlier), only with a reason."""
-    _require_reason(reason)
-    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
-    if new_end_at <= order.phase_started_at:
-        raise FangkongError(
-            IsolationErrorCode.END_BEFORE_START,
-            "the new end is before the phase started",
-            field="new_end_at",
-        )
-    before = events.order_snapshot(order)
-    _transition(
-        session,
-        order,
-        expect={"status": OrderStatus.ACTIVE, "planned_end_at": order.planned_end_at},
-        planned_end_at=new_end_at,
-    )
-    events.order_changed(
-        session=session,
-        actor=actor,
-        action="isolation.order.end_moved",
-        order=order,
-        before=before,
-        reason=reason,
-    )
-    return order
-
-
-def end_early(*, session: Session, actor: Actor, order_id: int, reason: str) -> IsolationOrder:
-    """End an order before the rules would, only with a reason."""
-    _require_reason(reason)
-    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
-    before = events.order_snapshot(order)
-    _transition(
-        session,
-        order,
-        expect={"status": OrderStatus.ACTIVE},
-        status=str(OrderStatus.ENDED_EARLY),
-        room_id=None,
-    )
-    _free_room(session, before["room_id"])
-    events.order_changed(
-        session=session,
-        actor=actor,
-        action="isolation.order.ended_early",
-        order=order,
-        before=before,
-        reason=reason,
-    )
-    return order

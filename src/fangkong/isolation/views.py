@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, status
 from fangkong.accounts.enums import Permission
 from fangkong.core import clock
 from fangkong.core.scope import Actor
-from fangkong.isolation import service
+from fangkong.isolation import actions, service
 from fangkong.isolation.enums import OrderStatus
 from fangkong.isolation.schemas import (
     AssignIn,
@@ -99,7 +99,7 @@ def create_order(
 
 @router.post("/orders/{order_id}/assign")
 def assign(order_id: int, body: AssignIn, session: SessionDep, actor: Manager) -> OrderRead:
-    order = service.assign_room(
+    order = actions.assign_room(
         session=session, actor=actor, order_id=order_id, room_id=body.room_id
     )
     session.commit()
@@ -121,7 +121,7 @@ def record_test(order_id: int, body: TestIn, session: SessionDep, actor: Manager
 
 @router.post("/orders/{order_id}/release")
 def release(order_id: int, session: SessionDep, actor: Manager) -> ReleaseRead:
-    order, decision = service.release(session=session, actor=actor, order_id=order_id)
+    order, decision = actions.release(session=session, actor=actor, order_id=order_id)
     session.commit()
     return ReleaseRead(
         order=OrderRead.model_validate(order),
@@ -132,7 +132,7 @@ def release(order_id: int, session: SessionDep, actor: Manager) -> ReleaseRead:
 
 @router.post("/orders/{order_id}/extend")
 def extend(order_id: int, body: ExtendIn, session: SessionDep, actor: Manager) -> OrderRead:
-    order = service.extend(
+    order = actions.extend(
         session=session,
         actor=actor,
         order_id=order_id,
@@ -145,6 +145,6 @@ def extend(order_id: int, body: ExtendIn, session: SessionDep, actor: Manager) -
 
 @router.post("/orders/{order_id}/end")
 def end_early(order_id: int, body: ReasonIn, session: SessionDep, actor: Manager) -> OrderRead:
-    order = service.end_early(session=session, actor=actor, order_id=order_id, reason=body.reason)
+    order = actions.end_early(session=session, actor=actor, order_id=order_id, reason=body.reason)
     session.commit()
     return OrderRead.model_validate(order)
