@@ -142,7 +142,10 @@ def _lift(
     for flag in (Fact.FINAL_ROUND_ALL_NEGATIVE, Fact.NO_HIGHER_AREAS_INSIDE):
         if flag in facts and facts[flag] is not True:
             raise context.error(
-                RulePackErrorCode.FIELD_INVALID, "expected true", path=f"{path}.when.{flag}"
+                RulePackErrorCode.FIELD_INVALID,
+                "expected true",
+                path=f"{path}.when.{flag}",
+                rule_id=rule_id,
             )
     if (rounds or Fact.FINAL_ROUND_ALL_NEGATIVE in facts) and not days:
         raise context.error(
