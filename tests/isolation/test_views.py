@@ -163,3 +163,59 @@ def test_it_answers_a_full_room_with_its_code(
         404,
         IsolationErrorCode.FACILITY_NOT_FOUND,
     )
+
+
+def test_it_proposes_placements_keeping_households_together(
+    client: TestClient, session: Session, personas: Personas
+) -> None:
+    headers = manager_headers(personas)
+    facility = client.post(
+        "/api/v1/isolation/facilities",
+        json={"name": "芦淞隔离点", "area_code": LUSONG, "status": "in_use"},
+        headers=headers,
+    ).json()
+    rooms = [
+        client.post(
+            f"/api/v1/isolation/facilities/{facility['id']}/rooms",
+            json={"label": label, "capacity": capacity},
+            headers=headers,
+        ).json()["id"]
+        for label, capacity in (("101", 1), ("102", 2))
+    ]
+    building = places.building(session, places.compound(session, "芦淞花园"), "1栋")
+    family, single = (
+        places.household(session, building, "301"),
+        places.household(session, building, "302"),
+    )
+    people = [
+        places.person(session, "张三", at=family),
+        places.person(session, "张小三", at=family),
+        places.person(session, "李四", at=single),
+        places.person(session, "王五", at=places.household(session, building, "303"), tags=128),
+    ]
+    orders = [
+        client.post(
+            "/api/v1/isolation/orders?pack_id=cn-9",
+            json={
+                "person_id": p.id,
+                "category": "close_contact",
+                "last_exposure_at": "2022-07-01T10:00:00+08:00",
+            },
+            headers=headers,
+        ).json()["id"]
+        for p in people
+    ]
+    before = snapshot(session)
+
+    response = client.post(
+        "/api/v1/isolation/placements", json={"order_ids": orders}, headers=headers
+    )
+
+    assert response.status_code == 200, response.text
+    assert [(r["person_id"], r["room_id"], r["reason"]) for r in response.json()] == [
+        (people[0].id, rooms[1], "placed"),
+        (people[1].id, rooms[1], "placed"),
+        (people[2].id, rooms[0], "placed"),
+        (people[3].id, None, "bedridden"),
+    ]
+    assert snapshot(session) == before

@@ -221,3 +221,17 @@ class ReleaseRead(BaseModel):
     order: OrderRead
     outcome: ReleaseOutcome
     explanation: str
+
+
+class PlacementsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_ids: list[int] = Field(min_length=1, max_length=500)
+
+
+class PlacementRead(BaseModel):
+    person_id: int
+    household_id: int | None
+    facility_id: int | None
+    room_id: int | None
+    reason: PlacementReason

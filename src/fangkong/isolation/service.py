@@ -25,8 +25,16 @@ from fangkong.isolation.enums import (
 )
 from fangkong.isolation.errors import IsolationErrorCode
 from fangkong.isolation.models import Facility, IsolationOrder, IsolationTest, Room
-from fangkong.isolation.rules import phase_day, plan_order, release_check
-from fangkong.isolation.schemas import IsolationSection, OrderFacts, ReleaseDecision, TakenTest
+from fangkong.isolation.rules import phase_day, plan_order, propose_placements, release_check
+from fangkong.isolation.schemas import (
+    IsolationSection,
+    OrderFacts,
+    PersonToPlace,
+    Placement,
+    ReleaseDecision,
+    RoomSpace,
+    TakenTest,
+)
 from fangkong.isolation.section import ISOLATION_SECTION
 from fangkong.registry import service as registry_service
 from fangkong.rulepacks.catalog import Catalog, load_catalog
@@ -264,3 +272,45 @@ def check_release(*, session: Session, order: IsolationOrder) -> ReleaseDecision
         tests=tuple(TakenTest(t.day, SampleResult(t.result), t.ct) for t in tests),
     )
     return release_check(facts=facts, now=clock.now(), section=section)
+
+
+def propose_placements_for(
+    *, session: Session, actor: Actor, order_ids: list[int]
+) -> list[Placement]:
+    """Placements for unassigned active orders of one category (the first order's), into the
+    free beds of facilities in use inside the caller's jurisdiction (nothing is changed)."""
+    orders = [get_order_or_raise(session=session, actor=actor, order_id=i) for i in order_ids]
+    if not orders:
+        return []
+    category = Category(orders[0].category)
+    section = section_for(
+        pack_id=orders[0].pack_id, version=orders[0].pack_version, now=clock.now()
+    )
+    people = []
+    for order in orders:
+        if order.category != category or order.status != OrderStatus.ACTIVE or order.room_id:
+            raise Conflict(
+                IsolationErrorCode.STATUS_CONFLICT,
+                f"order {order.id} is not an unassigned active {category} order",
+                field="order_ids",
+            )
+        person = registry_service.get_person(session=session, person_id=order.person_id)
+        assert person is not None  # an order's person always exists (foreign key)
+        people.append(PersonToPlace(person.id, person.household_id, person.tags, person.birth_date))
+    rooms = session.execute(
+        scope_to_jurisdiction(
+            select(Room.id, Room.facility_id, Room.capacity - Room.occupancy)
+            .join(Facility, Facility.id == Room.facility_id)
+            .where(Facility.status == str(FacilityStatus.IN_USE), Room.occupancy < Room.capacity)
+            .order_by(Room.id),
+            actor=actor,
+            path_column=Facility.area_path,
+        )
+    ).all()
+    return propose_placements(
+        category=category,
+        people=people,
+        rooms=[RoomSpace(room_id, facility_id, free) for room_id, facility_id, free in rooms],
+        now=clock.now(),
+        section=section,
+    )

@@ -18,6 +18,8 @@ from fangkong.isolation.schemas import (
     FacilityRead,
     OrderCreate,
     OrderRead,
+    PlacementRead,
+    PlacementsIn,
     ReasonIn,
     ReleaseRead,
     RoomCreate,
@@ -148,3 +150,24 @@ def end_early(order_id: int, body: ReasonIn, session: SessionDep, actor: Manager
     order = actions.end_early(session=session, actor=actor, order_id=order_id, reason=body.reason)
     session.commit()
     return OrderRead.model_validate(order)
+
+
+@router.post("/placements")
+def propose_placements(
+    body: PlacementsIn, session: SessionDep, actor: Manager
+) -> list[PlacementRead]:
+    """Where the people of these orders would go (households together, capacity respected,
+    people who cannot be moved at home with the reason). Changes nothing."""
+    placements = service.propose_placements_for(
+        session=session, actor=actor, order_ids=body.order_ids
+    )
+    return [
+        PlacementRead(
+            person_id=p.person_id,
+            household_id=p.household_id,
+            facility_id=p.facility_id,
+            room_id=p.room_id,
+            reason=p.reason,
+        )
+        for p in placements
+    ]
