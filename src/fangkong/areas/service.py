@@ -262,16 +262,16 @@ def list_designations(
 
 
 def list_public(*, session: Session) -> list[PublicRiskArea]:
-    """Current risk areas for anyone: confirmed, not lifted, names and levels only."""
+    """Current risk areas for anyone: confirmed, not lifted, names and levels only, most severe
+    first, then by name."""
     rows = session.execute(
-        select(RiskDesignation.name, RiskDesignation.level)
-        .where(
+        select(RiskDesignation.name, RiskDesignation.level).where(
             RiskDesignation.status == str(DesignationStatus.CONFIRMED),
             RiskDesignation.level != str(RiskLevel.NORMAL),
         )
-        .order_by(RiskDesignation.level, RiskDesignation.name)
-    )
-    return [PublicRiskArea(name=name, level=level) for name, level in rows]
+    ).all()
+    ordered = sorted(rows, key=lambda row: (SEVERITY[RiskLevel(row[1])], row[0]))
+    return [PublicRiskArea(name=name, level=level) for name, level in ordered]
 
 
 def _prefixes(path: str) -> list[str]:
