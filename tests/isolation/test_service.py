@@ -279,3 +279,45 @@ def test_it_extends_or_ends_early_only_with_a_reason(session: Session, personas:
         room.id,
         "ended_early",
     )
+
+
+def test_it_takes_a_facility_out_of_use_only_when_empty(
+    session: Session, personas: Personas
+) -> None:
+    actor = manager(personas)
+    with clock.use_clock(clock.ManualClock(ORDERED)):
+        room = facility_with_room(session, actor, capacity=2)
+        order = order_for(session, actor, resident(session, "张三"))
+        actions.assign_room(session=session, actor=actor, order_id=order.id, room_id=room.id)
+        before = snapshot(session)
+        with pytest.raises(FangkongError) as refused:
+            actions.set_facility_status(
+                session=session,
+                actor=actor,
+                facility_id=room.facility_id,
+                status=FacilityStatus.CLEANING,
+            )
+        assert refused.value.code == IsolationErrorCode.FACILITY_OCCUPIED
+        assert snapshot(session) == before
+
+        actions.end_early(session=session, actor=actor, order_id=order.id, reason="hospital")
+        facility = actions.set_facility_status(
+            session=session,
+            actor=actor,
+            facility_id=room.facility_id,
+            status=FacilityStatus.CLEANING,
+        )
+        other = order_for(session, actor, resident(session, "李四"))
+        with pytest.raises(FangkongError) as closed:
+            actions.assign_room(session=session, actor=actor, order_id=other.id, room_id=room.id)
+
+    assert facility.status == "cleaning"
+    assert closed.value.code == IsolationErrorCode.FACILITY_NOT_IN_USE
+    [event] = audit.events_for(
+        session=session, subject_type="isolation_facility", subject_id=facility.id
+    )[-1:]
+    assert (event.action, event.before, event.after) == (
+        "isolation.facility.status",
+        {"status": "in_use"},
+        {"status": "cleaning"},
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
@@ -28,7 +28,12 @@ from fangkong.isolation.enums import (
 from fangkong.isolation.errors import IsolationErrorCode
 from fangkong.isolation.models import Facility, IsolationOrder, Room
 from fangkong.isolation.schemas import ReleaseDecision
-from fangkong.isolation.service import check_release, get_order_or_raise, section_for
+from fangkong.isolation.service import (
+    check_release,
+    get_facility_or_raise,
+    get_order_or_raise,
+    section_for,
+)
 
 
 def _transition(
@@ -213,3 +218,43 @@ def end_early(*, session: Session, actor: Actor, order_id: int, reason: str) -> 
         reason=reason,
     )
     return order
+
+
+def set_facility_status(
+    *, session: Session, actor: Actor, facility_id: int, status: FacilityStatus
+) -> Facility:
+    """Put a facility in use, into cleaning (终末消毒 between groups) or in reserve. A facility
+    with people in its rooms can only stay in use."""
+    facility = get_facility_or_raise(session=session, actor=actor, facility_id=facility_id)
+    old = facility.status
+    if status != FacilityStatus.IN_USE:
+        occupied = session.scalar(
+            select(func.coalesce(func.sum(Room.occupancy), 0)).where(
+                Room.facility_id == facility.id
+            )
+        )
+        if occupied:
+            raise Conflict(
+                IsolationErrorCode.FACILITY_OCCUPIED,
+                f"{occupied} people are still in {facility.name}",
+                field="status",
+            )
+    result = session.execute(
+        update(Facility)
+        .where(Facility.id == facility.id, Facility.status == old)
+        .values(status=str(status))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(IsolationErrorCode.STATUS_CONFLICT, f"{facility.name} changed meanwhile")
+    session.refresh(facility)
+    events.recorded(
+        session=session,
+        actor=actor,
+        action="isolation.facility.status",
+        subject_type="isolation_facility",
+        subject_id=facility.id,
+        before={"status": old},
+        after={"status": str(status)},
+    )
+    return facility

@@ -9,6 +9,7 @@ class IsolationErrorCode(StrEnum):
     CATEGORY_NOT_IN_PACK = "isolation.category_not_in_pack"
     ROOM_FULL = "isolation.room_full"
     FACILITY_NOT_IN_USE = "isolation.facility_not_in_use"
+    FACILITY_OCCUPIED = "isolation.facility_occupied"
     NOT_CENTRALISED = "isolation.not_centralised"
     ALREADY_ASSIGNED = "isolation.already_assigned"
     STATUS_CONFLICT = "isolation.status_conflict"

@@ -136,6 +136,12 @@ class FacilityCreate(BaseModel):
     status: FacilityStatus = FacilityStatus.RESERVE
 
 
+class FacilityStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: FacilityStatus
+
+
 class RoomCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

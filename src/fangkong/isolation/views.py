@@ -16,6 +16,7 @@ from fangkong.isolation.schemas import (
     ExtendIn,
     FacilityCreate,
     FacilityRead,
+    FacilityStatusIn,
     OrderCreate,
     OrderRead,
     PlacementRead,
@@ -50,6 +51,17 @@ def create_facility(body: FacilityCreate, session: SessionDep, actor: Manager) -
         name=body.name,
         area_code=body.area_code,
         status=body.status,
+    )
+    session.commit()
+    return FacilityRead.model_validate(facility)
+
+
+@router.put("/facilities/{facility_id}/status")
+def set_facility_status(
+    facility_id: int, body: FacilityStatusIn, session: SessionDep, actor: Manager
+) -> FacilityRead:
+    facility = actions.set_facility_status(
+        session=session, actor=actor, facility_id=facility_id, status=body.status
     )
     session.commit()
     return FacilityRead.model_validate(facility)
