@@ -129,3 +129,14 @@ def test_it_generates_production_keys_that_the_settings_accept() -> None:
         code_signing_key=values["FANGKONG_CODE_SIGNING_KEY"],
     )
     assert settings.encryption_keys.startswith("2026a:")
+
+
+def test_it_evaluates_risk_areas_from_the_console(sqlite_url: str) -> None:
+    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+
+    result = runner.invoke(app, ["risk-areas", "evaluate"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        "0 evaluated, 0 changed, 0 lifted, 0 awaiting confirmation, 0 skipped"
+    )

@@ -11,7 +11,9 @@ from fastapi.staticfiles import StaticFiles
 
 from fangkong import __version__
 from fangkong.accounts.views import router as accounts_router
+from fangkong.areas.views import router as areas_router
 from fangkong.config import Settings, get_settings
+from fangkong.isolation.views import router as isolation_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
 from fangkong.testing.views import router as testing_router
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         registry_router,
         testing_router,
+        areas_router,
+        isolation_router,
         pages_router,
         registry_pages_router,
     ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from fangkong.accounts.cli import app as users_app
+from fangkong.areas.cli import app as risk_areas_app
 from fangkong.core.cli import audit_app, keys_app
 from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
+app.add_typer(risk_areas_app, name="risk-areas")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(testing_app, name="testing")

@@ -10,11 +10,17 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from fangkong.areas.section import AREAS_SECTION
 from fangkong.healthcode.section import HEALTHCODE_SECTION
+from fangkong.isolation.section import ISOLATION_SECTION
 from fangkong.rulepacks.catalog import PACKS_DIR, Catalog, load_catalog
 from fangkong.rulepacks.schemas import SectionSchema
 
-SECTION_SCHEMAS: tuple[SectionSchema[Any], ...] = (HEALTHCODE_SECTION,)
+SECTION_SCHEMAS: tuple[SectionSchema[Any], ...] = (
+    HEALTHCODE_SECTION,
+    AREAS_SECTION,
+    ISOLATION_SECTION,
+)
 
 
 @lru_cache

@@ -10,6 +10,8 @@ DOMAIN_MODEL_MODULES = (
     "fangkong.accounts.models",
     "fangkong.testing.models",
     "fangkong.healthcode.models",
+    "fangkong.areas.models",
+    "fangkong.isolation.models",
 )
 
 

@@ -22,7 +22,7 @@ from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.registry import events, rules
 from fangkong.registry.enums import AreaLevel, PersonStatus, PersonTag
 from fangkong.registry.errors import RegistryErrorCode
-from fangkong.registry.models import Area, Household, Person
+from fangkong.registry.models import Area, Building, Compound, Household, Person
 
 Code = RegistryErrorCode
 
@@ -266,3 +266,20 @@ def counts_by_child(*, session: Session, children: list[Area]) -> dict[str, tupl
         if prefix in result:
             result[prefix] = (result[prefix][0], int(count))
     return result
+
+
+def get_area(*, session: Session, area_id: int) -> Area | None:
+    return session.get(Area, area_id)
+
+
+def get_compound(*, session: Session, compound_id: int) -> Compound | None:
+    return session.get(Compound, compound_id)
+
+
+def get_building(*, session: Session, building_id: int) -> Building | None:
+    return session.get(Building, building_id)
+
+
+def get_person(*, session: Session, person_id: int) -> Person | None:
+    """A person by id, for other domains to read (they never write registry rows)."""
+    return session.get(Person, person_id)

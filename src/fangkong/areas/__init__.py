@@ -1,0 +1,1 @@
+"""Risk areas: designation of high/medium/low areas, daily evaluation and lifting."""

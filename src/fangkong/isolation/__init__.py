@@ -1,0 +1,1 @@
+"""Isolation: facilities and rooms, isolation orders, in-isolation tests and release."""

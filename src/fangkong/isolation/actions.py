@@ -1,0 +1,260 @@
+"""State transitions of isolation orders: assigning a room, release (next phase or free),
+moving the end, ending early.
+
+Room occupancy moves only by conditional SQL increments, and every order transition is an
+UPDATE on the expected old state checked by rowcount; each writes an audit event in the same
+transaction. The caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from fangkong.core import clock
+from fangkong.core.errors import Conflict, CoreErrorCode, FangkongError, NotFound, PermissionDenied
+from fangkong.core.scope import Actor
+from fangkong.isolation import events
+from fangkong.isolation.enums import (
+    Category,
+    FacilityStatus,
+    OrderStatus,
+    PhaseKind,
+    ReleaseOutcome,
+)
+from fangkong.isolation.errors import IsolationErrorCode
+from fangkong.isolation.models import Facility, IsolationOrder, Room
+from fangkong.isolation.schemas import ReleaseDecision
+from fangkong.isolation.service import (
+    check_release,
+    get_facility_or_raise,
+    get_order_or_raise,
+    section_for,
+)
+
+
+def _transition(
+    session: Session, order: IsolationOrder, *, expect: dict[str, Any], **values: Any
+) -> None:
+    stmt = update(IsolationOrder).where(IsolationOrder.id == order.id)
+    for column, value in expect.items():
+        attribute = getattr(IsolationOrder, column)
+        stmt = stmt.where(attribute.is_(None) if value is None else attribute == value)
+    result = session.execute(
+        stmt.values(**values, updated_at=clock.now()).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            IsolationErrorCode.STATUS_CONFLICT,
+            f"isolation order {order.id} changed meanwhile or is not {expect}",
+        )
+    session.refresh(order)
+
+
+def _free_room(session: Session, room_id: int | None) -> None:
+    if room_id is not None:
+        session.execute(
+            update(Room)
+            .where(Room.id == room_id, Room.occupancy > 0)
+            .values(occupancy=Room.occupancy - 1)
+        )
+
+
+def assign_room(*, session: Session, actor: Actor, order_id: int, room_id: int) -> IsolationOrder:
+    """Put a person under a centralised order into a room of a facility in use."""
+    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
+    room = session.get(Room, room_id)
+    if room is None:
+        raise NotFound(IsolationErrorCode.ROOM_NOT_FOUND, f"no room {room_id}", field="room_id")
+    facility = session.get(Facility, room.facility_id)
+    assert facility is not None  # a room always belongs to a facility (foreign key)
+    if not actor.covers_path(facility.area_path):
+        raise PermissionDenied(
+            CoreErrorCode.OUTSIDE_JURISDICTION,
+            f"facility {facility.name} is outside your jurisdiction",
+        )
+    if order.kind != PhaseKind.CENTRALISED:
+        raise Conflict(
+            IsolationErrorCode.NOT_CENTRALISED, f"order {order.id} is {order.kind}, not centralised"
+        )
+    if order.room_id is not None:
+        raise Conflict(IsolationErrorCode.ALREADY_ASSIGNED, f"order {order.id} already has a room")
+    if facility.status != FacilityStatus.IN_USE:
+        raise Conflict(
+            IsolationErrorCode.FACILITY_NOT_IN_USE, f"{facility.name} is {facility.status}"
+        )
+    taken = session.execute(
+        update(Room)
+        .where(Room.id == room.id, Room.occupancy < Room.capacity)
+        .values(occupancy=Room.occupancy + 1)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(IsolationErrorCode.ROOM_FULL, f"room {room.label} is full", field="room_id")
+    before = events.order_snapshot(order)
+    _transition(
+        session,
+        order,
+        expect={"status": OrderStatus.ACTIVE, "room_id": None},
+        room_id=room.id,
+        facility_id=facility.id,
+    )
+    events.order_changed(
+        session=session, actor=actor, action="isolation.order.assigned", order=order, before=before
+    )
+    return order
+
+
+RELEASE_REFUSALS = {
+    ReleaseOutcome.NOT_DUE: IsolationErrorCode.NOT_DUE,
+    ReleaseOutcome.MISSING_TESTS: IsolationErrorCode.TESTS_MISSING,
+    ReleaseOutcome.POSITIVE: IsolationErrorCode.TEST_POSITIVE,
+}
+
+
+def release(
+    *, session: Session, actor: Actor, order_id: int
+) -> tuple[IsolationOrder, ReleaseDecision]:
+    """Move the order to its next phase or release the person; refused while the phase is not
+    over, a required test is missing, or one is positive."""
+    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
+    if order.status != OrderStatus.ACTIVE:
+        raise Conflict(IsolationErrorCode.STATUS_CONFLICT, f"order {order.id} is {order.status}")
+    decision = check_release(session=session, order=order)
+    if decision.outcome in RELEASE_REFUSALS:
+        raise Conflict(RELEASE_REFUSALS[decision.outcome], decision.explanation)
+    before = events.order_snapshot(order)
+    expect = {"status": OrderStatus.ACTIVE, "phase_index": order.phase_index}
+    room_id = order.room_id
+    if decision.outcome is ReleaseOutcome.NEXT_PHASE:
+        assert decision.next_phase_index is not None and decision.next_kind is not None
+        section = section_for(pack_id=order.pack_id, version=order.pack_version, now=clock.now())
+        rule = section.rule_for(Category(order.category))
+        assert rule is not None
+        duration = rule.phases[decision.next_phase_index].duration
+        _transition(
+            session,
+            order,
+            expect=expect,
+            phase_index=decision.next_phase_index,
+            kind=str(decision.next_kind),
+            phase_started_at=order.planned_end_at,
+            planned_end_at=order.planned_end_at + duration,
+            room_id=None,
+            facility_id=None,
+        )
+        action = "isolation.order.next_phase"
+    else:
+        _transition(session, order, expect=expect, status=str(OrderStatus.RELEASED), room_id=None)
+        action = "isolation.order.released"
+    _free_room(session, room_id)
+    events.order_changed(
+        session=session,
+        actor=actor,
+        action=action,
+        order=order,
+        before=before,
+        reason=decision.explanation,
+    )
+    return order, decision
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise FangkongError(IsolationErrorCode.REASON_REQUIRED, "give a reason", field="reason")
+
+
+def extend(
+    *, session: Session, actor: Actor, order_id: int, new_end_at: datetime, reason: str
+) -> IsolationOrder:
+    """Move the current phase's end (later or earlier), only with a reason."""
+    _require_reason(reason)
+    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
+    if new_end_at <= order.phase_started_at:
+        raise FangkongError(
+            IsolationErrorCode.END_BEFORE_START,
+            "the new end is before the phase started",
+            field="new_end_at",
+        )
+    before = events.order_snapshot(order)
+    _transition(
+        session,
+        order,
+        expect={"status": OrderStatus.ACTIVE, "planned_end_at": order.planned_end_at},
+        planned_end_at=new_end_at,
+    )
+    events.order_changed(
+        session=session,
+        actor=actor,
+        action="isolation.order.end_moved",
+        order=order,
+        before=before,
+        reason=reason,
+    )
+    return order
+
+
+def end_early(*, session: Session, actor: Actor, order_id: int, reason: str) -> IsolationOrder:
+    """End an order before the rules would, only with a reason."""
+    _require_reason(reason)
+    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
+    before = events.order_snapshot(order)
+    _transition(
+        session,
+        order,
+        expect={"status": OrderStatus.ACTIVE},
+        status=str(OrderStatus.ENDED_EARLY),
+        room_id=None,
+    )
+    _free_room(session, before["room_id"])
+    events.order_changed(
+        session=session,
+        actor=actor,
+        action="isolation.order.ended_early",
+        order=order,
+        before=before,
+        reason=reason,
+    )
+    return order
+
+
+def set_facility_status(
+    *, session: Session, actor: Actor, facility_id: int, status: FacilityStatus
+) -> Facility:
+    """Put a facility in use, into cleaning (终末消毒 between groups) or in reserve. A facility
+    with people in its rooms can only stay in use."""
+    facility = get_facility_or_raise(session=session, actor=actor, facility_id=facility_id)
+    old = facility.status
+    if status != FacilityStatus.IN_USE:
+        occupied = session.scalar(
+            select(func.coalesce(func.sum(Room.occupancy), 0)).where(
+                Room.facility_id == facility.id
+            )
+        )
+        if occupied:
+            raise Conflict(
+                IsolationErrorCode.FACILITY_OCCUPIED,
+                f"{occupied} people are still in {facility.name}",
+                field="status",
+            )
+    result = session.execute(
+        update(Facility)
+        .where(Facility.id == facility.id, Facility.status == old)
+        .values(status=str(status))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(IsolationErrorCode.STATUS_CONFLICT, f"{facility.name} changed meanwhile")
+    session.refresh(facility)
+    events.recorded(
+        session=session,
+        actor=actor,
+        action="isolation.facility.status",
+        subject_type="isolation_facility",
+        subject_id=facility.id,
+        before={"status": old},
+        after={"status": str(status)},
+    )
+    return facility
