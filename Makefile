@@ -15,7 +15,7 @@ setup: $(STAMP) assets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 # Browser assets come from the npm registry at set-up and are served by fangkong (no CDN).

@@ -13,6 +13,7 @@ from fangkong import __version__
 from fangkong.accounts.views import router as accounts_router
 from fangkong.config import Settings, get_settings
 from fangkong.registry.views import router as registry_router
+from fangkong.tracing.views import router as tracing_router
 from fangkong.web import errors
 from fangkong.web.pages import router as pages_router
 
@@ -47,6 +48,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (accounts_router, registry_router, pages_router):
+    for router in (accounts_router, registry_router, tracing_router, pages_router):
         app.include_router(router)
     return app

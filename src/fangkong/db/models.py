@@ -8,6 +8,7 @@ DOMAIN_MODEL_MODULES = (
     "fangkong.core.audit",
     "fangkong.registry.models",
     "fangkong.accounts.models",
+    "fangkong.tracing.models",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -14,7 +15,7 @@ from fangkong.core.errors import NotFound
 from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.registry.enums import AreaLevel
 from fangkong.registry.errors import RegistryErrorCode
-from fangkong.registry.models import Area
+from fangkong.registry.models import Area, Person, Venue
 
 DIVISIONS_FILE = "hunan.csv"
 
@@ -104,3 +105,24 @@ def trail(*, session: Session, area: Area, stop_at: str | None) -> list[Area]:
     if stop_at:
         crumbs = [a for a in crumbs if a.path.startswith(stop_at)]
     return crumbs
+
+
+def existing_person_ids(*, session: Session, ids: Collection[int]) -> set[int]:
+    """Which of ``ids`` name a person in the registry (for validating records that cite them)."""
+    found: set[int] = set()
+    wanted = sorted(set(ids))
+    # Chunked: one IN list per 1,000 ids keeps under every driver's parameter limit.
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        found.update(session.scalars(select(Person.id).where(Person.id.in_(chunk))))
+    return found
+
+
+def existing_venue_ids(*, session: Session, ids: Collection[int]) -> set[int]:
+    """Which of ``ids`` name a venue (a place with a place code) in the registry."""
+    found: set[int] = set()
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        found.update(session.scalars(select(Venue.id).where(Venue.id.in_(chunk))))
+    return found

@@ -1,0 +1,42 @@
+"""A few venues and people to scan, created in the test's own transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from fangkong.registry.models import Person, Venue
+
+LUSONG_PATH = "/43/4302/430203/"
+NOW = datetime(2022, 11, 9, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Places:
+    market: int
+    clinic: int
+    persons: list[int]
+
+
+def make_places(session: Session, people: int = 6) -> Places:
+    market = Venue(name="芦淞服装城", kind="market", area_path=LUSONG_PATH)
+    clinic = Venue(name="社区卫生服务中心", kind="clinic", area_path=LUSONG_PATH)
+    session.add_all([market, clinic])
+    persons = [
+        Person(
+            area_path=LUSONG_PATH,
+            document_type="resident_id",
+            id_number_encrypted=f"enc-{n}",
+            id_number_index=f"tracing-test-{n}",
+            id_number_masked="4302**********0000",
+            name=f"居民{n}",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        for n in range(people)
+    ]
+    session.add_all(persons)
+    session.flush()
+    return Places(market=market.id, clinic=clinic.id, persons=[p.id for p in persons])
