@@ -36,7 +36,14 @@ from fangkong.tracing.rules import (
 MAX_SCANS_PER_BATCH = 1000
 IMPORT_CHUNK = 5000
 IMPORT_COLUMNS = ("person_id", "venue_id", "scanned_at")
-_COPY_COLUMNS = ("person_id", "venue_id", "scanned_at", "source", "received_at")
+_COPY_COLUMNS = (
+    "person_id",
+    "venue_id",
+    "scanned_at",
+    "source",
+    "received_at",
+    "recorded_by_user_id",
+)
 
 
 @dataclass
@@ -77,10 +84,12 @@ def _write(session: Session, rows: list[dict[str, Any]]) -> None:
         # it commits or rolls back with the rest of the transaction.
         raw = session.connection().connection.driver_connection
         columns = ", ".join(_COPY_COLUMNS)
-        with raw.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY place_scan ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[name] for name in _COPY_COLUMNS])
+        with (
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY place_scan ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row([row[name] for name in _COPY_COLUMNS])
         return
     session.execute(insert(PlaceScan), rows)
 
