@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from fangkong.registry.models import Person, Venue
@@ -40,3 +41,16 @@ def make_places(session: Session, people: int = 6) -> Places:
     session.add_all(persons)
     session.flush()
     return Places(market=market.id, clinic=clinic.id, persons=[p.id for p in persons])
+
+
+def synthetic_scans(
+    *, scans: int, persons: int, venues: int, days: int = 3, seed: int = 7
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scans with a skewed venue popularity (a few venues draw most visits, as markets and
+    stations do): person ids, venue ids and epoch seconds."""
+    rng = np.random.default_rng(seed)
+    person_ids = rng.integers(1, persons + 1, size=scans)
+    venue_ids = (np.floor(rng.random(scans) ** 2.0 * venues) + 1).astype(np.int64)
+    start = int(NOW.timestamp()) - days * 86_400
+    ts = start + rng.integers(0, days * 86_400, size=scans)
+    return person_ids.astype(np.int64), venue_ids, ts.astype(np.int64)

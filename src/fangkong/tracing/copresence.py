@@ -88,12 +88,14 @@ def _windows(exposures: ir.Table, dwell_seconds: int) -> ir.Table:
     )
 
 
-def bins_spanned(exposures: ir.Table, *, dwell_seconds: int, bin_seconds: int) -> int:
-    """The most buckets one widened window touches (the fan-out of the expansion)."""
+def bins_spanned(backend: Any, exposures: ir.Table, *, dwell_seconds: int, bin_seconds: int) -> int:
+    """The most buckets one widened window touches (the fan-out of the expansion), measured on
+    ``backend`` with one small query over the exposures."""
     windows = _windows(exposures, dwell_seconds)
     span = (windows.high_ts // bin_seconds) - (windows.low_ts // bin_seconds) + 1
-    value = windows.aggregate(span=span.max()).execute()["span"].iloc[0]
-    return 1 if value is None or value != value else int(value)
+    result = backend.to_pyarrow(windows.aggregate(span=span.max()))
+    value = result.column("span")[0].as_py()
+    return 1 if value is None else int(value)
 
 
 def _matches_binned(
@@ -145,21 +147,21 @@ def contacts_expr(
     dwell_seconds: int = int(DEFAULT_DWELL.total_seconds()),
     bin_seconds: int | None = None,
     method: JoinMethod = JoinMethod.BINNED,
-    fan_out: int | None = None,
+    fan_out: int = 3,
 ) -> ir.Table:
     """The contacts of the cases in ``exposures``, one row per (contact, case, venue).
 
     ``bin_seconds`` defaults to the dwell allowance (a widened point exposure then touches two
-    or three buckets). ``fan_out`` is the most buckets one window touches; it is measured from
-    ``exposures`` when not given (one small query).
+    or three buckets). ``fan_out`` must be at least the most buckets one widened window
+    touches (:func:`bins_spanned`); a smaller value would miss contacts late in long windows.
     """
     if method is JoinMethod.BINNED:
-        bin_size = bin_seconds or dwell_seconds
-        spanned = fan_out or bins_spanned(
-            exposures, dwell_seconds=dwell_seconds, bin_seconds=bin_size
-        )
         matches = _matches_binned(
-            scans, exposures, dwell_seconds=dwell_seconds, bin_seconds=bin_size, fan_out=spanned
+            scans,
+            exposures,
+            dwell_seconds=dwell_seconds,
+            bin_seconds=bin_seconds or dwell_seconds,
+            fan_out=fan_out,
         )
     else:
         matches = _matches_band(scans, exposures, dwell_seconds=dwell_seconds)
@@ -210,12 +212,15 @@ def find_contacts(
     method: JoinMethod = JoinMethod.BINNED,
 ) -> list[Contact]:
     """Run the join on ``backend`` (the engine ``scans`` lives on) and return the contacts."""
+    # A memtable, not a created table: the PySpark backend has no temporary tables, and the
+    # exposures of a day's cases are small enough to ship with the query.
     exposure_table = (
-        exposures
-        if isinstance(exposures, ir.Table)
-        else backend.create_table(
-            "tracing_exposures", exposures_table(exposures), temp=True, overwrite=True
-        )
+        exposures if isinstance(exposures, ir.Table) else ibis.memtable(exposures_table(exposures))
     )
-    expr = contacts_expr(scans, exposure_table, dwell_seconds=dwell_seconds, method=method)
+    fan_out = bins_spanned(
+        backend, exposure_table, dwell_seconds=dwell_seconds, bin_seconds=dwell_seconds
+    )
+    expr = contacts_expr(
+        scans, exposure_table, dwell_seconds=dwell_seconds, method=method, fan_out=fan_out
+    )
     return to_contacts(backend.to_pyarrow(expr))
