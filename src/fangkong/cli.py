@@ -9,6 +9,7 @@ from fangkong.core.cli import audit_app, keys_app
 from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
 from fangkong.registry.cli import app as areas_app
+from fangkong.tracing.cli import app as tracing_app
 from fangkong.web.cli import serve
 
 app = typer.Typer(
@@ -21,5 +22,6 @@ app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(tracing_app, name="tracing")
 app.command("serve")(serve)
 app.add_typer(demo_app, name="demo")
