@@ -6,12 +6,13 @@
 2. PostgreSQL: one case's contacts among 10,000,000 recent scans through the
    ``(venue_id, scanned_at)`` index (``tracing.service.contacts_for_exposures``), vs the same
    query with index scans switched off.
-3. PySpark (local mode): the same expression on a sample written to Parquet; must match DuckDB.
+3. PySpark (local mode): the same expression on the scans written to Parquet (all of them by
+   default, or the first ``SPARK_SCANS``); must match DuckDB.
 
 Scale down with environment variables (defaults in brackets):
 ``FANGKONG_BENCH_TRACING_SCANS`` [100000000], ``..._PERSONS`` [4000000], ``..._VENUES``
 [100000], ``..._POSITIVES`` [1000], ``..._PG_SCANS`` [10000000], ``..._SPARK_SCANS``
-[10000000]; ``..._SKIP`` = comma-separated parts to skip (duckdb, postgres, spark).
+[100000000]; ``..._SKIP`` = comma-separated parts to skip (duckdb, postgres, spark).
 PostgreSQL is reached through ``FANGKONG_BENCH_POSTGRES_ADMIN``
 [postgresql://postgres@127.0.0.1:5432/postgres]; a scratch database is created and dropped.
 """
@@ -53,7 +54,7 @@ PERSONS = env_int("PERSONS", 4_000_000)
 VENUES = env_int("VENUES", 100_000)
 POSITIVES = env_int("POSITIVES", 1000)
 PG_SCANS = env_int("PG_SCANS", 10_000_000)
-SPARK_SCANS = env_int("SPARK_SCANS", 10_000_000)
+SPARK_SCANS = env_int("SPARK_SCANS", 100_000_000)
 SKIP = {part.strip() for part in os.environ.get("FANGKONG_BENCH_TRACING_SKIP", "").split(",")}
 PG_ADMIN = os.environ.get(
     "FANGKONG_BENCH_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
