@@ -6,10 +6,3 @@ class ScanSource(StrEnum):
 
     APP = "app"  # a person scanned the venue's place code (场所码) with the app
     IMPORT = "import"  # a venue's or a partner system's scan log, loaded in bulk
-
-
-class Engine(StrEnum):
-    """Where the contact-finding job runs (docs/tracing.md, "Choosing an engine")."""
-
-    DUCKDB = "duckdb"
-    PYSPARK = "pyspark"
