@@ -12,7 +12,7 @@ from fangkong.core.errors import CoreErrorCode
 from fangkong.tracing.errors import TracingErrorCode
 from fangkong.tracing.models import PlaceScan
 from tests.authz import Refusal, assert_authorization_matrix
-from tests.personas import LUSONG, Personas
+from tests.personas import HETANG, LUSONG, Personas
 from tests.tracing.places import NOW, make_places
 
 
@@ -112,4 +112,25 @@ def test_it_refuses_an_oversized_batch_and_stores_nothing(
         str(TracingErrorCode.SCANS_BATCH_TOO_LARGE),
         "scans",
     )
+    assert session.scalars(select(PlaceScan.id)).all() == []
+
+
+def test_it_refuses_scans_of_a_venue_outside_the_senders_area(
+    client: TestClient, session: Session, personas: Personas
+) -> None:
+    places = make_places(session, people=1)  # the venues are in 芦淞区
+    hetang_gateway = personas.user("hetang-gateway", Role.CHECKPOINT, HETANG)
+    scan = {
+        "person_id": places.persons[0],
+        "venue_id": places.market,
+        "scanned_at": "2022-11-09T11:00:00Z",
+    }
+    with use_clock(ManualClock(NOW)):
+        response = client.post(
+            "/api/v1/scans", json={"scans": [scan]}, headers=personas.bearer(hetang_gateway)
+        )
+    assert response.status_code == 200
+    assert [(r["index"], r["code"]) for r in response.json()["rejected"]] == [
+        (0, str(TracingErrorCode.SCAN_VENUE_OUTSIDE_JURISDICTION))
+    ]
     assert session.scalars(select(PlaceScan.id)).all() == []

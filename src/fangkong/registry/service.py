@@ -118,11 +118,13 @@ def existing_person_ids(*, session: Session, ids: Collection[int]) -> set[int]:
     return found
 
 
-def existing_venue_ids(*, session: Session, ids: Collection[int]) -> set[int]:
-    """Which of ``ids`` name a venue (a place with a place code) in the registry."""
-    found: set[int] = set()
+def venue_paths(*, session: Session, ids: Collection[int]) -> dict[int, str]:
+    """The area path of each of ``ids`` that names a venue (a place with a place code); ids
+    with no venue are absent."""
+    found: dict[int, str] = {}
     wanted = sorted(set(ids))
     for start in range(0, len(wanted), 1000):
         chunk = wanted[start : start + 1000]
-        found.update(session.scalars(select(Venue.id).where(Venue.id.in_(chunk))))
+        rows = session.execute(select(Venue.id, Venue.area_path).where(Venue.id.in_(chunk)))
+        found.update((venue_id, path) for venue_id, path in rows.tuples())
     return found

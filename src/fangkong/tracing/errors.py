@@ -10,6 +10,7 @@ class TracingErrorCode(StrEnum):
     SCAN_IN_FUTURE = "scan.in_future"
     SCAN_UNKNOWN_PERSON = "scan.unknown_person"
     SCAN_UNKNOWN_VENUE = "scan.unknown_venue"
+    SCAN_VENUE_OUTSIDE_JURISDICTION = "scan.venue_outside_jurisdiction"
     SCANS_BATCH_TOO_LARGE = "scans.batch_too_large"
     SCANS_BATCH_EMPTY = "scans.batch_empty"
     IMPORT_FORMAT_UNKNOWN = "scans.import_format_unknown"

@@ -55,12 +55,12 @@ class ScansRecorded:
 
 
 def _unknown_references(
-    session: Session, records: Sequence[tuple[int, ScanRecord]]
+    session: Session, records: Sequence[tuple[int, ScanRecord]], actor: Actor | None
 ) -> list[ScanProblem]:
     persons = registry_service.existing_person_ids(
         session=session, ids={record.person_id for _, record in records}
     )
-    venues = registry_service.existing_venue_ids(
+    venues = registry_service.venue_paths(
         session=session, ids={record.venue_id for _, record in records}
     )
     problems = []
@@ -74,6 +74,16 @@ def _unknown_references(
         elif record.venue_id not in venues:
             problems.append(
                 ScanProblem(index, TracingErrorCode.SCAN_UNKNOWN_VENUE, "venue_id", "no such venue")
+            )
+        elif actor is not None and not actor.covers_path(venues[record.venue_id]):
+            # A checkpoint or a venue gateway reports the places of its own area only.
+            problems.append(
+                ScanProblem(
+                    index,
+                    TracingErrorCode.SCAN_VENUE_OUTSIDE_JURISDICTION,
+                    "venue_id",
+                    "this venue is outside your jurisdiction",
+                )
             )
     return problems
 
@@ -106,7 +116,8 @@ def record_scans(
 
     Good records are stored and bad ones reported, each with its position and code: malformed,
     a naive time, a time in the future beyond the clock-skew allowance, an unknown person or
-    venue. An empty batch, or one larger than ``max_batch``, is refused whole.
+    venue, a venue outside ``actor``'s jurisdiction (when an actor is given; imports from the
+    console pass none). An empty batch, or one larger than ``max_batch``, is refused whole.
     """
     if not scans:
         raise FangkongError(TracingErrorCode.SCANS_BATCH_EMPTY, "no scans sent", field="scans")
@@ -130,7 +141,7 @@ def record_scans(
             result.rejected.append(outcome)
         else:
             checked.append((index, outcome))
-    unknown = _unknown_references(session, checked)
+    unknown = _unknown_references(session, checked, actor)
     refused = {problem.index for problem in unknown}
     result.rejected = sorted(result.rejected + unknown, key=lambda problem: problem.index)
     rows = [
