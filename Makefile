@@ -16,7 +16,7 @@ setup: $(STAMP) assets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 # Browser assets come from the npm registry at set-up and are served by fangkong (no CDN).
@@ -70,7 +70,7 @@ test: setup browser-deps lint typecheck contracts migrations-check
 
 # Covasim (the epidemic model's reference) is a bench-only extra.
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,spark,bench]'
 	touch $@
 
 bench: setup $(BENCH_STAMP)

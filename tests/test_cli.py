@@ -132,11 +132,28 @@ def test_it_generates_production_keys_that_the_settings_accept() -> None:
 
 
 def test_it_evaluates_risk_areas_from_the_console(sqlite_url: str) -> None:
-    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    assert runner.invoke(app, DEMO).exit_code == 0
 
     result = runner.invoke(app, ["risk-areas", "evaluate"])
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
         "0 evaluated, 0 changed, 0 lifted, 0 awaiting confirmation, 0 skipped"
+    )
+
+
+def test_it_imports_a_scan_log_and_lists_the_bad_rows(sqlite_url: str, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    log = tmp_path / "scans.csv"
+    log.write_text("person_id,venue_id,scanned_at\n1,1,2022-11-09T10:00:00+00:00\n", "utf-8")
+    result = runner.invoke(app, ["tracing", "import-scans", str(log)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "row 0: [scan.unknown_person] person_id: no such person",
+        "0 scans stored, 1 rejected",
+    ]
+    purged = runner.invoke(app, ["tracing", "purge-scans", "--days", "0"])
+    assert (purged.exit_code, purged.output.strip()) == (
+        2,
+        "error [scans.retention_invalid] retention and batch size must be at least 1",
     )

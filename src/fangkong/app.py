@@ -17,6 +17,7 @@ from fangkong.isolation.views import router as isolation_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
 from fangkong.testing.views import router as testing_router
+from fangkong.tracing.views import router as tracing_router
 from fangkong.web import errors
 from fangkong.web.pages import router as pages_router
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         registry_router,
         testing_router,
+        tracing_router,
         areas_router,
         isolation_router,
         pages_router,

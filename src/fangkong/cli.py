@@ -13,6 +13,8 @@ from fangkong.registry.cli import app as areas_app
 from fangkong.rulepacks.cli import app as packs_app
 from fangkong.sim.city.cli import app as city_app
 from fangkong.testing.cli import app as testing_app
+
+from fangkong.tracing.cli import app as tracing_app
 from fangkong.web.cli import serve
 
 app = typer.Typer(
@@ -30,5 +32,7 @@ app.add_typer(testing_app, name="testing")
 app.add_typer(packs_app, name="packs")
 
 app.add_typer(city_app, name="city")
+
+app.add_typer(tracing_app, name="tracing")
 app.command("serve")(serve)
 app.add_typer(demo_app, name="demo")

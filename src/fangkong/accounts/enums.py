@@ -39,6 +39,7 @@ class Permission(StrEnum):
     HEALTHCODE_APPEAL_REVIEW = "healthcode.appeal_review"
     TRACING_INVESTIGATE = "tracing.investigate"
     TRACING_VIEW = "tracing.view"
+    TRACING_RECORD_SCANS = "tracing.record_scans"
     ISOLATION_MANAGE = "isolation.manage"
     ISOLATION_VIEW = "isolation.view"
     TRANSFER_EXECUTE = "transfer.execute"

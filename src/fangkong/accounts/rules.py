@@ -95,7 +95,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INDUSTRY_BUREAU: frozenset({P.ENTERPRISE_REVIEW, P.REPORTS_VIEW, P.REPORTS_EXPORT}),
     Role.ENTERPRISE: frozenset({P.ENTERPRISE_APPLY}),
     Role.VOLUNTEER: frozenset({P.LOGISTICS_CLAIM}),
-    Role.CHECKPOINT: frozenset({P.HEALTHCODE_VERIFY}),
+    # Checkpoint and venue staff scan people's codes at the door; a venue's or partner's gateway
+    # sends scans with an API token of a checkpoint service account (docs/tracing.md).
+    Role.CHECKPOINT: frozenset({P.HEALTHCODE_VERIFY, P.TRACING_RECORD_SCANS}),
     Role.RESIDENT: frozenset({P.SELF_SERVICE}),
     Role.ADMINISTRATOR: frozenset(
         {

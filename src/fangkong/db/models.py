@@ -12,6 +12,7 @@ DOMAIN_MODEL_MODULES = (
     "fangkong.healthcode.models",
     "fangkong.areas.models",
     "fangkong.isolation.models",
+    "fangkong.tracing.models",
 )
 
 

@@ -9,6 +9,7 @@ area lies inside the caller's jurisdiction and records an audit event for every 
 from __future__ import annotations
 
 import csv
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,7 +23,7 @@ from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.registry import events, rules
 from fangkong.registry.enums import AreaLevel, PersonStatus, PersonTag
 from fangkong.registry.errors import RegistryErrorCode
-from fangkong.registry.models import Area, Building, Compound, Household, Person
+from fangkong.registry.models import Area, Building, Compound, Household, Person, Venue
 
 Code = RegistryErrorCode
 
@@ -283,3 +284,26 @@ def get_building(*, session: Session, building_id: int) -> Building | None:
 def get_person(*, session: Session, person_id: int) -> Person | None:
     """A person by id, for other domains to read (they never write registry rows)."""
     return session.get(Person, person_id)
+
+
+def existing_person_ids(*, session: Session, ids: Collection[int]) -> set[int]:
+    """Which of ``ids`` name a person in the registry (for validating records that cite them)."""
+    found: set[int] = set()
+    wanted = sorted(set(ids))
+    # Chunked: one IN list per 1,000 ids keeps under every driver's parameter limit.
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        found.update(session.scalars(select(Person.id).where(Person.id.in_(chunk))))
+    return found
+
+
+def venue_paths(*, session: Session, ids: Collection[int]) -> dict[int, str]:
+    """The area path of each of ``ids`` that names a venue (a place with a place code); ids
+    with no venue are absent."""
+    found: dict[int, str] = {}
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        rows = session.execute(select(Venue.id, Venue.area_path).where(Venue.id.in_(chunk)))
+        found.update((venue_id, path) for venue_id, path in rows.tuples())
+    return found

@@ -1,0 +1,1 @@
+"""Contact tracing: place scans, and finding who shared a place with a case."""

@@ -1,0 +1,46 @@
+"""``fangkong tracing``: bulk import of scan logs and retention of scans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from fangkong.core.errors import FangkongError
+from fangkong.db.session import session_scope
+from fangkong.tracing import service
+
+app = typer.Typer(help="Place scans and contact tracing.", no_args_is_help=True)
+
+
+@app.command("import-scans")
+def import_scans(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv or .parquet"),
+) -> None:
+    """Load a scan log; good rows are stored and every bad row is listed with its code."""
+    try:
+        with session_scope() as session:
+            result = service.import_scans(session=session, path=path, actor=None)
+    except FangkongError as exc:
+        typer.echo(f"error [{exc.code}] {exc.message}", err=True)
+        raise typer.Exit(code=2) from exc
+    for problem in result.rejected:
+        typer.echo(f"row {problem.index}: [{problem.code}] {problem.field}: {problem.message}")
+    typer.echo(f"{result.stored} scans stored, {len(result.rejected)} rejected")
+
+
+@app.command("purge-scans")
+def purge_scans(
+    days: int = typer.Option(..., help="Retention in days (from the rule pack in force)."),
+    batch_size: int = typer.Option(10_000, help="Rows deleted per transaction."),
+) -> None:
+    """Delete scans older than the retention period, in batches."""
+    try:
+        with session_scope() as session:
+            deleted = service.purge_expired_scans(
+                session=session, retention_days=days, batch_size=batch_size
+            )
+    except FangkongError as exc:
+        typer.echo(f"error [{exc.code}] {exc.message}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"{deleted} scans deleted")
