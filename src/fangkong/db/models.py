@@ -9,6 +9,9 @@ DOMAIN_MODEL_MODULES = (
     "fangkong.registry.models",
     "fangkong.accounts.models",
     "fangkong.testing.models",
+    "fangkong.enterprise.models",
+    "fangkong.logistics.models",
+    "fangkong.vaccination.models",
 )
 
 
