@@ -12,7 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from fangkong import __version__
 from fangkong.accounts.views import router as accounts_router
 from fangkong.config import Settings, get_settings
+from fangkong.enterprise.views import router as enterprise_router
+from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.views import router as registry_router
+from fangkong.vaccination.views import router as vaccination_router
 from fangkong.web import errors
 from fangkong.web.pages import router as pages_router
 
@@ -47,6 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (accounts_router, registry_router, pages_router):
+    for router in (
+        accounts_router,
+        registry_router,
+        enterprise_router,
+        logistics_router,
+        vaccination_router,
+        pages_router,
+    ):
         app.include_router(router)
     return app

@@ -92,7 +92,9 @@ def verify(*, keys: PassKeys, token: str) -> PassClaims:
         public_key.verify(signature, f"{parts[0]}.{parts[1]}".encode())
     except InvalidSignature:
         raise PassTokenRefused(
-            EnterpriseErrorCode.PASS_TOKEN_FORGED, "the pass signature does not verify", "token"
+            EnterpriseErrorCode.PASS_TOKEN_FORGED,
+            "the pass signature does not verify",
+            field="token",
         ) from None
     return PassClaims(key_id=payload["k"], serial=payload["s"], kind=payload["t"])
 

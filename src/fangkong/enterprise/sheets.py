@@ -1,9 +1,9 @@
 """The printable PDF sheet of passes: eight cards to an A4 page, each with its QR code.
 
 Text is set in STSong-Light, a CJK font that PDF readers supply themselves (reportlab ships its
-metrics), so no font file is downloaded or embedded. QR codes are written as inline 1-bit
-images straight into the page stream, which keeps 10,000 passes within seconds (an image per code was
-several times slower, most of it spent re-encoding the images).
+metrics), so no font file is downloaded. QR codes are written as inline 1-bit images straight
+into the page stream: an image object per code was several times slower, most of the time
+spent re-encoding the images.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from reportlab.pdfgen.canvas import Canvas
 rl_config.useA85 = 0
 
 FONT = "STSong-Light"
+# The cards are printed for checkpoints in China, so their labels are Chinese.
+WHITELIST_TITLE = "复工复产白名单卡"
+FREIGHT_TITLE = "货车通行证"
 COLUMNS, ROWS = 2, 4
 CARD_WIDTH, CARD_HEIGHT = 95 * mm, 68 * mm
 MARGIN_X, MARGIN_Y = 10 * mm, 12 * mm
@@ -77,7 +80,7 @@ def render(*, cards: Sequence[PassCard], heading: str, printed_at: datetime) -> 
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
     canvas.setTitle(heading)
-    page_width, page_height = A4
+    _, page_height = A4
     per_page = COLUMNS * ROWS
     pages = max(1, -(-len(cards) // per_page))
     for index, card in enumerate(cards):
@@ -96,9 +99,7 @@ def render(*, cards: Sequence[PassCard], heading: str, printed_at: datetime) -> 
         canvas.drawString(left + QR_SIZE + 3 * mm, top - 10 * mm, card.title)
         canvas.setFont(FONT, 8)
         for line_number, line in enumerate(card.lines):
-            canvas.drawString(
-                left + QR_SIZE + 3 * mm, top - (17 + 5 * line_number) * mm, line[:24]
-            )
+            canvas.drawString(left + QR_SIZE + 3 * mm, top - (17 + 5 * line_number) * mm, line[:24])
     _footer(canvas, heading, printed_at, pages, pages)
     canvas.showPage()
     canvas.save()

@@ -37,4 +37,3 @@ class Availability(StrEnum):
     AFTERNOONS = "afternoons"
     EVENINGS = "evenings"
     FULL_DAY = "full_day"
-
