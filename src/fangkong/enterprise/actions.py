@@ -227,7 +227,7 @@ def check_at_checkpoint(
             kind=None,
             enterprise_name=None,
         )
-    record, enterprise_name = found.tuple()
+    record, enterprise_name = found._tuple()
     decision = rules.checkpoint_decision(
         is_revoked=record.status == PassStatus.REVOKED,
         valid_from=record.valid_from,

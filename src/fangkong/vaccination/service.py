@@ -188,11 +188,11 @@ def coverage_table(
         select(DoseRecord.person_id, func.max(DoseRecord.dose_number)).group_by(
             DoseRecord.person_id
         )
-    ).tuples()
+    ).tuples().all()
     firsts = dict(
         session.execute(
             select(DoseRecord.person_id, DoseRecord.product).where(DoseRecord.dose_number == 1)
-        ).tuples()
+        ).tuples().all()
     )
     highest = dict(doses)
     segments = LEVEL_DEPTH[by] + 1
