@@ -194,7 +194,7 @@ def test_it_assigns_a_liaison_officer(session: Session, personas: Personas) -> N
 def test_it_counts_resumption_and_staff_on_duty_by_park_industry_and_size(
     session: Session, personas: Personas
 ) -> None:
-    flow, application = approved(session, personas, staff_count=4)
+    flow, _application = approved(session, personas, staff_count=4)
     service.register_enterprise(
         session=session,
         actor=flow.bureau,
