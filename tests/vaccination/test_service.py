@@ -151,7 +151,7 @@ def test_it_reports_coverage_by_age_group_and_lists_the_unvaccinated_elderly(
     grid = city.grid()
     household = city.household(city.building(grid))
     old_full = city.person(household, born=date(1950, 1, 1))
-    old_none = city.person(household, born=date(1955, 6, 1), name="张奶奶")
+    city.person(household, born=date(1955, 6, 1), name="张奶奶")
     adult_booster = city.person(household, born=date(1990, 1, 1))
     city.person(household, born=date(2021, 1, 1))  # under 3: not eligible
     rows = []
