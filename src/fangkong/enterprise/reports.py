@@ -104,14 +104,18 @@ def statistics(
                 ApplicationStaff.application_id == latest_approved.c.application_id,
             )
             .group_by(latest_approved.c.enterprise_id)
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     on_site = dict(
         session.execute(
             select(DailyStaffReport.enterprise_id, DailyStaffReport.staff_on_site).where(
                 DailyStaffReport.report_date == on
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     groups: dict[str, list[int]] = {}
     for row in enterprises:

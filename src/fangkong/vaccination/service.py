@@ -184,17 +184,26 @@ def coverage_table(
         path_column=Person.area_path,
     )
     rows = session.execute(residents).tuples().all()
-    doses = session.execute(
-        select(DoseRecord.person_id, func.max(DoseRecord.dose_number)).group_by(
-            DoseRecord.person_id
+    # Doses of the same residents only: a district's table never reads the whole city.
+    in_scope = residents.with_only_columns(Person.id).scalar_subquery()
+    highest = dict(
+        session.execute(
+            select(DoseRecord.person_id, func.max(DoseRecord.dose_number))
+            .where(DoseRecord.person_id.in_(in_scope))
+            .group_by(DoseRecord.person_id)
         )
-    ).tuples().all()
+        .tuples()
+        .all()
+    )
     firsts = dict(
         session.execute(
-            select(DoseRecord.person_id, DoseRecord.product).where(DoseRecord.dose_number == 1)
-        ).tuples().all()
+            select(DoseRecord.person_id, DoseRecord.product).where(
+                DoseRecord.dose_number == 1, DoseRecord.person_id.in_(in_scope)
+            )
+        )
+        .tuples()
+        .all()
     )
-    highest = dict(doses)
     segments = LEVEL_DEPTH[by] + 1
     area_keys: dict[str, int] = {}
     ages, areas, levels = [], [], []
