@@ -8,7 +8,10 @@ from fangkong.accounts.cli import app as users_app
 from fangkong.core.cli import audit_app, keys_app
 from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
+from fangkong.enterprise.cli import app as enterprise_app
+from fangkong.logistics.cli import app as logistics_app
 from fangkong.registry.cli import app as areas_app
+from fangkong.vaccination.cli import app as vaccination_app
 from fangkong.web.cli import serve
 
 app = typer.Typer(
@@ -21,5 +24,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(enterprise_app, name="enterprise")
+app.add_typer(logistics_app, name="logistics")
+app.add_typer(vaccination_app, name="vaccination")
 app.command("serve")(serve)
 app.add_typer(demo_app, name="demo")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
@@ -317,3 +317,25 @@ def complete_task(
     session.refresh(task)
     session.refresh(volunteer)
     return task
+
+
+def counts(*, session: Session) -> dict[tuple[str, str, str], int]:
+    """``("request", kind, status)`` and ``("task", "-", status)`` → how many (operators' view
+    from the command line; no jurisdiction)."""
+    answer = {
+        ("request", kind, status): number
+        for kind, status, number in session.execute(
+            select(SupplyRequest.kind, SupplyRequest.status, func.count()).group_by(
+                SupplyRequest.kind, SupplyRequest.status
+            )
+        ).tuples()
+    }
+    answer.update(
+        {
+            ("task", "-", status): number
+            for status, number in session.execute(
+                select(DeliveryTask.status, func.count()).group_by(DeliveryTask.status)
+            ).tuples()
+        }
+    )
+    return answer
