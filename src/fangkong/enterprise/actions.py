@@ -271,19 +271,18 @@ def pass_sheet(
     ).tuples()
     cards = []
     for record, name, masked_id in rows:
-        validity = (
-            f"{record.valid_from.astimezone(zone):%m-%d %H:%M}"
-            f" 至 {record.valid_until.astimezone(zone):%m-%d %H:%M}"
-        )
+        starts = f"起 {record.valid_from.astimezone(zone):%Y-%m-%d %H:%M}"
+        ends = f"止 {record.valid_until.astimezone(zone):%Y-%m-%d %H:%M}"
         if record.kind == PassKind.WHITELIST:
             title = sheets.WHITELIST_TITLE
-            lines = (f"{name} {masked_id}", enterprise.name, validity, record.route)
+            lines = (f"{name} {masked_id}", enterprise.name, starts, ends, record.route)
         else:
             title = sheets.FREIGHT_TITLE
             lines = (
                 f"{record.plate} {record.driver_name}",
                 enterprise.name,
-                validity,
+                starts,
+                ends,
                 record.route,
             )
         token = passes.sign(keys=keys, serial=record.serial, kind=record.kind)

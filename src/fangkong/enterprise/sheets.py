@@ -34,6 +34,7 @@ COLUMNS, ROWS = 2, 4
 CARD_WIDTH, CARD_HEIGHT = 95 * mm, 68 * mm
 MARGIN_X, MARGIN_Y = 10 * mm, 12 * mm
 QR_SIZE = 52 * mm
+TEXT_WIDTH = CARD_WIDTH - QR_SIZE - 7 * mm
 QUIET_ZONE = 4  # modules of white around a QR code (ISO/IEC 18004)
 
 
@@ -99,11 +100,23 @@ def render(*, cards: Sequence[PassCard], heading: str, printed_at: datetime) -> 
         canvas.drawString(left + QR_SIZE + 3 * mm, top - 10 * mm, card.title)
         canvas.setFont(FONT, 8)
         for line_number, line in enumerate(card.lines):
-            canvas.drawString(left + QR_SIZE + 3 * mm, top - (17 + 5 * line_number) * mm, line[:24])
+            canvas.drawString(
+                left + QR_SIZE + 3 * mm, top - (17 + 5 * line_number) * mm, _fit(line, TEXT_WIDTH)
+            )
     _footer(canvas, heading, printed_at, pages, pages)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def _fit(line: str, width: float, size: int = 8) -> str:
+    """``line`` cut (with an ellipsis) to fit ``width`` points: long names must not run into
+    the next card."""
+    if pdfmetrics.stringWidth(line, FONT, size) <= width:
+        return line
+    while line and pdfmetrics.stringWidth(line + "…", FONT, size) > width:
+        line = line[:-1]
+    return line + "…"
 
 
 def _footer(canvas: Canvas, heading: str, printed_at: datetime, page: int, pages: int) -> None:
