@@ -173,7 +173,11 @@ def test_it_reports_coverage_by_age_group_and_lists_the_unvaccinated_elderly(
         ("/43/4302/430203/", "60-69", 1, 0, 0, 0),
         ("/43/4302/430203/", "70-79", 1, 1, 1, 0),
     ]
-    assert table[2].full_course_gap == 0.1
+    assert (table[2].first_dose_gap, table[2].full_course_gap, table[2].booster_gap) == (
+        0.05,
+        0.1,
+        -0.8,
+    )
     assert [(g.area_path, [(p.name, p.age) for p in g.persons]) for g in lists] == [
         (grid.path, [("张奶奶", 67)])
     ]

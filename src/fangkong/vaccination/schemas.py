@@ -41,7 +41,8 @@ class CoverageRow(BaseModel):
     first_dose_rate: float | None
     full_course_rate: float | None
     booster_rate: float | None
-    full_course_gap: float | None  # rate − target (negative: below target)
+    first_dose_gap: float | None  # rate − target (negative: below target)
+    full_course_gap: float | None
     booster_gap: float | None
 
 

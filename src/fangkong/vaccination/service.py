@@ -231,6 +231,7 @@ def coverage_table(
             if population == 0:
                 continue
             first, full, booster = (int(n) for n in counts.reached[group_index, area_index])
+            first_rate = first / population
             full_rate, booster_rate = full / population, booster / population
             answer.append(
                 CoverageRow(
@@ -240,9 +241,10 @@ def coverage_table(
                     first_dose=first,
                     full_course=full,
                     booster=booster,
-                    first_dose_rate=round(first / population, 4),
+                    first_dose_rate=round(first_rate, 4),
                     full_course_rate=round(full_rate, 4),
                     booster_rate=round(booster_rate, 4),
+                    first_dose_gap=round(first_rate - targets[VaccinationLevel.FIRST_DOSE], 4),
                     full_course_gap=round(full_rate - targets[VaccinationLevel.FULL_COURSE], 4),
                     booster_gap=round(booster_rate - targets[VaccinationLevel.BOOSTER], 4),
                 )
