@@ -109,3 +109,17 @@ def test_it_derives_levels_from_the_dose_table() -> None:
         dose_course=np.array([2, 2, 2, 1, 3, 3]),
     )
     assert levels.tolist() == [3, 2, 1, 0]
+
+
+def test_it_computes_ages_from_birth_dates_as_the_rule_does() -> None:
+    births = [date(2000, 2, 29), date(1962, 11, 20), date(1962, 11, 21), date(2019, 12, 31)]
+    on = date(2022, 11, 20)
+
+    ages = coverage.ages_on(np.array(births, dtype="datetime64[D]"), on)
+
+    assert ages.tolist() == [rules.age_on(b, on) for b in births] == [22, 60, 59, 2]
+
+
+def test_it_reads_course_lengths_of_each_dose_product() -> None:
+    assert coverage.course_lengths(["510", "506", "507", "999"]).tolist() == [2, 1, 3, 2]
+    assert coverage.course_lengths([]).tolist() == []

@@ -7,13 +7,16 @@ millions is counted in a fraction of a second (``bench/bench_enterprise.py``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
 from fangkong.vaccination.enums import AgeGroup
-from fangkong.vaccination.rules import AGE_GROUP_FLOORS
+from fangkong.vaccination.products import PRODUCTS
+from fangkong.vaccination.rules import AGE_GROUP_FLOORS, DEFAULT_PRIMARY_DOSES
 
 # Age-group index per whole year of age 0..150 (-1: not eligible), ordered as AgeGroup.
 GROUPS = list(AgeGroup)
@@ -66,10 +69,30 @@ def levels_from_doses(
     dose's value is used, as in ``rules.level_for``)."""
     highest = np.zeros(resident_count, dtype=np.int16)
     np.maximum.at(highest, dose_resident, dose_number.astype(np.int16))
-    course = np.full(resident_count, 2, dtype=np.int16)
+    course = np.full(resident_count, DEFAULT_PRIMARY_DOSES, dtype=np.int16)
     first = dose_number == 1
     course[dose_resident[first]] = dose_course[first]
     levels = (highest >= 1).astype(np.int8)
     levels += (highest >= course) & (highest >= 1)
     levels += highest > course
     return levels
+
+
+def ages_on(births: npt.NDArray[np.datetime64], on: date) -> npt.NDArray[np.int64]:
+    """Age in whole years on ``on`` of each birth date (``datetime64[D]``), as ``rules.age_on``."""
+    years = births.astype("datetime64[Y]").astype(np.int64) + 1970
+    months = births.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    days = (births - births.astype("datetime64[M]")).astype(np.int64) + 1
+    before_birthday = (months > on.month) | ((months == on.month) & (days > on.day))
+    return np.asarray(on.year - years - before_birthday.astype(np.int64), dtype=np.int64)
+
+
+def course_lengths(products: Sequence[str] | npt.NDArray[np.str_]) -> npt.NDArray[np.int16]:
+    """The primary-course length of each dose's product (CVX codes), as ``rules.primary_doses``.
+
+    One vector comparison per known product: there are few products and millions of doses."""
+    codes = np.asarray(products, dtype="U8")
+    lengths = np.full(len(codes), DEFAULT_PRIMARY_DOSES, dtype=np.int16)
+    for product in PRODUCTS:
+        lengths[codes == product.cvx] = product.primary_doses
+    return lengths

@@ -16,6 +16,8 @@ from fangkong.vaccination.products import BY_CVX, VaccineProduct
 # More doses than this is a data error (two primary + two boosters was the most given in 2022).
 MAX_DOSE_NUMBER = 6
 ELDERLY_AGE = 60
+# Course length assumed for a product not in the table (most products had two primary doses).
+DEFAULT_PRIMARY_DOSES = 2
 # Lower bound (inclusive) of each group; China vaccinated from age 3 (NHC, 2021).
 AGE_GROUP_FLOORS: tuple[tuple[int, AgeGroup], ...] = (
     (80, AgeGroup.AGE_80_PLUS),
@@ -74,7 +76,7 @@ def dose_refusal(
 def primary_doses(first_product: str | None) -> int:
     """The length of the primary course of the product a person started with."""
     product = BY_CVX.get(first_product or "")
-    return product.primary_doses if product else 2
+    return product.primary_doses if product else DEFAULT_PRIMARY_DOSES
 
 
 def level_for(*, highest_dose: int, first_product: str | None) -> VaccinationLevel:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
@@ -159,6 +160,11 @@ def status_for(*, session: Session, person_id: int) -> VaccinationStatus:
     )
 
 
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows → one tuple per column (three empty columns for no rows)."""
+    return list(zip(*rows, strict=True)) if rows else [(), (), ()]
+
+
 def status_in_jurisdiction(*, session: Session, actor: Actor, person_id: int) -> VaccinationStatus:
     """:func:`status_for`, for a person inside the caller's jurisdiction only."""
     actor.require(Permission.VACCINATION_VIEW)
@@ -183,44 +189,42 @@ def coverage_table(
         actor=actor,
         path_column=Person.area_path,
     )
-    rows = session.execute(residents).tuples().all()
+    person_ids, births, paths = _columns(session.execute(residents).tuples().all())
     # Doses of the same residents only: a district's table never reads the whole city.
     in_scope = residents.with_only_columns(Person.id).scalar_subquery()
-    highest = dict(
+    dose_person, dose_number, dose_product = _columns(
         session.execute(
-            select(DoseRecord.person_id, func.max(DoseRecord.dose_number))
-            .where(DoseRecord.person_id.in_(in_scope))
-            .group_by(DoseRecord.person_id)
-        )
-        .tuples()
-        .all()
-    )
-    firsts = dict(
-        session.execute(
-            select(DoseRecord.person_id, DoseRecord.product).where(
-                DoseRecord.dose_number == 1, DoseRecord.person_id.in_(in_scope)
+            select(DoseRecord.person_id, DoseRecord.dose_number, DoseRecord.product).where(
+                DoseRecord.person_id.in_(in_scope)
             )
         )
         .tuples()
         .all()
+    )
+    ids = np.array(person_ids, dtype=np.int64)
+    order = np.argsort(ids)
+    dose_resident = order[np.searchsorted(ids, np.array(dose_person, dtype=np.int64), sorter=order)]
+    levels = coverage.levels_from_doses(
+        resident_count=len(ids),
+        dose_resident=dose_resident,
+        dose_number=np.array(dose_number, dtype=np.int16),
+        dose_course=coverage.course_lengths(list(dose_product)),
     )
     segments = LEVEL_DEPTH[by] + 1
     area_keys: dict[str, int] = {}
-    ages, areas, levels = [], [], []
-    for person_id, birth_date, path in rows:
-        assert birth_date is not None  # filtered in the query
-        key = "/" + "/".join(path.strip("/").split("/")[:segments]) + "/"
-        areas.append(area_keys.setdefault(key, len(area_keys)))
-        ages.append(rules.age_on(birth_date, on))
-        levels.append(
-            rules.level_for(
-                highest_dose=highest.get(person_id, 0), first_product=firsts.get(person_id)
+    areas = np.array(
+        [
+            area_keys.setdefault(
+                "/" + "/".join(p.strip("/").split("/")[:segments]) + "/", len(area_keys)
             )
-        )
+            for p in paths
+        ],
+        dtype=np.int64,
+    )
     counts = coverage.count(
-        ages=np.array(ages, dtype=np.int64),
-        areas=np.array(areas, dtype=np.int64),
-        levels=np.array(levels, dtype=np.int8),
+        ages=coverage.ages_on(np.array(births, dtype="datetime64[D]"), on),
+        areas=areas,
+        levels=levels,
         area_count=max(1, len(area_keys)),
     )
     targets = rules.DEFAULT_TARGETS
