@@ -6,7 +6,7 @@ in the same process.
    one request per person (a row, an audit event and a commit each), on 1,000 people.
 2. Coverage by age group and district for a city of 4,000,000 residents from synthesised birth
    dates and dose table (~2.4 doses per resident), with the array code the service runs after
-   reading the columns (``coverage.ages_on``, ``course_lengths``, ``levels_from_doses``,
+   reading the columns (``coverage.ages_on``, ``levels_from_doses``,
    ``count``). Baseline: the pure rules (``rules.age_on``, ``level_for``, ``age_group``) applied
    row by row to the same arrays. Reading the columns from the database is not in this figure.
 
@@ -251,7 +251,7 @@ def bench_coverage(residents: int) -> None:
         resident_count=residents,
         dose_resident=dose_resident,
         dose_number=dose_number,
-        dose_course=coverage.course_lengths(dose_product),
+        dose_product=dose_product,
     )
     counts = coverage.count(
         ages=coverage.ages_on(births, on), areas=districts, levels=levels, area_count=DISTRICTS

@@ -106,7 +106,7 @@ def test_it_derives_levels_from_the_dose_table() -> None:
         resident_count=4,
         dose_resident=np.array([0, 0, 0, 1, 2, 2]),
         dose_number=np.array([1, 2, 3, 1, 1, 2]),
-        dose_course=np.array([2, 2, 2, 1, 3, 3]),
+        dose_product=np.array(["510", "510", "510", "506", "507", "507"]),
     )
     assert levels.tolist() == [3, 2, 1, 0]
 

@@ -208,7 +208,7 @@ def coverage_table(
         resident_count=len(ids),
         dose_resident=dose_resident,
         dose_number=np.array(dose_number, dtype=np.int16),
-        dose_course=coverage.course_lengths(list(dose_product)),
+        dose_product=np.array(dose_product, dtype=str),
     )
     segments = LEVEL_DEPTH[by] + 1
     area_keys: dict[str, int] = {}
