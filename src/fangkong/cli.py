@@ -9,12 +9,14 @@ from fangkong.areas.cli import app as risk_areas_app
 from fangkong.core.cli import audit_app, keys_app
 from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
+from fangkong.enterprise.cli import app as enterprise_app
+from fangkong.logistics.cli import app as logistics_app
 from fangkong.registry.cli import app as areas_app
 from fangkong.rulepacks.cli import app as packs_app
 from fangkong.sim.city.cli import app as city_app
 from fangkong.testing.cli import app as testing_app
-
 from fangkong.tracing.cli import app as tracing_app
+from fangkong.vaccination.cli import app as vaccination_app
 from fangkong.web.cli import serve
 
 app = typer.Typer(
@@ -34,5 +36,9 @@ app.add_typer(packs_app, name="packs")
 app.add_typer(city_app, name="city")
 
 app.add_typer(tracing_app, name="tracing")
+
+app.add_typer(enterprise_app, name="enterprise")
+app.add_typer(logistics_app, name="logistics")
+app.add_typer(vaccination_app, name="vaccination")
 app.command("serve")(serve)
 app.add_typer(demo_app, name="demo")

@@ -47,6 +47,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AREAS_VIEW,
             P.AREAS_DESIGNATE,
             P.VACCINATION_VIEW,
+            # District health commissions collect the vaccination sites' dose records.
+            P.VACCINATION_RECORD,
             P.REPORTS_VIEW,
             P.REPORTS_EXPORT,
             P.LOGISTICS_MANAGE,

@@ -13,6 +13,9 @@ DOMAIN_MODEL_MODULES = (
     "fangkong.areas.models",
     "fangkong.isolation.models",
     "fangkong.tracing.models",
+    "fangkong.enterprise.models",
+    "fangkong.logistics.models",
+    "fangkong.vaccination.models",
 )
 
 

@@ -1,0 +1,1 @@
+"""Vaccination: dose records, imports (CSV, FHIR R4 Immunization), coverage, status."""

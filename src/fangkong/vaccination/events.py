@@ -1,0 +1,6 @@
+"""Audit actions of the vaccination domain."""
+
+from __future__ import annotations
+
+DOSES_IMPORTED = "vaccination.doses_imported"
+SUBJECT_IMPORT = "dose_import"

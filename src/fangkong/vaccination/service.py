@@ -1,0 +1,283 @@
+"""Dose imports, a person's vaccination status, coverage and the unvaccinated elderly.
+
+Imports load every acceptable record and report every refused one with its code. Coverage and
+lists are scoped to the caller's jurisdiction. :func:`status_for` is what other domains call
+(the health-code display) to show a person's vaccination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.accounts.enums import Permission
+from fangkong.core import audit, clock
+from fangkong.core.crypto import FieldCipher
+from fangkong.core.errors import NotFound
+from fangkong.core.scope import Actor, scope_to_jurisdiction
+from fangkong.registry.enums import LEVEL_DEPTH, AreaLevel, PersonStatus
+from fangkong.registry.identity import id_number_lookup_keys
+from fangkong.registry.models import Person
+from fangkong.vaccination import coverage, events, rules
+from fangkong.vaccination.enums import DoseSource, VaccinationLevel
+from fangkong.vaccination.errors import VaccinationErrorCode as E
+from fangkong.vaccination.formats import DoseInput, RecordProblem
+from fangkong.vaccination.models import DoseRecord
+from fangkong.vaccination.products import find_product
+from fangkong.vaccination.schemas import (
+    CoverageRow,
+    ImportProblem,
+    ImportReport,
+    UnvaccinatedGrid,
+    UnvaccinatedPerson,
+    VaccinationStatus,
+)
+
+
+def _person_ids(
+    session: Session, actor: Actor, cipher: FieldCipher, id_numbers: set[str]
+) -> dict[str, int]:
+    """Resident ID number → person id, for the people inside the caller's jurisdiction."""
+    found: dict[str, int] = {}
+    for id_number in id_numbers:
+        keys = id_number_lookup_keys(cipher, id_number)
+        stmt = scope_to_jurisdiction(
+            select(Person.id).where(Person.id_number_index.in_(keys)),
+            actor=actor,
+            path_column=Person.area_path,
+        )
+        person_id = session.scalar(stmt)
+        if person_id is not None:
+            found[id_number] = person_id
+    return found
+
+
+def import_doses(
+    *,
+    session: Session,
+    actor: Actor,
+    cipher: FieldCipher,
+    doses: Sequence[DoseInput],
+    problems: Sequence[RecordProblem],
+    source: DoseSource,
+) -> ImportReport:
+    """Record every acceptable dose; report each refused record with its code.
+
+    Records are taken in date order, so a file that lists dose 2 before dose 1 still loads.
+    A dose already recorded identically counts as ``already_present`` (re-importing a file is
+    harmless); a different dose under the same number is refused as a duplicate.
+    """
+    actor.require(Permission.VACCINATION_RECORD)
+    refused = [ImportProblem(**vars(p)) for p in problems]
+    people = _person_ids(session, actor, cipher, {d.id_number for d in doses})
+    prior: dict[int, list[DoseRecord]] = {}
+    for record in session.scalars(
+        select(DoseRecord).where(DoseRecord.person_id.in_(set(people.values())))
+    ):
+        prior.setdefault(record.person_id, []).append(record)
+    today = clock.now().date()
+    accepted = already = 0
+    for dose in sorted(doses, key=lambda d: (d.administered_on, d.dose_number)):
+        person_id = people.get(dose.id_number)
+        product = find_product(dose.product)
+        if person_id is None:
+            refused.append(_problem(dose, E.PERSON_NOT_FOUND, "id_number", "no such resident"))
+            continue
+        if product is None:
+            refused.append(_problem(dose, E.PRODUCT_UNKNOWN, "product", "unknown vaccine"))
+            continue
+        earlier = prior.setdefault(person_id, [])
+        same = [r for r in earlier if r.dose_number == dose.dose_number]
+        if same and (same[0].product, same[0].administered_on) == (
+            product.cvx,
+            dose.administered_on,
+        ):
+            already += 1
+            continue
+        refusal = rules.dose_refusal(
+            product=product,
+            dose_number=dose.dose_number,
+            administered_on=dose.administered_on,
+            prior=[rules.PriorDose(r.dose_number, r.administered_on, r.product) for r in earlier],
+            today=today,
+        )
+        if refusal is not None:
+            refused.append(_problem(dose, refusal, "dose_number", f"refused: {refusal}"))
+            continue
+        record = DoseRecord(
+            person_id=person_id,
+            product=product.cvx,
+            dose_number=dose.dose_number,
+            administered_on=dose.administered_on,
+            site=dose.site,
+            lot_number=dose.lot_number,
+            source=source,
+            recorded_at=clock.now(),
+        )
+        session.add(record)
+        earlier.append(record)
+        accepted += 1
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action=events.DOSES_IMPORTED,
+        subject_type=events.SUBJECT_IMPORT,
+        subject_id=source,
+        after={"accepted": accepted, "already_present": already, "refused": len(refused)},
+    )
+    return ImportReport(accepted=accepted, already_present=already, refused=refused)
+
+
+def _problem(dose: DoseInput, code: E, field: str, message: str) -> ImportProblem:
+    return ImportProblem(record=dose.record, code=code, field=field, message=message)
+
+
+def status_for(*, session: Session, person_id: int) -> VaccinationStatus:
+    """A person's vaccination status (for the health-code display and other domains)."""
+    records = list(
+        session.scalars(
+            select(DoseRecord)
+            .where(DoseRecord.person_id == person_id)
+            .order_by(DoseRecord.dose_number)
+        )
+    )
+    first = records[0].product if records else None
+    highest = records[-1].dose_number if records else 0
+    level = rules.level_for(highest_dose=highest, first_product=first)
+    return VaccinationStatus(
+        person_id=person_id,
+        level=int(level),
+        level_name=level.name.lower(),
+        doses=len(records),
+        last_dose_on=records[-1].administered_on if records else None,
+        first_product=first,
+    )
+
+
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows → one tuple per column (three empty columns for no rows)."""
+    return list(zip(*rows, strict=True)) if rows else [(), (), ()]
+
+
+def status_in_jurisdiction(*, session: Session, actor: Actor, person_id: int) -> VaccinationStatus:
+    """:func:`status_for`, for a person inside the caller's jurisdiction only."""
+    actor.require(Permission.VACCINATION_VIEW)
+    stmt = scope_to_jurisdiction(
+        select(Person.id).where(Person.id == person_id), actor=actor, path_column=Person.area_path
+    )
+    if session.scalar(stmt) is None:
+        raise NotFound(E.PERSON_NOT_FOUND, "no such resident in your area", field="person_id")
+    return status_for(session=session, person_id=person_id)
+
+
+def coverage_table(
+    *, session: Session, actor: Actor, on: date, by: AreaLevel = AreaLevel.COUNTY
+) -> list[CoverageRow]:
+    """Coverage by age group and area (the areas at level ``by`` inside the jurisdiction),
+    against ``rules.DEFAULT_TARGETS``."""
+    actor.require(Permission.VACCINATION_VIEW)
+    residents = scope_to_jurisdiction(
+        select(Person.id, Person.birth_date, Person.area_path).where(
+            Person.status == PersonStatus.ACTIVE, Person.birth_date.is_not(None)
+        ),
+        actor=actor,
+        path_column=Person.area_path,
+    )
+    person_ids, births, paths = _columns(session.execute(residents).tuples().all())
+    # Doses of the same residents only: a district's table never reads the whole city.
+    in_scope = residents.with_only_columns(Person.id).scalar_subquery()
+    dose_person, dose_number, dose_product = _columns(
+        session.execute(
+            select(DoseRecord.person_id, DoseRecord.dose_number, DoseRecord.product).where(
+                DoseRecord.person_id.in_(in_scope)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    ids = np.array(person_ids, dtype=np.int64)
+    order = np.argsort(ids)
+    dose_resident = order[np.searchsorted(ids, np.array(dose_person, dtype=np.int64), sorter=order)]
+    levels = coverage.levels_from_doses(
+        resident_count=len(ids),
+        dose_resident=dose_resident,
+        dose_number=np.array(dose_number, dtype=np.int16),
+        dose_product=np.array(dose_product, dtype=str),
+    )
+    segments = LEVEL_DEPTH[by] + 1
+    area_keys: dict[str, int] = {}
+    areas = np.array(
+        [
+            area_keys.setdefault(
+                "/" + "/".join(p.strip("/").split("/")[:segments]) + "/", len(area_keys)
+            )
+            for p in paths
+        ],
+        dtype=np.int64,
+    )
+    counts = coverage.count(
+        ages=coverage.ages_on(np.array(births, dtype="datetime64[D]"), on),
+        areas=areas,
+        levels=levels,
+        area_count=max(1, len(area_keys)),
+    )
+    targets = rules.DEFAULT_TARGETS
+    answer = []
+    for key, area_index in sorted(area_keys.items()):
+        for group_index, group in enumerate(coverage.GROUPS):
+            population = int(counts.population[group_index, area_index])
+            if population == 0:
+                continue
+            first, full, booster = (int(n) for n in counts.reached[group_index, area_index])
+            first_rate = first / population
+            full_rate, booster_rate = full / population, booster / population
+            answer.append(
+                CoverageRow(
+                    area_path=key,
+                    age_group=group,
+                    population=population,
+                    first_dose=first,
+                    full_course=full,
+                    booster=booster,
+                    first_dose_rate=round(first_rate, 4),
+                    full_course_rate=round(full_rate, 4),
+                    booster_rate=round(booster_rate, 4),
+                    first_dose_gap=round(first_rate - targets[VaccinationLevel.FIRST_DOSE], 4),
+                    full_course_gap=round(full_rate - targets[VaccinationLevel.FULL_COURSE], 4),
+                    booster_gap=round(booster_rate - targets[VaccinationLevel.BOOSTER], 4),
+                )
+            )
+    return answer
+
+
+def unvaccinated_elderly(*, session: Session, actor: Actor, on: date) -> list[UnvaccinatedGrid]:
+    """Residents aged 60 or more on ``on`` with no dose at all, grouped by their grid."""
+    actor.require(Permission.VACCINATION_VIEW)
+    born_by = date(on.year - rules.ELDERLY_AGE, on.month, 28 if on.day > 28 else on.day)
+    stmt = scope_to_jurisdiction(
+        select(Person.id, Person.name, Person.id_number_masked, Person.birth_date, Person.area_path)
+        .where(
+            Person.status == PersonStatus.ACTIVE,
+            Person.birth_date <= born_by,
+            ~select(DoseRecord.id).where(DoseRecord.person_id == Person.id).exists(),
+        )
+        .order_by(Person.area_path, Person.id),
+        actor=actor,
+        path_column=Person.area_path,
+    )
+    grids: dict[str, list[UnvaccinatedPerson]] = {}
+    for person_id, name, masked, birth_date, path in session.execute(stmt).tuples():
+        assert birth_date is not None  # filtered in the query
+        age = rules.age_on(birth_date, on)
+        if age < rules.ELDERLY_AGE:
+            continue
+        grids.setdefault(path, []).append(
+            UnvaccinatedPerson(person_id=person_id, name=name, id_number_masked=masked, age=age)
+        )
+    return [UnvaccinatedGrid(area_path=path, persons=people) for path, people in grids.items()]
