@@ -66,7 +66,7 @@ browser: setup browser-deps
 	$(BIN)/pytest -m browser
 
 test: setup browser-deps lint typecheck contracts migrations-check
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 # Covasim (the epidemic model's reference) is a bench-only extra.
 $(BENCH_STAMP): $(STAMP)
