@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,25 +23,18 @@ from fangkong.areas.service import get_or_raise, open_cases
 from fangkong.core import clock
 from fangkong.core.errors import Conflict, FangkongError
 from fangkong.core.scope import Actor
+from fangkong.db.transitions import transition as db_transition
 
 
 def transition(
     session: Session, designation: RiskDesignation, *, expect: dict[str, Any], **values: Any
 ) -> None:
     """Conditional UPDATE: applies only if the row still has the ``expect`` values."""
-    stmt = update(RiskDesignation).where(RiskDesignation.id == designation.id)
-    for column, value in expect.items():
-        attribute = getattr(RiskDesignation, column)
-        stmt = stmt.where(attribute.is_(None) if value is None else attribute == value)
-    result = session.execute(
-        stmt.values(**values, updated_at=clock.now()).execution_options(synchronize_session=False)
+    conflict = Conflict(
+        AreasErrorCode.STATUS_CONFLICT,
+        f"risk area {designation.id} changed meanwhile or is not {expect}",
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(
-            AreasErrorCode.STATUS_CONFLICT,
-            f"risk area {designation.id} changed meanwhile or is not {expect}",
-        )
-    session.refresh(designation)
+    db_transition(session, designation, expect=expect, conflict=conflict, **values)
 
 
 def confirm(*, session: Session, actor: Actor, designation_id: int) -> RiskDesignation:

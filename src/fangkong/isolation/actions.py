@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import clock
 from fangkong.core.errors import Conflict, CoreErrorCode, FangkongError, NotFound, PermissionDenied
 from fangkong.core.scope import Actor
+from fangkong.db.transitions import transition as db_transition
 from fangkong.isolation import events
 from fangkong.isolation.enums import (
     Category,
@@ -39,19 +40,11 @@ from fangkong.isolation.service import (
 def _transition(
     session: Session, order: IsolationOrder, *, expect: dict[str, Any], **values: Any
 ) -> None:
-    stmt = update(IsolationOrder).where(IsolationOrder.id == order.id)
-    for column, value in expect.items():
-        attribute = getattr(IsolationOrder, column)
-        stmt = stmt.where(attribute.is_(None) if value is None else attribute == value)
-    result = session.execute(
-        stmt.values(**values, updated_at=clock.now()).execution_options(synchronize_session=False)
+    conflict = Conflict(
+        IsolationErrorCode.STATUS_CONFLICT,
+        f"isolation order {order.id} changed meanwhile or is not {expect}",
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(
-            IsolationErrorCode.STATUS_CONFLICT,
-            f"isolation order {order.id} changed meanwhile or is not {expect}",
-        )
-    session.refresh(order)
+    db_transition(session, order, expect=expect, conflict=conflict, **values)
 
 
 def _free_room(session: Session, room_id: int | None) -> None:
