@@ -216,6 +216,9 @@ def _add_buildings(
     b_start: list[IntArray] = []
     first_household = 0
     n_buildings = 0
+    # Compound names are unique within a community (the registry enforces it); a drawn name that
+    # is taken becomes the next phase of that estate: 华山花园, 华山花园2期, 华山花园3期.
+    names_taken: dict[tuple[int, str], int] = {}
     for g in range(n_grids):
         count = int(households_per_grid[g])
         if count == 0:
@@ -236,7 +239,10 @@ def _add_buildings(
         for c in range(n_compounds):
             compound_grid.append(g)
             place = "".join(rng.choice(list(names.PLACE_CHARACTERS), 2))
-            compound_name.append(place + names.COMPOUND_SUFFIXES[int(rng.integers(0, 6))])
+            name = place + names.COMPOUND_SUFFIXES[int(rng.integers(0, 6))]
+            key = (int(places.grid_community[g]), name)
+            names_taken[key] = names_taken.get(key, 0) + 1
+            compound_name.append(name if names_taken[key] == 1 else f"{name}{names_taken[key]}期")
             compound_lat.append(centre_lat + rng.uniform(-0.004, 0.004) + c * 0.001)
             compound_lon.append(centre_lon + rng.uniform(-0.004, 0.004))
         local = np.arange(used)
