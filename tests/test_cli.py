@@ -13,7 +13,7 @@ from fangkong.config import get_settings
 from fangkong.core.audit import AuditEvent
 from fangkong.core.crypto import get_cipher
 from fangkong.db.session import create_db_engine, get_engine, get_sessionmaker
-from fangkong.demo import DEMO_ACCOUNTS
+from fangkong.demo import DEMO_ACCOUNTS, JIANNING_FIRST_GRID
 from fangkong.registry.models import Person
 
 runner = CliRunner()
@@ -62,6 +62,17 @@ def test_it_prepares_the_demo_without_serving_and_is_idempotent(sqlite_url: str)
         User.username.in_([account.username for account in DEMO_ACCOUNTS])
     )
     assert _count(sqlite_url, demo_users) == len(DEMO_ACCOUNTS)
+    resident_in_demo_grid = (
+        select(func.count())
+        .select_from(User)
+        .join(Person, Person.id == User.person_id)
+        .where(
+            User.username == "resident",
+            User.household_id == Person.household_id,
+            Person.area_path.endswith(f"/{JIANNING_FIRST_GRID}/"),
+        )
+    )
+    assert _count(sqlite_url, resident_in_demo_grid) == 1
 
 
 def test_it_creates_a_user_from_the_console_and_refuses_a_bad_area(sqlite_url: str) -> None:

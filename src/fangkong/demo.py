@@ -8,16 +8,20 @@ capability adds its data here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import typer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Role
 from fangkong.config import get_settings
+from fangkong.core.scope import within_path
 from fangkong.db import migrate
 from fangkong.db.session import session_scope
 from fangkong.registry import service as registry_service
+from fangkong.registry.models import Person
 from fangkong.sim.city import cli as city_cli
 from fangkong.sim.city import load as city_load
 from fangkong.sim.city.generator import DEFAULT_SEED
@@ -55,7 +59,28 @@ DEMO_ACCOUNTS = (
     DemoAccount("volunteer", Role.VOLUNTEER, JIANNING_STREET),
     DemoAccount("checkpoint", Role.CHECKPOINT, LUSONG),
     DemoAccount("admin", Role.ADMINISTRATOR, ZHUZHOU),
+    # The resident is an adult of the demo grid, chosen when the account is made.
+    DemoAccount("resident", Role.RESIDENT, None),
 )
+ADULT_BORN_BEFORE = date(2000, 1, 1)
+
+
+def demo_resident(*, session: Session) -> Person | None:
+    """The generated adult (lowest id) living in the demo grid, whom the resident account is."""
+    grid = registry_service.get_by_code(session=session, code=JIANNING_FIRST_GRID)
+    if grid is None:
+        return None
+    stmt = (
+        select(Person)
+        .where(
+            within_path(Person.area_path, grid.path),
+            Person.household_id.is_not(None),
+            Person.birth_date < ADULT_BORN_BEFORE,
+        )
+        .order_by(Person.id)
+        .limit(1)
+    )
+    return session.scalars(stmt).one_or_none()
 
 
 def ensure_demo_accounts(*, session: Session) -> list[DemoAccount]:
@@ -64,14 +89,19 @@ def ensure_demo_accounts(*, session: Session) -> list[DemoAccount]:
     for account in DEMO_ACCOUNTS:
         if accounts_service.get_by_username(session=session, username=account.username):
             continue
+        person = demo_resident(session=session) if account.role is Role.RESIDENT else None
+        if account.role is Role.RESIDENT and person is None:
+            continue  # no generated city yet: nobody for the resident account to be
         accounts_service.create_user(
             session=session,
             actor=None,
             username=account.username,
             password=DEMO_PASSWORD,
             role=account.role,
-            display_name=account.username,
+            display_name=person.name if person else account.username,
             area_code=account.area_code,
+            person_id=person.id if person else None,
+            household_id=person.household_id if person else None,
         )
         created.append(account)
     return created
@@ -100,7 +130,8 @@ def print_accounts(host: str, port: int) -> None:
     typer.echo(f"fangkong demo: http://{host}:{port}/")
     typer.echo(f"demo accounts (password: {DEMO_PASSWORD}):")
     for account in DEMO_ACCOUNTS:
-        typer.echo(f"  {account.username:<12} {account.role.value:<18} area {account.area_code}")
+        where = f"area {account.area_code}" if account.area_code else "self and household"
+        typer.echo(f"  {account.username:<12} {account.role.value:<18} {where}")
     typer.echo("")
 
 

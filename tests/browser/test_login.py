@@ -54,3 +54,15 @@ def test_it_logs_out_through_the_menu(browser: Browser, live_server: str) -> Non
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(f"{live_server}/login")
     page.close()
+
+
+def test_it_logs_the_demo_resident_in_to_their_own_home(browser: Browser, live_server: str) -> None:
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{live_server}/login?lang=en")
+    page.get_by_label("Username").fill("resident")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".role")).to_have_text("Resident")
+    # A resident has no area jurisdiction: the registry menu is not theirs.
+    expect(page.get_by_role("link", name="Areas")).to_have_count(0)
+    page.close()
