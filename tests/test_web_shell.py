@@ -26,6 +26,7 @@ def test_it_serves_the_api_documentation_and_its_assets_itself(client: TestClien
     ]
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+    assert '"validatorUrl": null' in page.text
     assert "/api/v1/me" in client.get("/openapi.json").json()["paths"]
 
 

@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
+            # Swagger UI would otherwise send the spec to validator.swagger.io: no outside calls.
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get("/healthz", tags=["meta"])
