@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_minutes: int = Field(default=15, ge=1)
     timezone: str = "Asia/Shanghai"
+    # Isolation: local settings (no national text gives these numbers; see docs/isolation.md).
+    transfer_positive_hours: float = Field(default=6.0, gt=0)
+    transfer_contact_hours: float = Field(default=12.0, gt=0)
+    home_fever_celsius: float = Field(default=37.3, ge=35, le=42)
+    isolation_reserve_share: float = Field(default=0.2, ge=0, le=1)
+    isolation_forecast_days: int = Field(default=7, ge=1, le=30)
 
     @model_validator(mode="after")
     def _code_signing_key_parses(self) -> Settings:

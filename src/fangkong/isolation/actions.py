@@ -8,27 +8,38 @@ transaction. The caller commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from fangkong.accounts.enums import Permission
 from fangkong.core import clock
 from fangkong.core.errors import Conflict, CoreErrorCode, FangkongError, NotFound, PermissionDenied
 from fangkong.core.scope import Actor
 from fangkong.db.transitions import transition as db_transition
-from fangkong.isolation import events
+from fangkong.isolation import events, service
 from fangkong.isolation.enums import (
     Category,
+    ContactKind,
     FacilityStatus,
     OrderStatus,
     PhaseKind,
     ReleaseOutcome,
+    TransferStatus,
 )
 from fangkong.isolation.errors import IsolationErrorCode
-from fangkong.isolation.models import Facility, IsolationOrder, Room
-from fangkong.isolation.schemas import ReleaseDecision
+from fangkong.isolation.models import Facility, IsolationOrder, Room, TransferTask
+from fangkong.isolation.rules import TRANSFER_NEXT
+from fangkong.isolation.schemas import (
+    ContactForIsolation,
+    IsolationSection,
+    OrdersFromContacts,
+    RefusedContact,
+    ReleaseDecision,
+)
 from fangkong.isolation.service import (
     check_release,
     get_facility_or_raise,
@@ -251,3 +262,112 @@ def set_facility_status(
         after={"status": str(status)},
     )
     return facility
+
+
+# --- Transfer (转运) --------------------------------------------------------------------------
+
+TRANSFER_STAMPS = {
+    TransferStatus.DISPATCHED: "dispatched_at",
+    TransferStatus.PICKED_UP: "picked_up_at",
+    TransferStatus.CHECKED_IN: "checked_in_at",
+}
+
+
+def advance_transfer(
+    *, session: Session, actor: Actor, transfer_id: int, to: TransferStatus
+) -> TransferTask:
+    """Move a transfer one step: planned → dispatched → picked_up → checked_in. Check-in at the
+    destination closes it; a second check-in is refused with its own code."""
+    if not (actor.can(Permission.TRANSFER_EXECUTE) or actor.can(Permission.ISOLATION_MANAGE)):
+        raise PermissionDenied(
+            CoreErrorCode.PERMISSION_DENIED, f"your role ({actor.role}) does not run transfers"
+        )
+    task = service.get_transfer_or_raise(session=session, actor=actor, transfer_id=transfer_id)
+    already = Conflict(
+        IsolationErrorCode.TRANSFER_ALREADY_CHECKED_IN,
+        f"transfer {task.id} was already checked in at {task.destination_name}",
+    )
+    if task.status == TransferStatus.CHECKED_IN:
+        raise already
+    previous = next((k for k, v in TRANSFER_NEXT.items() if v is to), None)
+    if previous is None or task.status != previous:
+        raise Conflict(
+            IsolationErrorCode.TRANSFER_STATUS_CONFLICT,
+            f"transfer {task.id} is {task.status}: it cannot become {to}",
+            field="status",
+        )
+    before = events.transfer_snapshot(task)
+    try:
+        db_transition(
+            session,
+            task,
+            expect={"status": str(previous)},
+            conflict=Conflict(
+                IsolationErrorCode.TRANSFER_STATUS_CONFLICT, f"transfer {task.id} changed"
+            ),
+            status=str(to),
+            **{TRANSFER_STAMPS[to]: clock.now()},
+        )
+    except Conflict:
+        session.refresh(task)
+        if task.status == TransferStatus.CHECKED_IN:
+            raise already from None
+        raise
+    events.transfer_changed(
+        session=session, actor=actor, action=f"isolation.transfer.{to}", task=task, before=before
+    )
+    return task
+
+
+# --- Orders from tracing's contacts -------------------------------------------------------------
+
+CONTACT_CATEGORIES = {
+    ContactKind.CLOSE: Category.CLOSE_CONTACT,
+    ContactKind.SECONDARY: Category.SECONDARY_CONTACT,
+}
+
+
+def create_orders_from_contacts(
+    *,
+    session: Session,
+    actor: Actor,
+    contacts: Sequence[ContactForIsolation],
+    section: IsolationSection,
+) -> OrdersFromContacts:
+    """Turn contacts tracing hands over into isolation orders under ``section``.
+
+    A person who already has an active order is left as they are; a bad contact (unknown
+    person, outside the jurisdiction, a class the pack has no rule for, a future exposure) is
+    refused with its code while the good ones are ordered. Each order's creation event names
+    tracing's reference."""
+    result = OrdersFromContacts(created=[], already_ordered=[], refused=[])
+    for contact in contacts:
+        existing = session.scalar(
+            select(func.count())
+            .select_from(IsolationOrder)
+            .where(
+                IsolationOrder.person_id == contact.person_id,
+                IsolationOrder.status == str(OrderStatus.ACTIVE),
+            )
+        )
+        if existing:
+            result.already_ordered.append(contact.person_id)
+            continue
+        savepoint = session.begin_nested()
+        try:
+            order = service.create_order(
+                session=session,
+                actor=actor,
+                person_id=contact.person_id,
+                category=CONTACT_CATEGORIES[contact.kind],
+                last_exposure_at=contact.last_exposure,
+                section=section,
+                source_ref=contact.source_ref,
+            )
+        except FangkongError as error:
+            savepoint.rollback()
+            result.refused.append(RefusedContact(contact.person_id, str(error.code), error.message))
+            continue
+        savepoint.commit()
+        result.created.append(order.id)
+    return result

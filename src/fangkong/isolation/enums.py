@@ -60,3 +60,40 @@ class OrderStatus(StrEnum):
 class SampleResult(StrEnum):
     NEGATIVE = "negative"
     POSITIVE = "positive"
+
+
+class TransferKind(StrEnum):
+    POSITIVE = "positive"  # an infected person, to a hospital or shelter hospital
+    CONTACT = "contact"  # a contact, to an isolation facility
+
+
+class DestinationKind(StrEnum):
+    HOSPITAL = "hospital"  # 定点医院
+    SHELTER_HOSPITAL = "shelter_hospital"  # 方舱医院
+    FACILITY = "facility"  # 集中隔离点 (a facility of this platform)
+
+
+class TransferStatus(StrEnum):
+    PLANNED = "planned"
+    DISPATCHED = "dispatched"
+    PICKED_UP = "picked_up"
+    CHECKED_IN = "checked_in"  # arrived and checked in at the destination: closed
+
+
+class Symptom(StrEnum):
+    """Symptoms a home check-in may report (any of them flags the person for follow-up)."""
+
+    FEVER = "fever"
+    COUGH = "cough"
+    SORE_THROAT = "sore_throat"
+    FATIGUE = "fatigue"
+    LOSS_OF_SMELL_OR_TASTE = "loss_of_smell_or_taste"
+    SHORTNESS_OF_BREATH = "shortness_of_breath"
+    DIARRHOEA = "diarrhoea"
+
+
+class ContactKind(StrEnum):
+    """The contact classes tracing hands over (密接 / 次密接)."""
+
+    CLOSE = "close"
+    SECONDARY = "secondary"

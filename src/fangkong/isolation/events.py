@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.scope import Actor
-from fangkong.isolation.models import IsolationOrder
+from fangkong.isolation.models import IsolationOrder, TransferTask
 
 
 def order_snapshot(order: IsolationOrder) -> dict[str, Any]:
@@ -66,4 +66,41 @@ def recorded(
         subject_id=subject_id,
         before=before,
         after=after,
+    )
+
+
+def transfer_snapshot(task: TransferTask) -> dict[str, Any]:
+    return {
+        "status": task.status,
+        "kind": task.kind,
+        "destination": task.destination_name,
+        "vehicle": task.vehicle,
+        "team": task.team,
+        "deadline_at": task.deadline_at.isoformat(),
+    }
+
+
+def transfer_changed(
+    *,
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    task: TransferTask,
+    before: dict[str, Any] | None,
+    people: list[int] | None = None,
+    reason: str | None = None,
+) -> None:
+    after = transfer_snapshot(task)
+    if people is not None:
+        after["people"] = people
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        subject_type="transfer_task",
+        subject_id=task.id,
+        before=before,
+        after=after,
+        reason=reason,
+        rule_ref=task.deadline_rule,
     )

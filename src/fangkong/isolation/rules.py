@@ -16,10 +16,14 @@ import numpy.typing as npt
 from fangkong.isolation.enums import (
     Category,
     Clock,
+    DestinationKind,
+    FacilityStatus,
     PhaseKind,
     PlacementReason,
     ReleaseOutcome,
     SampleResult,
+    TransferKind,
+    TransferStatus,
 )
 from fangkong.isolation.schemas import (
     CategoryRule,
@@ -285,3 +289,188 @@ def _fit(size: int, free: dict[int, int], facility_of: dict[int, int]) -> list[i
                 chosen.extend([room] * min(free[room], size - len(chosen)))
             return chosen
     return None
+
+
+# --- Transfer (转运) --------------------------------------------------------------------------
+
+TRANSFER_NEXT = {
+    TransferStatus.PLANNED: TransferStatus.DISPATCHED,
+    TransferStatus.DISPATCHED: TransferStatus.PICKED_UP,
+    TransferStatus.PICKED_UP: TransferStatus.CHECKED_IN,
+}
+
+
+def transfer_deadline(
+    *, kind: TransferKind, planned_at: datetime, positive_hours: float, contact_hours: float
+) -> tuple[datetime, str]:
+    """When a transfer must be checked in at its destination, and the setting that says so."""
+    if kind is TransferKind.POSITIVE:
+        return planned_at + timedelta(hours=positive_hours), (
+            f"setting:transfer_positive_hours={positive_hours:g}"
+        )
+    return planned_at + timedelta(hours=contact_hours), (
+        f"setting:transfer_contact_hours={contact_hours:g}"
+    )
+
+
+def destination_fits(*, kind: TransferKind, destination: DestinationKind) -> bool:
+    """Positives go to a hospital or a shelter hospital; contacts to an isolation facility."""
+    if kind is TransferKind.POSITIVE:
+        return destination in (DestinationKind.HOSPITAL, DestinationKind.SHELTER_HOSPITAL)
+    return destination is DestinationKind.FACILITY
+
+
+def is_transfer_overdue(*, status: TransferStatus, deadline_at: datetime, now: datetime) -> bool:
+    """An open transfer past its deadline (a checked-in one is never overdue)."""
+    return status is not TransferStatus.CHECKED_IN and now > deadline_at
+
+
+def overdue_by(*, deadline_at: datetime, now: datetime) -> str:
+    """How late, for the board: "2 h 15 min"."""
+    minutes = max(0, int((now - deadline_at).total_seconds() // 60))
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+# --- Daily home monitoring ---------------------------------------------------------------------
+
+HOME_KINDS = (PhaseKind.HOME_ISOLATION, PhaseKind.HOME_MONITORING)
+
+
+def needs_follow_up(*, temperature: float, symptoms: Iterable[str], fever_at: float) -> bool:
+    """A check-in with a temperature at or above ``fever_at`` or any symptom is flagged."""
+    return temperature >= fever_at or any(True for _ in symptoms)
+
+
+def checkin_expected(*, kind: PhaseKind, phase_started_on: date, day: date) -> bool:
+    """Whether a person under this phase owes a check-in on ``day`` (home phases only, from
+    the local day the phase started)."""
+    return kind in HOME_KINDS and phase_started_on <= day
+
+
+# --- Beds: capacity, forecast, reserve ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FacilityBeds:
+    """One facility's beds by state: occupied and free in a facility in use, all beds of a
+    facility being cleaned, all beds of a facility held in reserve."""
+
+    facility_id: int
+    name: str
+    status: FacilityStatus
+    beds: int
+    occupied: int
+
+    @property
+    def free(self) -> int:
+        return self.beds - self.occupied if self.status is FacilityStatus.IN_USE else 0
+
+    @property
+    def cleaning(self) -> int:
+        return self.beds - self.occupied if self.status is FacilityStatus.CLEANING else 0
+
+    @property
+    def reserve(self) -> int:
+        return self.beds - self.occupied if self.status is FacilityStatus.RESERVE else 0
+
+
+@dataclass(frozen=True)
+class BedDay:
+    day: date
+    staying: int  # people already in a room whose phase has not ended by this day
+    arriving: int  # pending people and the trend's new arrivals still inside their stay
+
+    @property
+    def needed(self) -> int:
+        return self.staying + self.arriving
+
+
+@dataclass(frozen=True)
+class BedForecast:
+    days: tuple[BedDay, ...]
+    pending: int
+    daily_arrivals: float
+    stay_days: int
+    explanation: str
+
+    @property
+    def peak(self) -> BedDay:
+        return max(self.days, key=lambda d: (d.needed, -d.day.toordinal()))
+
+
+def forecast_beds(
+    *,
+    occupied_until: Sequence[date],
+    pending: int,
+    recent_arrivals: Sequence[int],
+    stay_days: int,
+    today: date,
+    days: int,
+) -> BedForecast:
+    """Beds needed on each of the next ``days`` days (today first).
+
+    Each person in a room stays until the end date of their centralised phase (they need a bed
+    on every day before it). The ``pending`` people (contacts due for isolation and orders not
+    yet in a room) arrive today and stay ``stay_days``. The trend is the mean of
+    ``recent_arrivals`` (people put into rooms on each recent day): that many arrive on every
+    following day, each staying ``stay_days``.
+    """
+    daily = sum(recent_arrivals) / len(recent_arrivals) if recent_arrivals else 0.0
+    forecast = []
+    for offset in range(days):
+        day = today + timedelta(days=offset)
+        staying = sum(1 for end in occupied_until if end > day)
+        from_pending = pending if offset < stay_days else 0
+        trend_days = min(offset, stay_days)
+        arriving = from_pending + int(np.ceil(daily * trend_days))
+        forecast.append(BedDay(day, staying, arriving))
+    explanation = (
+        f"{len(occupied_until)} in rooms leave on their phase's end; {pending} pending arrive "
+        f"today; {daily:.1f} a day arrive after that (mean of the last "
+        f"{len(recent_arrivals)} days); each stays {stay_days} days"
+    )
+    return BedForecast(tuple(forecast), pending, daily, stay_days, explanation)
+
+
+@dataclass(frozen=True)
+class ReserveWarning:
+    is_short: bool
+    usable: int
+    peak_needed: int
+    left_at_peak: int
+    minimum_left: int
+    explanation: str
+
+
+def reserve_warning(
+    *, facilities: Sequence[FacilityBeds], forecast: BedForecast, share: float
+) -> ReserveWarning:
+    """Whether the beds left at the forecast peak fall below ``share`` of all beds.
+
+    Usable beds are those of facilities in use and in reserve (a facility being cleaned is not
+    counted until it is back)."""
+    total = sum(f.beds for f in facilities)
+    usable = sum(f.beds for f in facilities if f.status is not FacilityStatus.CLEANING)
+    peak = forecast.peak
+    left = usable - peak.needed
+    minimum = int(np.ceil(total * share))
+    short = left < minimum
+    verdict = "below" if short else "at or above"
+    explanation = (
+        f"peak of {peak.needed} beds on {peak.day.isoformat()}: {usable} usable beds leave "
+        f"{left}, {verdict} the reserve of {minimum} ({share:.0%} of {total})"
+    )
+    return ReserveWarning(short, usable, peak.needed, left, minimum, explanation)
+
+
+def common_area_path(paths: Iterable[str]) -> str:
+    """The deepest area path containing every one of ``paths`` ("/" when they share none)."""
+    split = [[part for part in path.split("/") if part] for path in paths]
+    if not split:
+        return "/"
+    common: list[str] = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return "/" + "".join(f"{part}/" for part in common)

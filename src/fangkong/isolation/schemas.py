@@ -11,11 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from fangkong.isolation.enums import (
     Category,
     Clock,
+    ContactKind,
+    DestinationKind,
     FacilityStatus,
     PhaseKind,
     PlacementReason,
     ReleaseOutcome,
     SampleResult,
+    Symptom,
+    TransferKind,
 )
 
 
@@ -123,6 +127,35 @@ class Placement:
     @property
     def is_home(self) -> bool:
         return self.room_id is None
+
+
+@dataclass(frozen=True)
+class ContactForIsolation:
+    """A contact tracing hands over for isolation: who, which class, the last exposure (day 1
+    counts from it), when the order is due, and tracing's reference (e.g. ``contact:123``)."""
+
+    person_id: int
+    kind: ContactKind
+    last_exposure: datetime
+    due_at: datetime
+    source_ref: str
+
+
+@dataclass(frozen=True)
+class RefusedContact:
+    person_id: int
+    code: str
+    message: str
+
+
+@dataclass
+class OrdersFromContacts:
+    """What a batch of contacts became: new orders, people already under an active order
+    (left as they are), and refusals with their codes."""
+
+    created: list[int]
+    already_ordered: list[int]
+    refused: list[RefusedContact]
 
 
 # --- JSON API -------------------------------------------------------------------------------
@@ -241,3 +274,134 @@ class PlacementRead(BaseModel):
     facility_id: int | None
     room_id: int | None
     reason: PlacementReason
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: int
+    kind: ContactKind
+    last_exposure: datetime
+    due_at: datetime
+    source_ref: str = Field(min_length=1, max_length=80)
+
+
+class ContactsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contacts: list[ContactIn] = Field(min_length=1, max_length=5000)
+
+
+class RefusedRead(BaseModel):
+    person_id: int
+    code: str
+    message: str
+
+
+class ContactsResultRead(BaseModel):
+    created: list[int]
+    already_ordered: list[int]
+    refused: list[RefusedRead]
+
+
+class StopIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: int
+    order_id: int | None = None
+    address: str | None = Field(default=None, max_length=200)
+
+
+class TransferCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: TransferKind
+    destination_kind: DestinationKind
+    facility_id: int | None = None
+    destination_name: str | None = Field(default=None, max_length=160)
+    vehicle: str = Field(min_length=1, max_length=40)
+    team: str = Field(min_length=1, max_length=120)
+    stops: list[StopIn] = Field(min_length=1, max_length=60)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class StopRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    person_id: int
+    order_id: int | None
+    address: str
+
+
+class TransferRead(BaseModel):
+    id: int
+    kind: str
+    destination_kind: str
+    facility_id: int | None
+    destination_name: str
+    area_path: str
+    vehicle: str
+    team: str
+    status: str
+    deadline_at: datetime
+    deadline_rule: str
+    dispatched_at: datetime | None
+    picked_up_at: datetime | None
+    checked_in_at: datetime | None
+    is_overdue: bool
+    stops: list[StopRead]
+
+
+class CheckInIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float = Field(ge=34, le=43, description="degrees Celsius")
+    symptoms: list[Symptom] = Field(default_factory=list)
+
+
+class CheckInRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    order_id: int
+    person_id: int
+    day: date
+    temperature: float
+    symptoms: list[str]
+    flagged: bool
+    by_role: str
+    checked_at: datetime
+
+
+class MissedCheckInRead(BaseModel):
+    order_id: int
+    person_id: int
+    name: str
+    area_path: str
+    kind: str
+
+
+class FacilityBedsRead(BaseModel):
+    facility_id: int
+    name: str
+    status: str
+    beds: int
+    occupied: int
+    free: int
+    cleaning: int
+    reserve: int
+
+
+class BedDayRead(BaseModel):
+    day: date
+    staying: int
+    arriving: int
+    needed: int
+
+
+class CapacityRead(BaseModel):
+    facilities: list[FacilityBedsRead]
+    forecast: list[BedDayRead]
+    forecast_explanation: str
+    reserve_short: bool
+    reserve_explanation: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
@@ -10,29 +11,44 @@ from fangkong.accounts.enums import Permission
 from fangkong.core import clock
 from fangkong.core.scope import Actor
 from fangkong.isolation import actions, service
-from fangkong.isolation.enums import OrderStatus
+from fangkong.isolation.enums import OrderStatus, TransferStatus
+from fangkong.isolation.models import TransferTask
 from fangkong.isolation.schemas import (
     AssignIn,
+    BedDayRead,
+    CapacityRead,
+    CheckInIn,
+    CheckInRead,
+    ContactForIsolation,
+    ContactsIn,
+    ContactsResultRead,
     ExtendIn,
+    FacilityBedsRead,
     FacilityCreate,
     FacilityRead,
     FacilityStatusIn,
+    MissedCheckInRead,
     OrderCreate,
     OrderRead,
     PlacementRead,
     PlacementsIn,
     ReasonIn,
+    RefusedRead,
     ReleaseRead,
     RoomCreate,
     RoomRead,
+    StopRead,
     TestIn,
+    TransferCreate,
+    TransferRead,
 )
-from fangkong.web.deps import SessionDep, requires
+from fangkong.web.deps import ActorDep, SessionDep, requires
 
 router = APIRouter(prefix="/api/v1/isolation", tags=["isolation"])
 
 Viewer = Annotated[Actor, Depends(requires(Permission.ISOLATION_VIEW))]
 Manager = Annotated[Actor, Depends(requires(Permission.ISOLATION_MANAGE))]
+TransferViewer = Annotated[Actor, Depends(requires(Permission.ISOLATION_VIEW))]
 
 
 @router.get("/facilities")
@@ -183,3 +199,183 @@ def propose_placements(
         )
         for p in placements
     ]
+
+
+@router.post("/orders/from-contacts")
+def orders_from_contacts(
+    body: ContactsIn, session: SessionDep, actor: Manager, pack_id: str | None = None
+) -> ContactsResultRead:
+    """Contacts tracing hands over become orders; bad ones are reported, good ones ordered."""
+    result = actions.create_orders_from_contacts(
+        session=session,
+        actor=actor,
+        contacts=[
+            ContactForIsolation(
+                person_id=c.person_id,
+                kind=c.kind,
+                last_exposure=c.last_exposure,
+                due_at=c.due_at,
+                source_ref=c.source_ref,
+            )
+            for c in body.contacts
+        ],
+        section=service.section_for(pack_id=pack_id, version=None, now=clock.now()),
+    )
+    session.commit()
+    return ContactsResultRead(
+        created=result.created,
+        already_ordered=result.already_ordered,
+        refused=[
+            RefusedRead(person_id=r.person_id, code=r.code, message=r.message)
+            for r in result.refused
+        ],
+    )
+
+
+@router.get("/capacity")
+def capacity(session: SessionDep, actor: Viewer, pending_contacts: int = 0) -> CapacityRead:
+    """Beds per facility, the forecast of beds needed and the reserve warning."""
+    beds, forecast, warning = service.capacity_and_forecast(
+        session=session, actor=actor, pending_contacts=max(0, pending_contacts)
+    )
+    return CapacityRead(
+        facilities=[
+            FacilityBedsRead(
+                facility_id=f.facility_id,
+                name=f.name,
+                status=f.status,
+                beds=f.beds,
+                occupied=f.occupied,
+                free=f.free,
+                cleaning=f.cleaning,
+                reserve=f.reserve,
+            )
+            for f in beds
+        ],
+        forecast=[
+            BedDayRead(day=d.day, staying=d.staying, arriving=d.arriving, needed=d.needed)
+            for d in forecast.days
+        ],
+        forecast_explanation=forecast.explanation,
+        reserve_short=warning.is_short,
+        reserve_explanation=warning.explanation,
+    )
+
+
+def transfer_read(session: SessionDep, task: TransferTask) -> TransferRead:
+    return TransferRead(
+        id=task.id,
+        kind=task.kind,
+        destination_kind=task.destination_kind,
+        facility_id=task.facility_id,
+        destination_name=task.destination_name,
+        area_path=task.area_path,
+        vehicle=task.vehicle,
+        team=task.team,
+        status=task.status,
+        deadline_at=task.deadline_at,
+        deadline_rule=task.deadline_rule,
+        dispatched_at=task.dispatched_at,
+        picked_up_at=task.picked_up_at,
+        checked_in_at=task.checked_in_at,
+        is_overdue=service.is_overdue(task, clock.now()),
+        stops=[
+            StopRead.model_validate(stop)
+            for stop in service.list_stops(session=session, task_id=task.id)
+        ],
+    )
+
+
+@router.get("/transfers")
+def list_transfers(
+    session: SessionDep, actor: TransferViewer, include_closed: bool = False
+) -> list[TransferRead]:
+    """Transfers of the jurisdiction, overdue first."""
+    tasks = service.list_transfers(session=session, actor=actor, include_closed=include_closed)
+    return [transfer_read(session, task) for task in tasks]
+
+
+@router.get("/transfers/overdue")
+def list_overdue(session: SessionDep, actor: TransferViewer) -> list[TransferRead]:
+    """Open transfers past their deadline, most overdue first (the command dashboard)."""
+    return [
+        transfer_read(session, task) for task in service.list_overdue(session=session, actor=actor)
+    ]
+
+
+@router.post("/transfers", status_code=status.HTTP_201_CREATED)
+def create_transfer(body: TransferCreate, session: SessionDep, actor: Manager) -> TransferRead:
+    task = service.create_transfer(
+        session=session,
+        actor=actor,
+        kind=body.kind,
+        destination_kind=body.destination_kind,
+        facility_id=body.facility_id,
+        destination_name=body.destination_name,
+        vehicle=body.vehicle,
+        team=body.team,
+        stops=body.stops,
+        note=body.note,
+    )
+    session.commit()
+    return transfer_read(session, task)
+
+
+@router.post("/transfers/{transfer_id}/{step}")
+def advance_transfer(
+    transfer_id: int, step: TransferStatus, session: SessionDep, actor: TransferViewer
+) -> TransferRead:
+    """``dispatched``, ``picked_up`` or ``checked_in`` (closes the task)."""
+    task = actions.advance_transfer(session=session, actor=actor, transfer_id=transfer_id, to=step)
+    session.commit()
+    return transfer_read(session, task)
+
+
+@router.post("/orders/{order_id}/checkins", status_code=status.HTTP_201_CREATED)
+def record_checkin(
+    order_id: int, body: CheckInIn, session: SessionDep, actor: ActorDep
+) -> CheckInRead:
+    """Today's home check-in, by the person (resident) or their grid worker."""
+    checkin = service.record_checkin(
+        session=session,
+        actor=actor,
+        order_id=order_id,
+        temperature=body.temperature,
+        symptoms=body.symptoms,
+    )
+    session.commit()
+    return CheckInRead.model_validate(checkin)
+
+
+@router.get("/checkins/missed")
+def missed_checkins(
+    session: SessionDep, actor: Viewer, day: date | None = None
+) -> list[MissedCheckInRead]:
+    """People under a home phase without a check-in on ``day`` (default today), by grid."""
+    missed = service.list_missed_checkins(
+        session=session, actor=actor, day=day or service.local_day(clock.now())
+    )
+    return [
+        MissedCheckInRead(
+            order_id=m.order.id,
+            person_id=m.order.person_id,
+            name=m.name,
+            area_path=m.order.area_path,
+            kind=m.order.kind,
+        )
+        for m in missed
+    ]
+
+
+@router.get("/checkins/flagged")
+def flagged_checkins(
+    session: SessionDep, actor: Viewer, day: date | None = None
+) -> list[CheckInRead]:
+    """Check-ins with fever or symptoms on ``day`` (default today), for follow-up."""
+    rows = service.list_checkins(
+        session=session,
+        actor=actor,
+        day=day or service.local_day(clock.now()),
+        flagged_only=True,
+    )
+    return [CheckInRead.model_validate(row) for row in rows]
