@@ -11,9 +11,11 @@ from fastapi.staticfiles import StaticFiles
 
 from fangkong import __version__
 from fangkong.accounts.views import router as accounts_router
+from fangkong.areas.pages import router as areas_pages_router
 from fangkong.areas.views import router as areas_router
 from fangkong.config import Settings, get_settings
 from fangkong.enterprise.views import router as enterprise_router
+from fangkong.isolation.pages import router as isolation_pages_router
 from fangkong.isolation.views import router as isolation_router
 from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vaccination_router,
         pages_router,
         registry_pages_router,
+        isolation_pages_router,
+        areas_pages_router,
     ):
         app.include_router(router)
     return app

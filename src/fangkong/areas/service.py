@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 from fangkong.areas import events
 from fangkong.areas.enums import DesignationStatus, RiskLevel, Scope, TargetKind
 from fangkong.areas.errors import AreasErrorCode
+from fangkong.areas.events import SUBJECT
 from fangkong.areas.models import RiskAreaDay, RiskDesignation
-from fangkong.areas.rules import propose_designations
+from fangkong.areas.rules import evaluate_area, propose_designations
 from fangkong.areas.schemas import (
+    AreaDecision,
     AreaHistory,
     AreasSection,
     AreaStatus,
@@ -29,7 +31,7 @@ from fangkong.areas.schemas import (
     PublicRiskArea,
 )
 from fangkong.areas.section import AREAS_SECTION
-from fangkong.core import clock
+from fangkong.core import audit, clock
 from fangkong.core.errors import FangkongError, NotFound
 from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.registry import service as registry_service
@@ -354,4 +356,31 @@ def history_of(*, session: Session, designation: RiskDesignation) -> AreaHistory
         scope=Scope(designation.scope),
         days=_days(session, designation.id),
         higher_areas_inside=higher,
+    )
+
+
+@dataclass(frozen=True)
+class DesignationView:
+    """What a designation's page shows: its recorded days (newest first), its history of
+    events, and what the pack says about it today (None unless confirmed)."""
+
+    days: tuple[DayFacts, ...]
+    events: list[audit.AuditEvent]
+    decision: AreaDecision | None
+
+
+def view_of(*, session: Session, designation: RiskDesignation) -> DesignationView:
+    """The page's view of a designation (changes nothing)."""
+    now = clock.now()
+    history = history_of(session=session, designation=designation)
+    decision = None
+    if designation.status == DesignationStatus.CONFIRMED:
+        section = section_for(
+            pack_id=designation.pack_id, version=designation.pack_version, now=now
+        )
+        decision = evaluate_area(history=history, now=now, section=section)
+    return DesignationView(
+        days=tuple(sorted(history.days, key=lambda d: d.day, reverse=True)),
+        events=audit.events_for(session=session, subject_type=SUBJECT, subject_id=designation.id),
+        decision=decision,
     )

@@ -474,3 +474,39 @@ def common_area_path(paths: Iterable[str]) -> str:
             break
         common.append(parts[0])
     return "/" + "".join(f"{part}/" for part in common)
+
+
+@dataclass(frozen=True)
+class ScheduledTest:
+    """One required test of an order: its phase, phase day, the start of that day's 24 hours,
+    and the result filed for it (None: not done yet)."""
+
+    phase_index: int
+    kind: PhaseKind
+    day: int
+    due_from: datetime
+    result: SampleResult | None
+
+
+def required_tests(
+    *,
+    rule: CategoryRule,
+    phase_starts: Sequence[datetime],
+    tests: Iterable[tuple[int, int, SampleResult]],
+) -> list[ScheduledTest]:
+    """The required tests of the phases started so far (``phase_starts``, one per phase up to
+    the current one), each with its result; a positive on a day wins over a negative."""
+    results: dict[tuple[int, int], SampleResult] = {}
+    for phase_index, day, result in tests:
+        if results.get((phase_index, day)) is not SampleResult.POSITIVE:
+            results[(phase_index, day)] = result
+    schedule = []
+    for index, start in enumerate(phase_starts[: len(rule.phases)]):
+        phase = rule.phases[index]
+        for day in phase.test_days:
+            schedule.append(
+                ScheduledTest(
+                    index, phase.kind, day, start + (day - 1) * DAY, results.get((index, day))
+                )
+            )
+    return schedule

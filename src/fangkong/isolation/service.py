@@ -54,6 +54,7 @@ from fangkong.isolation.rules import (
     BedForecast,
     FacilityBeds,
     ReserveWarning,
+    ScheduledTest,
     common_area_path,
     destination_fits,
     forecast_beds,
@@ -63,6 +64,7 @@ from fangkong.isolation.rules import (
     plan_order,
     propose_placements,
     release_check,
+    required_tests,
     reserve_warning,
     transfer_deadline,
 )
@@ -823,3 +825,94 @@ def capacity_and_forecast(
         facilities=beds, forecast=forecast, share=settings.isolation_reserve_share
     )
     return beds, forecast, warning
+
+
+def schedule_of(*, session: Session, order: IsolationOrder) -> list[ScheduledTest]:
+    """The order's required tests so far (every phase up to the current one) with results."""
+    section = section_for(pack_id=order.pack_id, version=order.pack_version, now=clock.now())
+    rule = section.rule_for(Category(order.category))
+    if rule is None:
+        return []
+    starts = []
+    start = order.anchor_at
+    for index in range(order.phase_index):
+        starts.append(start)
+        start += rule.phases[index].duration
+    starts.append(order.phase_started_at)
+    tests = session.execute(
+        select(IsolationTest.phase_index, IsolationTest.day, IsolationTest.result).where(
+            IsolationTest.order_id == order.id
+        )
+    ).all()
+    return required_tests(
+        rule=rule,
+        phase_starts=starts,
+        tests=[(index, day, SampleResult(result)) for index, day, result in tests],
+    )
+
+
+def list_orders_filtered(
+    *,
+    session: Session,
+    actor: Actor,
+    status: OrderStatus | None,
+    kind: PhaseKind | None,
+    category: Category | None,
+    unassigned: bool = False,
+    limit: int = 500,
+) -> list[IsolationOrder]:
+    """Orders of the jurisdiction by status, current phase kind and category (the page's
+    filters), earliest end first."""
+    stmt = select(IsolationOrder).order_by(IsolationOrder.planned_end_at, IsolationOrder.id)
+    if status is not None:
+        stmt = stmt.where(IsolationOrder.status == str(status))
+    if kind is not None:
+        stmt = stmt.where(IsolationOrder.kind == str(kind))
+    if category is not None:
+        stmt = stmt.where(IsolationOrder.category == str(category))
+    if unassigned:
+        stmt = stmt.where(IsolationOrder.room_id.is_(None))
+    stmt = scope_to_jurisdiction(stmt, actor=actor, path_column=IsolationOrder.area_path)
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def person_names(*, session: Session, person_ids: Sequence[int]) -> dict[int, str]:
+    """Names for a page's list of orders (through the registry's service)."""
+    names = {}
+    for person_id in dict.fromkeys(person_ids):
+        person = registry_service.get_person(session=session, person_id=person_id)
+        names[person_id] = person.name if person else "?"
+    return names
+
+
+def list_orders_in_facility(*, session: Session, facility_id: int) -> list[IsolationOrder]:
+    return list(
+        session.scalars(
+            select(IsolationOrder)
+            .where(
+                IsolationOrder.facility_id == facility_id,
+                IsolationOrder.status == str(OrderStatus.ACTIVE),
+            )
+            .order_by(IsolationOrder.room_id, IsolationOrder.id)
+        )
+    )
+
+
+def room_labels(*, session: Session, room_ids: Sequence[int]) -> dict[int, str]:
+    """``facility name · room label`` for each room id."""
+    if not room_ids:
+        return {}
+    rows = session.execute(
+        select(Room.id, Facility.name, Room.label)
+        .join(Facility, Facility.id == Room.facility_id)
+        .where(Room.id.in_(set(room_ids)))
+    ).all()
+    return {room_id: f"{name} · {label}" for room_id, name, label in rows}
+
+
+def area_names(*, session: Session, paths: Sequence[str]) -> dict[str, str]:
+    names = {}
+    for path in paths:
+        area = registry_service.get_by_path(session=session, path=path)
+        names[path] = area.name if area else path
+    return names

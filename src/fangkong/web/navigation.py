@@ -22,6 +22,10 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Residents", "/persons", Permission.REGISTRY_VIEW),
     MenuItem("Import residents", "/registry/import", Permission.REGISTRY_IMPORT),
     MenuItem("Possible duplicates", "/registry/merges", Permission.REGISTRY_MERGE),
+    MenuItem("Isolation", "/isolation", Permission.ISOLATION_VIEW),
+    MenuItem("Transfers", "/isolation/transfers", Permission.TRANSFER_EXECUTE),
+    MenuItem("Daily check-in", "/isolation/checkin", Permission.SELF_SERVICE),
+    MenuItem("Risk areas", "/risk-areas", Permission.AREAS_VIEW),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 

@@ -1,0 +1,148 @@
+"""Risk-area pages (under ``/risk-areas``; ``/areas`` is the registry's area browser): the
+designations list, a designation with its history and the explanation of today's decision,
+propose / confirm / record a day / lift / confirm a proposed change, and the public list of
+current risk areas (no login)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from fangkong.accounts.enums import Permission
+from fangkong.areas import actions, service
+from fangkong.areas.enums import RiskLevel, TargetKind
+from fangkong.areas.schemas import DayFactsIn
+from fangkong.core import clock
+from fangkong.web.deps import ActorDep, SessionDep
+from fangkong.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/risk-areas/public", response_class=HTMLResponse)
+def public_list(request: Request, session: SessionDep) -> Response:
+    """Current risk areas for anyone, no login: names and levels only."""
+    return render(request, "areas/public.html", {"areas": service.list_public(session=session)})
+
+
+@router.get("/risk-areas", response_class=HTMLResponse)
+def designations_page(
+    request: Request, session: SessionDep, actor: ActorDep, lifted: bool = False
+) -> Response:
+    actor.require(Permission.AREAS_VIEW)
+    rows = service.list_designations(session=session, actor=actor, include_lifted=lifted)
+    context = {
+        "designations": rows,
+        "lifted": lifted,
+        "kinds": [str(k) for k in TargetKind],
+        "levels": [str(level) for level in RiskLevel if level is not RiskLevel.NORMAL],
+        "can_designate": actor.can(Permission.AREAS_DESIGNATE),
+    }
+    return render(request, "areas/designations.html", context)
+
+
+@router.post("/risk-areas")
+def propose(
+    session: SessionDep,
+    actor: ActorDep,
+    target_kind: Annotated[TargetKind, Form()],
+    target_id: Annotated[int, Form()],
+    level: Annotated[RiskLevel, Form()],
+    reason: Annotated[str, Form()],
+    unit: Annotated[str, Form()] = "",
+    controls: Annotated[str, Form()] = "",
+) -> Response:
+    """Propose a risk area under the national pack in force (an officer confirms it)."""
+    actor.require(Permission.AREAS_DESIGNATE)
+    designation = service.designate(
+        session=session,
+        actor=actor,
+        target_kind=target_kind,
+        target_id=target_id,
+        unit=int(unit) if unit.strip().isdigit() else None,
+        level=level,
+        controls=[c.strip() for c in controls.split(",") if c.strip()],
+        reason=reason,
+        section=service.section_for(pack_id=None, version=None, now=clock.now()),
+    )
+    session.commit()
+    return _see_other(f"/risk-areas/{designation.id}")
+
+
+@router.get("/risk-areas/{designation_id}", response_class=HTMLResponse)
+def designation_page(
+    request: Request, session: SessionDep, actor: ActorDep, designation_id: int
+) -> Response:
+    """A designation, its recorded days and history, and today's decision explained."""
+    actor.require(Permission.AREAS_VIEW)
+    designation = service.get_or_raise(session=session, actor=actor, designation_id=designation_id)
+    context = {
+        "d": designation,
+        "view": service.view_of(session=session, designation=designation),
+        "today": clock.now().date(),
+        "can_designate": actor.can(Permission.AREAS_DESIGNATE),
+    }
+    return render(request, "areas/designation.html", context)
+
+
+@router.post("/risk-areas/{designation_id}/confirm")
+def confirm(session: SessionDep, actor: ActorDep, designation_id: int) -> Response:
+    actor.require(Permission.AREAS_DESIGNATE)
+    actions.confirm(session=session, actor=actor, designation_id=designation_id)
+    session.commit()
+    return _see_other(f"/risk-areas/{designation_id}")
+
+
+@router.post("/risk-areas/{designation_id}/days")
+def record_day(
+    session: SessionDep,
+    actor: ActorDep,
+    designation_id: int,
+    day: Annotated[date, Form()],
+    new_infections: Annotated[int, Form(ge=0)] = 0,
+    new_infections_isolated: Annotated[int, Form(ge=0)] = 0,
+    rounds: Annotated[int, Form(ge=0)] = 0,
+    negative_rounds: Annotated[int, Form(ge=0)] = 0,
+    open_cases: Annotated[int, Form(ge=0)] = 0,
+) -> Response:
+    actor.require(Permission.AREAS_DESIGNATE)
+    actions.record_day(
+        session=session,
+        actor=actor,
+        designation_id=designation_id,
+        facts=DayFactsIn(
+            day=day,
+            new_infections=new_infections,
+            new_infections_isolated=new_infections_isolated,
+            rounds=rounds,
+            negative_rounds=negative_rounds,
+            open_cases=open_cases,
+        ),
+    )
+    session.commit()
+    return _see_other(f"/risk-areas/{designation_id}")
+
+
+@router.post("/risk-areas/{designation_id}/lift")
+def lift(
+    session: SessionDep, actor: ActorDep, designation_id: int, reason: Annotated[str, Form()] = ""
+) -> Response:
+    actor.require(Permission.AREAS_DESIGNATE)
+    actions.lift(session=session, actor=actor, designation_id=designation_id, reason=reason)
+    session.commit()
+    return _see_other(f"/risk-areas/{designation_id}")
+
+
+@router.post("/risk-areas/{designation_id}/confirm-change")
+def confirm_change(session: SessionDep, actor: ActorDep, designation_id: int) -> Response:
+    actor.require(Permission.AREAS_DESIGNATE)
+    actions.confirm_pending(session=session, actor=actor, designation_id=designation_id)
+    session.commit()
+    return _see_other(f"/risk-areas/{designation_id}")
