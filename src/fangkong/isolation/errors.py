@@ -26,4 +26,3 @@ class IsolationErrorCode(StrEnum):
     TRANSFER_DESTINATION_INVALID = "isolation.transfer_destination_invalid"
     NOT_AT_HOME = "isolation.not_at_home"
     CHECKIN_ALREADY_DONE = "isolation.checkin_already_done"
-    CHECKIN_NOT_ALLOWED = "isolation.checkin_not_allowed"
