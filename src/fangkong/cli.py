@@ -10,6 +10,7 @@ from fangkong.core.cli import audit_app, keys_app
 from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
 from fangkong.enterprise.cli import app as enterprise_app
+from fangkong.isolation.cli import app as isolation_app
 from fangkong.logistics.cli import app as logistics_app
 from fangkong.registry.cli import app as areas_app
 from fangkong.rulepacks.cli import app as packs_app
@@ -28,6 +29,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(areas_app, name="areas")
 app.add_typer(risk_areas_app, name="risk-areas")
+app.add_typer(isolation_app, name="isolation")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(testing_app, name="testing")

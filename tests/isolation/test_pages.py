@@ -160,6 +160,7 @@ def test_it_runs_the_transfer_board_and_refuses_a_second_check_in(
         )
         manual.advance(timedelta(hours=7))
         board = client.get("/isolation/transfers")
+        facilities = client.get("/isolation")
         client.post("/logout", data={"csrf_token": csrf})
         csrf = login(client, "driver")
         task = session.scalars(select(TransferTask)).one()
@@ -174,6 +175,7 @@ def test_it_runs_the_transfer_board_and_refuses_a_second_check_in(
 
     assert '<span class="badge" data-overdue>已超时 1 h 0 min</span>' in board.text
     assert "芦淞花园1栋1单元302" in board.text
+    assert '<a href="/isolation/transfers" data-count="overdue-transfers">1</a>' in facilities.text
     assert again.status_code == 409
     assert 'data-code="isolation.transfer_already_checked_in"' in again.text
     assert snapshot(session) == before

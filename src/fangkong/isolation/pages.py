@@ -78,6 +78,7 @@ def facilities_page(
         "forecast": forecast,
         "warning": warning,
         "pending_contacts": pending_contacts,
+        "overdue_transfers": len(service.list_overdue(session=session, actor=actor)),
         "statuses": [str(s) for s in FacilityStatus],
         "can_manage": actor.can(Permission.ISOLATION_MANAGE),
     }
