@@ -178,11 +178,17 @@ def test_it_refuses_check_ins_for_someone_else_or_in_a_facility(
                 )
             refusals.append(refused.value.code)
 
+        with pytest.raises(FangkongError) as listing:
+            service.list_home_orders_of(session=session, actor=volunteer)
+        mine = service.list_home_orders_of(session=session, actor=li_login)
+
     assert refusals == [
         IsolationErrorCode.ORDER_NOT_FOUND,
         IsolationErrorCode.NOT_AT_HOME,
         CoreErrorCode.PERMISSION_DENIED,
     ]
+    assert listing.value.code == CoreErrorCode.PERMISSION_DENIED
+    assert mine == []  # 李四's order is centralised, 张三's is not theirs
     assert snapshot(session) == before
 
 

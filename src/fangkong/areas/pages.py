@@ -43,6 +43,7 @@ def designations_page(
         "lifted": lifted,
         "kinds": [str(k) for k in TargetKind],
         "levels": [str(level) for level in RiskLevel if level is not RiskLevel.NORMAL],
+        "packs": sorted({pack_id for pack_id, _ in service.catalog().packs}),
         "can_designate": actor.can(Permission.AREAS_DESIGNATE),
     }
     return render(request, "areas/designations.html", context)
@@ -58,8 +59,10 @@ def propose(
     reason: Annotated[str, Form()],
     unit: Annotated[str, Form()] = "",
     controls: Annotated[str, Form()] = "",
+    pack_id: Annotated[str, Form()] = "",
 ) -> Response:
-    """Propose a risk area under the national pack in force (an officer confirms it)."""
+    """Propose a risk area under the chosen pack, or the national pack in force (an officer
+    confirms it)."""
     actor.require(Permission.AREAS_DESIGNATE)
     designation = service.designate(
         session=session,
@@ -70,7 +73,7 @@ def propose(
         level=level,
         controls=[c.strip() for c in controls.split(",") if c.strip()],
         reason=reason,
-        section=service.section_for(pack_id=None, version=None, now=clock.now()),
+        section=service.section_for(pack_id=pack_id or None, version=None, now=clock.now()),
     )
     session.commit()
     return _see_other(f"/risk-areas/{designation.id}")

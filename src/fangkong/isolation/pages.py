@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fangkong.accounts.enums import Permission
 from fangkong.config import get_settings
 from fangkong.core import clock
-from fangkong.core.errors import FangkongError
+from fangkong.core.errors import CoreErrorCode, FangkongError
 from fangkong.isolation import actions, service
 from fangkong.isolation.enums import (
     Category,
@@ -47,7 +47,7 @@ def _local_moment(value: str, field: str) -> datetime:
         naive = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise FangkongError(
-            IsolationErrorCode.END_BEFORE_START, f"{value!r} is not a date and time", field=field
+            CoreErrorCode.REQUEST_INVALID, f"{value!r} is not a date and time", field=field
         ) from exc
     if naive.tzinfo is not None:
         return naive

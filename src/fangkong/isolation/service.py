@@ -577,9 +577,8 @@ def list_overdue(*, session: Session, actor: Actor) -> list[TransferTask]:
 # --- Daily home monitoring ---------------------------------------------------------------------
 
 
-def get_order_for_checkin(*, session: Session, actor: Actor, order_id: int) -> IsolationOrder:
-    """The order a check-in is for: the resident's own or household's, or one inside the grid
-    worker's or manager's jurisdiction."""
+def require_checkin_role(actor: Actor) -> None:
+    """Check-ins are recorded by residents (their own), grid workers and isolation managers."""
     if not (
         actor.can(Permission.SELF_SERVICE)
         or actor.can(Permission.REGISTRY_EDIT)
@@ -588,6 +587,12 @@ def get_order_for_checkin(*, session: Session, actor: Actor, order_id: int) -> I
         raise PermissionDenied(
             CoreErrorCode.PERMISSION_DENIED, f"your role ({actor.role}) does not record check-ins"
         )
+
+
+def get_order_for_checkin(*, session: Session, actor: Actor, order_id: int) -> IsolationOrder:
+    """The order a check-in is for: the resident's own or household's, or one inside the grid
+    worker's or manager's jurisdiction."""
+    require_checkin_role(actor)
     order = session.scalars(
         scope_to_jurisdiction(
             select(IsolationOrder).where(IsolationOrder.id == order_id),
@@ -667,7 +672,9 @@ def record_checkin(
 
 
 def list_home_orders_of(*, session: Session, actor: Actor) -> list[IsolationOrder]:
-    """Active home orders a resident may check in for (their own and their household's)."""
+    """Active home orders the actor may check in for: a resident's own and their household's,
+    or those of a grid worker's or manager's jurisdiction."""
+    require_checkin_role(actor)
     stmt = select(IsolationOrder).where(
         IsolationOrder.status == str(OrderStatus.ACTIVE),
         IsolationOrder.kind.in_([str(kind) for kind in HOME_KINDS]),
