@@ -205,7 +205,7 @@ def _secondary_evidence(
                 Person.id.in_([finding.person_id for finding in close]),
                 Person.household_id.is_not(None),
             )
-        ).tuples()
+        ).all()
     )
     exposure_by_person = {finding.person_id: finding.last_exposure_at for finding in close}
     if ContactBasis.VIA_CONTACT in section.secondary.criteria and homes:
@@ -272,7 +272,7 @@ def find_contacts(*, session: Session, actor: Actor | None, investigation_id: in
         dict(
             session.execute(
                 select(Person.id, Person.area_path).where(Person.id.in_(list(findings)))
-            ).tuples()
+            ).all()
         )
         if findings
         else {}
@@ -283,7 +283,7 @@ def find_contacts(*, session: Session, actor: Actor | None, investigation_id: in
                 select(Case.active_person_id, Case.id).where(
                     Case.active_person_id.in_(list(findings))
                 )
-            ).tuples()
+            ).all()
         )
         if findings
         else {}
