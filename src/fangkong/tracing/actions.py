@@ -199,13 +199,15 @@ def _secondary_evidence(
     if section.secondary is None or not close:
         return []
     found: list[Evidence] = []
-    homes = dict(
+    homes: dict[int, int | None] = dict(
         session.execute(
             select(Person.id, Person.household_id).where(
                 Person.id.in_([finding.person_id for finding in close]),
                 Person.household_id.is_not(None),
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     exposure_by_person = {finding.person_id: finding.last_exposure_at for finding in close}
     if ContactBasis.VIA_CONTACT in section.secondary.criteria and homes:
@@ -268,22 +270,26 @@ def find_contacts(*, session: Session, actor: Actor | None, investigation_id: in
         contact.person_id: contact
         for contact in service.contacts_of(session=session, investigation_id=investigation.id)
     }
-    paths = (
+    paths: dict[int, str] = (
         dict(
             session.execute(
                 select(Person.id, Person.area_path).where(Person.id.in_(list(findings)))
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         if findings
         else {}
     )
-    cases = (
+    cases: dict[int | None, int] = (
         dict(
             session.execute(
                 select(Case.active_person_id, Case.id).where(
                     Case.active_person_id.in_(list(findings))
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         if findings
         else {}
