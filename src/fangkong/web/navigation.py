@@ -22,6 +22,8 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Residents", "/persons", Permission.REGISTRY_VIEW),
     MenuItem("Import residents", "/registry/import", Permission.REGISTRY_IMPORT),
     MenuItem("Possible duplicates", "/registry/merges", Permission.REGISTRY_MERGE),
+    MenuItem("Cases", "/cases", Permission.TRACING_VIEW),
+    MenuItem("Contacts", "/contacts", Permission.TRACING_VIEW),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 
