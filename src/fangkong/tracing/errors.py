@@ -31,12 +31,9 @@ class TracingErrorCode(StrEnum):
     INVESTIGATION_NOT_FOUND = "investigation.not_found"
     INVESTIGATION_OUTSIDE_JURISDICTION = "investigation.outside_jurisdiction"
     INVESTIGATION_CONFIRMED = "investigation.already_confirmed"
-    INVESTIGATION_CONFLICT = "investigation.conflict"
     TRAJECTORY_ENTRY_NOT_FOUND = "trajectory.entry_not_found"
     TRAJECTORY_ENTRY_INVALID = "trajectory.entry_invalid"
     TRAJECTORY_UNKNOWN_VENUE = "trajectory.unknown_venue"
 
     CONTACT_NOT_FOUND = "contact.not_found"
     CONTACT_STATUS_CONFLICT = "contact.status_conflict"
-
-    PACK_SECTION_INVALID = "tracing.pack_section_invalid"
