@@ -13,7 +13,7 @@ from fangkong.core import audit
 from fangkong.core.clock import ManualClock, use_clock
 from fangkong.core.errors import FangkongError
 from fangkong.testing.enums import LabResult
-from fangkong.tracing import actions, service
+from fangkong.tracing import actions, jobs, service
 from fangkong.tracing.enums import (
     CaseKind,
     CaseStatus,
@@ -237,3 +237,15 @@ def test_positive_results_are_searched_only_inside_the_actors_jurisdiction(
             session=session, actor=epidemiologist(personas)
         )
     assert [c.person_id for c in opened] == [world.case_person.id]
+
+
+def test_the_intake_job_opens_cases_as_the_system_and_only_from_new_results(
+    session: Session,
+) -> None:
+    world = build(session)
+    positive_tube(session, [world.case_person], barcode="T0007")
+    with use_clock(ManualClock(NOW)):
+        later = jobs.run_case_intake(session=session, since=NOW)
+        opened = jobs.run_case_intake(session=session, since=NOW - timedelta(days=1))
+    assert later == []  # the result was stored 3 hours before NOW
+    assert [(c.person_id, c.created_by_user_id) for c in opened] == [(world.case_person.id, None)]

@@ -78,22 +78,38 @@ def open_cases_from_positive_results(
         if person.id in seen:  # two positive results for one person: one case
             continue
         seen.add(person.id)
-        case = service.create_case(
-            session=session,
-            actor=actor,
-            person_id=person.id,
-            kind=CaseKind.ASYMPTOMATIC,  # until a clinician classifies it
-            detection_route=DetectionRoute.MASS_ROUND
-            if tube.campaign_id is not None
-            else DetectionRoute.OTHER,
-            reported_at=min(result.reported_at, clock.now()),
-            sampled_at=member.sampled_at,
-            source_ref=f"tube {tube.barcode}, result {result.id}",
-            lab_result_id=result.id,
-            rule_ref=POSITIVE_RULE,
-        )
+        try:
+            case = _case_from_result(session, actor, result, tube, member, person.id)
+        except Conflict as exc:
+            if exc.code is not TracingErrorCode.CASE_PERSON_ALREADY_CASE:
+                raise
+            continue  # opened meanwhile by someone else (or another run): nothing to do
         opened.append(case)
     return opened
+
+
+def _case_from_result(
+    session: Session,
+    actor: Actor | None,
+    result: TubeResult,
+    tube: Tube,
+    member: TubeMember,
+    person_id: int,
+) -> Case:
+    return service.create_case(
+        session=session,
+        actor=actor,
+        person_id=person_id,
+        kind=CaseKind.ASYMPTOMATIC,  # until a clinician classifies it
+        detection_route=DetectionRoute.MASS_ROUND
+        if tube.campaign_id is not None
+        else DetectionRoute.OTHER,
+        reported_at=min(result.reported_at, clock.now()),
+        sampled_at=member.sampled_at,
+        source_ref=f"tube {tube.barcode}, result {result.id}",
+        lab_result_id=result.id,
+        rule_ref=POSITIVE_RULE,
+    )
 
 
 def _exposures(session: Session, investigation: Investigation, person_id: int) -> list[Exposure]:
