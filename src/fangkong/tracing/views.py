@@ -29,7 +29,7 @@ from fangkong.tracing.schemas import (
     ScanRejectionRead,
     StatusChange,
 )
-from fangkong.web.deps import SessionDep, requires
+from fangkong.web.deps import ActorDep, SessionDep, requires
 
 router = APIRouter(prefix="/api/v1", tags=["tracing"])
 
@@ -37,6 +37,16 @@ ScanRecorder = Annotated[Actor, Depends(requires(Permission.TRACING_RECORD_SCANS
 TracingViewer = Annotated[Actor, Depends(requires(Permission.TRACING_VIEW))]
 Investigator = Annotated[Actor, Depends(requires(Permission.TRACING_INVESTIGATE))]
 Format = Literal["xlsx", "csv"]
+
+
+def _hand_over_party(actor: ActorDep) -> Actor:
+    """Contacts are handed over by the isolation side or by the epidemiologist who found them."""
+    if not actor.can(Permission.ISOLATION_MANAGE):
+        actor.require(Permission.TRACING_INVESTIGATE)
+    return actor
+
+
+HandOverParty = Annotated[Actor, Depends(_hand_over_party)]
 
 
 @router.post("/scans")
@@ -233,9 +243,18 @@ def list_contacts(
     return contacts_read(session, contacts)
 
 
+@router.get("/contacts/due-for-isolation")
+def contacts_due_for_isolation(session: SessionDep, actor: HandOverParty) -> list[ContactRead]:
+    """Identified contacts living in your area, earliest hand-over deadline first: what the
+    isolation side picks up (``category`` is the isolation category, ``last_exposure_at`` the
+    anchor of the isolation clock)."""
+    contacts = service.list_contacts_due_for_isolation(session=session, actor=actor)
+    return contacts_read(session, contacts)
+
+
 @router.post("/contacts/{contact_id}/handed-over")
 def handed_over(
-    contact_id: int, body: HandOver, session: SessionDep, actor: Investigator
+    contact_id: int, body: HandOver, session: SessionDep, actor: HandOverParty
 ) -> ContactRead:
     contact = service.mark_handed_over(
         session=session, actor=actor, contact_id=contact_id, isolation_ref=body.isolation_ref
