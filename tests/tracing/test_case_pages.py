@@ -121,3 +121,4 @@ def test_the_cluster_page_draws_the_chain(
     page = client.get("/clusters")
     assert page.status_code == 200
     assert page.text.count("<circle") == 2 and "<line" in page.text
+    assert f'data-cluster="{first.id}"' in page.text and "聚集性疫情统计" in page.text

@@ -17,6 +17,7 @@ from fangkong.tracing.enums import CaseKind, ContactBasis, DetectionRoute
 from fangkong.tracing.errors import TracingErrorCode
 from fangkong.tracing.models import Case, Contact, TransmissionLink
 from fangkong.tracing.rules import Evidence, close_contacts, clusters, near_floor
+from fangkong.tracing.rules import cluster_stats as rule_stats
 from fangkong.tracing.section import ContactRule, TracingSection
 from tests.personas import HETANG, Personas
 from tests.tracing.world import NOW, SAMPLED, World, build, epidemiologist, open_case
@@ -284,3 +285,22 @@ def test_a_neighbour_on_the_floor_above_is_found_where_the_pack_lists_floors(
         (world.housemates[1].id, ContactBasis.HOUSEHOLD),
         (world.neighbour.id, ContactBasis.BUILDING_FLOOR),
     }
+
+
+def test_cluster_statistics_give_size_depth_and_generation_intervals() -> None:
+    day = datetime(2022, 11, 1, tzinfo=UTC)
+    links = [(1, 2), (2, 3), (1, 4), (7, 8)]
+    anchors = {
+        1: day,
+        2: day + timedelta(days=3),
+        3: day + timedelta(days=5, hours=12),
+        4: None,
+        7: day,
+        8: day + timedelta(days=4),
+    }
+    stats = rule_stats(links, anchors)
+    assert [(s.case_ids, s.size, s.generations, s.intervals_days) for s in stats] == [
+        ((1, 2, 3, 4), 4, 3, (3.0, 2.5)),
+        ((7, 8), 2, 2, (4.0,)),
+    ]
+    assert [s.mean_interval_days for s in stats] == [2.8, 4.0]

@@ -404,5 +404,9 @@ def cluster_page(request: Request, session: SessionDep, actor: ActorDep) -> Resp
     links = service.links_in_scope(session=session, actor=actor)
     ids = {link.infector_case_id for link in links} | {link.infectee_case_id for link in links}
     cases = {case.id: case for case in session.query(Case).filter(Case.id.in_(list(ids or {0})))}
-    context = {"graph": graph_layout(links, cases), "links": links}
+    stats = rules.cluster_stats(
+        ((link.infector_case_id, link.infectee_case_id) for link in links),
+        {case.id: rules.case_anchor(case.onset_date, case.sampled_at) for case in cases.values()},
+    )
+    context = {"graph": graph_layout(links, cases), "links": links, "stats": stats}
     return render(request, "tracing/clusters.html", context)

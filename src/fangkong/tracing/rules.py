@@ -417,3 +417,64 @@ def clusters(links: Iterable[tuple[int, int]]) -> list[list[int]]:
     for node in parent:
         groups.setdefault(root(node), []).append(node)
     return sorted((sorted(group) for group in groups.values()), key=lambda g: (-len(g), g[0]))
+
+
+@dataclass(frozen=True)
+class ClusterStats:
+    """One cluster: its cases, how many generations deep it goes, and the intervals between
+    an infector's and an infectee's onset (or sampling, when there is no onset) in days."""
+
+    case_ids: tuple[int, ...]
+    generations: int
+    intervals_days: tuple[float, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.case_ids)
+
+    @property
+    def mean_interval_days(self) -> float | None:
+        if not self.intervals_days:
+            return None
+        return round(sum(self.intervals_days) / len(self.intervals_days), 1)
+
+
+def cluster_stats(
+    links: Iterable[tuple[int, int]], anchors: Mapping[int, datetime | None]
+) -> list[ClusterStats]:
+    """Size, depth and generation intervals of every cluster. ``anchors`` gives each case's
+    onset (as a moment) or sampling time; a link with either end unknown has no interval."""
+    pairs = list(links)
+    parents: dict[int, list[int]] = {}
+    for infector, infectee in pairs:
+        parents.setdefault(infectee, []).append(infector)
+
+    def depth(node: int, seen: frozenset[int] = frozenset()) -> int:
+        above = [p for p in parents.get(node, []) if p not in seen]
+        return 1 + max((depth(p, seen | {node}) for p in above), default=0)
+
+    stats = []
+    for group in clusters(pairs):
+        members = set(group)
+        intervals = []
+        for infector, infectee in pairs:
+            if infector not in members:
+                continue
+            start, end = anchors.get(infector), anchors.get(infectee)
+            if start is not None and end is not None:
+                intervals.append(round((end - start).total_seconds() / 86_400, 1))
+        stats.append(
+            ClusterStats(
+                case_ids=tuple(group),
+                generations=max(depth(node) for node in group),
+                intervals_days=tuple(intervals),
+            )
+        )
+    return stats
+
+
+def case_anchor(onset_date: date | None, sampled_at: datetime | None) -> datetime | None:
+    """The moment a case's generation interval counts from: onset, else sampling."""
+    if onset_date is not None:
+        return datetime.combine(onset_date, time(0), UTC)
+    return sampled_at
