@@ -304,3 +304,26 @@ def test_cluster_statistics_give_size_depth_and_generation_intervals() -> None:
         ((7, 8), 2, 2, (4.0,)),
     ]
     assert [s.mean_interval_days for s in stats] == [2.8, 4.0]
+
+
+def test_a_withdrawn_contact_who_becomes_a_case_is_not_linked(
+    session: Session, personas: Personas
+) -> None:
+    world, case, _ = confirmed(session, personas)
+    actor = epidemiologist(personas)
+    investigation = service.investigation_of_case(session=session, case_id=case.id)
+    assert investigation is not None
+    for entry in service.trajectory(session=session, investigation_id=investigation.id):
+        entry.removed = entry.kind == "scan"
+    session.flush()
+    with use_clock(ManualClock(NOW + timedelta(hours=1))):
+        actions.find_contacts(session=session, actor=actor, investigation_id=investigation.id)
+    with use_clock(ManualClock(NOW + timedelta(days=2))):
+        service.create_case(
+            session=session,
+            actor=actor,
+            person_id=world.shopper.id,
+            kind=CaseKind.CONFIRMED,
+            detection_route=DetectionRoute.FEVER_CLINIC,
+        )
+    assert session.scalars(select(TransmissionLink)).all() == []

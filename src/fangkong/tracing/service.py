@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -505,6 +505,8 @@ def link_to_infectors(
                 Contact.person_id == case.person_id,
                 Contact.case_id != case.id,
                 Contact.already_case_id.is_(None),
+                # a contact withdrawn after the trajectory was corrected is no evidence
+                or_(Contact.closed_reason.is_(None), Contact.closed_reason != "withdrawn"),
             )
         )
     )
