@@ -10,13 +10,22 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.clock import ManualClock, use_clock
 from fangkong.core.errors import FangkongError
+from fangkong.testing.enums import LabResult
 from fangkong.tracing import actions, service
 from fangkong.tracing.enums import TrajectoryKind
 from fangkong.tracing.errors import TracingErrorCode
 from fangkong.tracing.models import Investigation
 from tests.authz import snapshot
 from tests.personas import HETANG, Personas
-from tests.tracing.world import NOW, SAMPLED, World, build, epidemiologist, open_case
+from tests.tracing.world import (
+    NOW,
+    SAMPLED,
+    World,
+    build,
+    epidemiologist,
+    open_case,
+    positive_tube,
+)
 
 
 def opened(session: Session, personas: Personas) -> tuple[World, Investigation]:
@@ -206,3 +215,42 @@ def test_a_confirmed_trajectory_is_closed_to_edits(session: Session, personas: P
             )
     assert refused.value.code is TracingErrorCode.INVESTIGATION_CONFIRMED
     assert twice.value.code is TracingErrorCode.INVESTIGATION_CONFIRMED
+
+
+def test_a_serially_screened_case_is_traced_from_the_last_negative_sample(
+    session: Session,
+) -> None:
+    world = build(session)
+    # 荷塘 colleague and the case share yesterday's negative pool; the neighbour's last
+    # negative is five days old, older than the usual two-day window.
+    yesterday = SAMPLED - timedelta(days=1)
+    positive_tube(
+        session,
+        [world.case_person, world.colleague],
+        barcode="N0001",
+        result=LabResult.NOT_DETECTED,
+        sampled_at=yesterday,
+    )
+    positive_tube(
+        session,
+        [world.neighbour],
+        barcode="N0002",
+        result=LabResult.NOT_DETECTED,
+        sampled_at=SAMPLED - timedelta(days=5),
+    )
+    positive_tube(session, [world.case_person], barcode="P0001")
+    positive_tube(session, [world.neighbour], barcode="P0002")
+    with use_clock(ManualClock(NOW)):
+        opened = actions.open_cases_from_positive_results(session=session, actor=None)
+    windows = {
+        case.person_id: service.investigation_of_case(session=session, case_id=case.id)
+        for case in opened
+    }
+    case_window = windows[world.case_person.id]
+    neighbour_window = windows[world.neighbour.id]
+    assert case_window is not None and neighbour_window is not None
+    assert case_window.window_start == yesterday
+    assert neighbour_window.window_start == SAMPLED - timedelta(days=2)
+    # the market scan 20 hours before sampling is still inside the shorter window
+    kinds = [e.kind for e in service.trajectory(session=session, investigation_id=case_window.id)]
+    assert kinds == ["household", "workplace", "scan"]

@@ -132,6 +132,7 @@ def positive_tube(
     barcode: str,
     result: LabResult = LabResult.DETECTED,
     campaign: bool = True,
+    sampled_at: datetime = SAMPLED,
 ) -> TubeResult:
     """A sealed tube of ``people`` with a lab result, stored as the testing domain stores it."""
     area = places.area(session, LUSONG)
@@ -163,7 +164,7 @@ def positive_tube(
     session.add(tube)
     session.flush()
     session.add_all(
-        TubeMember(tube_id=tube.id, person_id=person.id, sampled_at=SAMPLED) for person in people
+        TubeMember(tube_id=tube.id, person_id=person.id, sampled_at=sampled_at) for person in people
     )
     upload = ResultUpload(
         content_sha256=f"{barcode:0>64}"[-64:],

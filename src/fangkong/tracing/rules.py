@@ -250,14 +250,21 @@ def lookback_window(
     sampled_at: datetime | None,
     reported_at: datetime,
     lookback: timedelta,
+    last_negative_at: datetime | None = None,
 ) -> tuple[datetime, datetime]:
     """The trajectory window: from ``lookback`` before symptom onset or sampling, whichever is
     earlier (the onset day counts from its start, UTC), until the case was reported (placed
-    under control). With neither date known, the report itself anchors the window."""
+    under control). With neither date known, the report itself anchors the window.
+
+    ``last_negative_at`` is the last negative sample of a person found by serial screening
+    (where the pack says so): the infection came after it, so the window starts there when
+    that is later than the usual start."""
     anchors = [moment for moment in (sampled_at, reported_at) if moment is not None]
     if onset_date is not None:
         anchors.append(datetime.combine(onset_date, time(0), UTC))
     start = min(anchors) - lookback
+    if last_negative_at is not None and start < last_negative_at < reported_at:
+        start = last_negative_at
     return start, reported_at
 
 

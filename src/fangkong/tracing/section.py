@@ -11,6 +11,7 @@ cite the rule that made it::
       - id: tr.lookback               # the trajectory starts this long before onset or sampling
         kind: lookback
         before: {value: 2, unit: day}
+        serial_testing: last_negative # optional: serially tested people from their last negative
         source: nhc-9th-close-contacts
       - id: tr.close_contact
         kind: close_contact
@@ -41,7 +42,7 @@ SECTION_NAME = "tracing"
 SECTION_KEYS = frozenset({"rules", "note"})
 RULE_KEYS: Mapping[str, frozenset[str]] = {
     "investigation": frozenset({"due_within"}),
-    "lookback": frozenset({"before"}),
+    "lookback": frozenset({"before", "serial_testing"}),
     "close_contact": frozenset({"criteria", "dwell", "min_overlap", "handover_within"}),
     "secondary_contact": frozenset({"criteria", "handover_within"}),
 }
@@ -75,6 +76,8 @@ class TracingSection:
     investigation_due_within: timedelta
     lookback_rule_id: str
     lookback: timedelta
+    # People found by serial screening: the window starts at their last negative sample.
+    serial_from_last_negative: bool
     close: ContactRule
     secondary: ContactRule | None  # None: the pack no longer determines secondary contacts
 
@@ -127,6 +130,7 @@ def parse_section(raw: Mapping[str, Any], context: SectionContext) -> TracingSec
         investigation_due_within=_duration(investigation, "due_within", context),
         lookback_rule_id=str(lookback["id"]),
         lookback=_duration(lookback, "before", context),
+        serial_from_last_negative=_serial(lookback, context),
         close=_contact_rule(by_kind["close_contact"], CLOSE_CRITERIA, context),
         secondary=None
         if secondary is None
@@ -146,6 +150,18 @@ def _duration(
         rule_id=rule_id,
         units=("minute", "hour", "day"),
     ).as_timedelta()
+
+
+def _serial(rule: Mapping[str, Any], context: SectionContext) -> bool:
+    value = rule.get("serial_testing")
+    if value not in (None, "last_negative"):
+        raise context.error(
+            RulePackErrorCode.FIELD_INVALID,
+            f"serial_testing {value!r}: only last_negative is known",
+            path=f"rules[{rule['id']}].serial_testing",
+            rule_id=str(rule["id"]),
+        )
+    return value == "last_negative"
 
 
 def _contact_rule(

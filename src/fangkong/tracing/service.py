@@ -22,6 +22,8 @@ from fangkong.db.transitions import transition
 from fangkong.registry import service as registry_service
 from fangkong.registry.models import Person
 from fangkong.rulepacks.catalog import Catalog, load_catalog
+from fangkong.testing.enums import LabResult
+from fangkong.testing.models import TubeMember, TubeResult
 from fangkong.tracing import events, linelist
 from fangkong.tracing.enums import (
     CaseKind,
@@ -686,11 +688,19 @@ def open_investigation(
     """The investigation every new case gets: its window and deadline from the pack, and the
     trajectory pulled from scans, home and workplace."""
     now = clock.now()
+    serial = section.serial_from_last_negative and case.detection_route in SERIAL_ROUTES
     start, end = lookback_window(
         onset_date=case.onset_date,
         sampled_at=case.sampled_at,
         reported_at=case.reported_at,
         lookback=section.lookback,
+        last_negative_at=last_negative_sample(
+            session=session,
+            person_id=case.person_id,
+            before=case.sampled_at or case.reported_at,
+        )
+        if serial
+        else None,
     )
     investigation = Investigation(
         case_id=case.id,
@@ -718,6 +728,25 @@ def open_investigation(
     )
     pull_trajectory(session=session, investigation=investigation, person=person)
     return investigation
+
+
+# Routes of people under serial screening (rounds, routine testing of key posts).
+SERIAL_ROUTES = frozenset({str(DetectionRoute.MASS_ROUND), str(DetectionRoute.KEY_WORKER_ROUTINE)})
+
+
+def last_negative_sample(*, session: Session, person_id: int, before: datetime) -> datetime | None:
+    """When the person last gave a sample that tested negative (alone or in a pool), before
+    ``before``; None if never."""
+    moment: datetime | None = session.scalar(
+        select(func.max(TubeMember.sampled_at))
+        .join(TubeResult, TubeResult.tube_id == TubeMember.tube_id)
+        .where(
+            TubeMember.person_id == person_id,
+            TubeResult.result == str(LabResult.NOT_DETECTED),
+            TubeMember.sampled_at < before,
+        )
+    )
+    return moment
 
 
 def pull_trajectory(*, session: Session, investigation: Investigation, person: Person) -> int:
