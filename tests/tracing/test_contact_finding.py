@@ -226,6 +226,7 @@ def _section(**close: object) -> TracingSection:
         investigation_due_within=timedelta(hours=24),
         lookback_rule_id="l",
         lookback=timedelta(days=2),
+        serial_from_last_negative=False,
         close=ContactRule(
             id="c",
             criteria=frozenset(close.get("criteria", {ContactBasis.HOUSEHOLD, ContactBasis.VENUE})),  # type: ignore[arg-type]
