@@ -168,3 +168,9 @@ def test_it_imports_a_scan_log_and_lists_the_bad_rows(sqlite_url: str, tmp_path:
         2,
         "error [scans.retention_invalid] retention and batch size must be at least 1",
     )
+
+
+def test_it_opens_cases_from_positive_results_from_the_console(sqlite_url: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["tracing", "open-cases"])
+    assert (result.exit_code, result.output.strip()) == (0, "0 cases opened")

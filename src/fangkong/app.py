@@ -21,6 +21,7 @@ from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
 from fangkong.testing.views import router as testing_router
+from fangkong.tracing.pages import router as tracing_pages_router
 from fangkong.tracing.views import router as tracing_router
 from fangkong.vaccination.views import router as vaccination_router
 from fangkong.web import errors
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry_pages_router,
         isolation_pages_router,
         areas_pages_router,
+        tracing_pages_router,
     ):
         app.include_router(router)
     return app

@@ -1,4 +1,4 @@
-"""``fangkong tracing``: bulk import of scan logs and retention of scans."""
+"""``fangkong tracing``: bulk import of scan logs, retention of scans, and the case intake."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 
 from fangkong.core.errors import FangkongError
 from fangkong.db.session import session_scope
-from fangkong.tracing import service
+from fangkong.tracing import jobs, service
 
 app = typer.Typer(help="Place scans and contact tracing.", no_args_is_help=True)
 
@@ -44,3 +44,19 @@ def purge_scans(
         typer.echo(f"error [{exc.code}] {exc.message}", err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(f"{deleted} scans deleted")
+
+
+@app.command("open-cases")
+def open_cases() -> None:
+    """Open a case and its investigation for every single-person positive result without one
+    (the scheduler runs this every few minutes; a second run opens nothing)."""
+    try:
+        with session_scope() as session:
+            cases = jobs.run_case_intake(session=session)
+            opened = [(case.id, case.person_id) for case in cases]
+    except FangkongError as exc:
+        typer.echo(f"error [{exc.code}] {exc.message}", err=True)
+        raise typer.Exit(code=2) from exc
+    for case_id, person_id in opened:
+        typer.echo(f"case {case_id} opened for person {person_id}")
+    typer.echo(f"{len(opened)} cases opened")

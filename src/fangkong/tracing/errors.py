@@ -17,3 +17,23 @@ class TracingErrorCode(StrEnum):
     IMPORT_COLUMNS_MISSING = "scans.import_columns_missing"
     RETENTION_INVALID = "scans.retention_invalid"
     EXPOSURE_INVALID = "tracing.exposure_invalid"
+
+    CASE_NOT_FOUND = "case.not_found"
+    CASE_UNKNOWN_PERSON = "case.unknown_person"
+    CASE_PERSON_ALREADY_CASE = "case.person_already_case"
+    CASE_DATE_IN_FUTURE = "case.date_in_future"
+    CASE_TIME_NAIVE = "case.time_naive"
+    CASE_SEVERITY_INVALID = "case.severity_invalid"
+    CASE_STATUS_TRANSITION = "case.status_transition"
+    CASE_RECLASSIFY_INVALID = "case.reclassify_invalid"
+    CASE_CONFLICT = "case.conflict"
+
+    INVESTIGATION_NOT_FOUND = "investigation.not_found"
+    INVESTIGATION_OUTSIDE_JURISDICTION = "investigation.outside_jurisdiction"
+    INVESTIGATION_CONFIRMED = "investigation.already_confirmed"
+    TRAJECTORY_ENTRY_NOT_FOUND = "trajectory.entry_not_found"
+    TRAJECTORY_ENTRY_INVALID = "trajectory.entry_invalid"
+    TRAJECTORY_UNKNOWN_VENUE = "trajectory.unknown_venue"
+
+    CONTACT_NOT_FOUND = "contact.not_found"
+    CONTACT_STATUS_CONFLICT = "contact.status_conflict"

@@ -1,13 +1,13 @@
-"""Place scans: one row each time a person's code is scanned at a venue's place code."""
+"""Place scans, cases, investigations with their trajectories, and contacts with their evidence."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fangkong.db.base import Base, BigIntId
+from fangkong.db.base import AreaPath, Base, BigIntId
 
 
 class PlaceScan(Base):
@@ -38,3 +38,158 @@ class PlaceScan(Base):
         # Retention deletes the oldest scans first.
         Index("ix_place_scan_scanned_at", "scanned_at"),
     )
+
+
+class Case(Base):
+    """A person infected: a confirmed case (确诊) or an asymptomatic infection (无症状).
+
+    ``active_person_id`` equals ``person_id`` while the case is not void and is NULL once it is:
+    its unique constraint is what allows one live case per person on every database (a partial
+    index would do the same on PostgreSQL only). ``area_path`` is the person's residence when
+    the case was opened, and scopes every list and page.
+    """
+
+    __tablename__ = "tracing_case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    active_person_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    area_path: Mapped[str] = mapped_column(AreaPath())
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
+    severity: Mapped[str | None] = mapped_column(String(16))
+    detection_route: Mapped[str] = mapped_column(String(24))
+    onset_date: Mapped[date | None]
+    sampled_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime]
+    source_ref: Mapped[str | None] = mapped_column(String(120))
+    lab_result_id: Mapped[int | None] = mapped_column(ForeignKey("lab_result.id"))
+    reclassified_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_tracing_case_area_path", "area_path"),
+        Index("ix_tracing_case_status", "status", "reported_at"),
+    )
+
+
+class Investigation(Base):
+    """The epidemiological investigation (流调) of one case: its look-back window, its deadline
+    (from the pack), and whether the epidemiologist has confirmed the trajectory."""
+
+    __tablename__ = "tracing_investigation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("tracing_case.id"), unique=True)
+    area_path: Mapped[str] = mapped_column(AreaPath())
+    status: Mapped[str] = mapped_column(String(16))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    due_at: Mapped[datetime]
+    pack_id: Mapped[str] = mapped_column(String(40))
+    pack_version: Mapped[int]
+    opened_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    contacts_found_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_tracing_investigation_area_path", "area_path", "status"),)
+
+
+class TrajectoryEntry(Base):
+    """One place or journey of the case in the look-back window. Entries pulled automatically
+    (scans, home, workplace) are never deleted, only marked ``removed`` by the epidemiologist,
+    so pulling again does not bring them back and the record of the decision stays."""
+
+    __tablename__ = "tracing_trajectory_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("tracing_investigation.id"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    venue_id: Mapped[int | None] = mapped_column(ForeignKey("venue.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
+    workplace_id: Mapped[int | None] = mapped_column(ForeignKey("workplace.id"))
+    scan_id: Mapped[int | None] = mapped_column(BigIntId)
+    description: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    removed: Mapped[bool] = mapped_column(default=False)
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class Contact(Base):
+    """One person found as a contact in one investigation (duplicates merged: several routes to
+    the same person are several evidence rows of one contact). ``already_case_id`` names the
+    person's own case when they are one already; such a contact is closed at once and never
+    handed to isolation."""
+
+    __tablename__ = "tracing_contact"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(ForeignKey("tracing_investigation.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("tracing_case.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    area_path: Mapped[str] = mapped_column(AreaPath())
+    category: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16))
+    rule_ref: Mapped[str] = mapped_column(String(160))
+    last_exposure_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    via_contact_person_id: Mapped[int | None] = mapped_column(Integer)
+    already_case_id: Mapped[int | None] = mapped_column(Integer)
+    closed_reason: Mapped[str | None] = mapped_column(String(32))
+    identified_at: Mapped[datetime]
+    handed_over_at: Mapped[datetime | None]
+    handed_over_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    isolation_ref: Mapped[str | None] = mapped_column(String(80))
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("investigation_id", "person_id"),
+        Index("ix_tracing_contact_area_status", "area_path", "status", "due_at"),
+    )
+
+
+class ContactEvidence(Base):
+    """Why one contact is a contact: which case, on what basis, where, when and for how long."""
+
+    __tablename__ = "tracing_contact_evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("tracing_contact.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("tracing_case.id"))
+    basis: Mapped[str] = mapped_column(String(24))
+    venue_id: Mapped[int | None] = mapped_column(Integer)
+    household_id: Mapped[int | None] = mapped_column(Integer)
+    workplace_id: Mapped[int | None] = mapped_column(Integer)
+    via_person_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime]
+    minutes: Mapped[int | None]
+
+
+class TransmissionLink(Base):
+    """Case ``infector_case_id`` probably infected case ``infectee_case_id``: made when a person
+    who was a contact of a case becomes a case, from that contact's strongest evidence
+    (``basis``), with a ``confidence`` the epidemiologist may revise."""
+
+    __tablename__ = "tracing_transmission_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    infector_case_id: Mapped[int] = mapped_column(ForeignKey("tracing_case.id"), index=True)
+    infectee_case_id: Mapped[int] = mapped_column(ForeignKey("tracing_case.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("tracing_contact.id"))
+    area_path: Mapped[str] = mapped_column(AreaPath(), index=True)
+    basis: Mapped[str] = mapped_column(String(24))
+    confidence: Mapped[str] = mapped_column(String(8))
+    exposure_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("infector_case_id", "infectee_case_id"),)

@@ -1,4 +1,5 @@
-"""Pure rules of the tracing domain: checking a scan record, and what counts as a contact.
+"""Pure rules of the tracing domain: checking a scan record, what counts as a contact, the
+course of a case and the look-back window of its investigation.
 
 No database, no clock: ``now`` is passed in.
 """
@@ -7,11 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from fangkong.tracing.enums import ScanSource
+from fangkong.tracing.enums import (
+    CaseKind,
+    CaseStatus,
+    ContactBasis,
+    ContactCategory,
+    ScanSource,
+)
 from fangkong.tracing.errors import TracingErrorCode
+from fangkong.tracing.section import TracingSection
 
 # Phones' clocks drift; a scan stamped a little ahead of the server is still believed. Beyond
 # this it is refused, because a future scan would put a person somewhere they have not been yet.
@@ -200,3 +208,280 @@ def summarise_matches(
             )
         )
     return sorted(contacts)
+
+
+# The course of a case. A shelter-hospital patient whose illness worsens moves to a hospital;
+# anyone not yet discharged may die; a case entered in error is voided from any live state.
+CASE_TRANSITIONS: Mapping[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.REPORTED: frozenset(
+        {
+            CaseStatus.TRANSFERRED,
+            CaseStatus.IN_HOSPITAL,
+            CaseStatus.IN_SHELTER_HOSPITAL,
+            CaseStatus.DIED,
+            CaseStatus.VOID,
+        }
+    ),
+    CaseStatus.TRANSFERRED: frozenset(
+        {CaseStatus.IN_HOSPITAL, CaseStatus.IN_SHELTER_HOSPITAL, CaseStatus.DIED, CaseStatus.VOID}
+    ),
+    CaseStatus.IN_SHELTER_HOSPITAL: frozenset(
+        {CaseStatus.IN_HOSPITAL, CaseStatus.DISCHARGED, CaseStatus.DIED, CaseStatus.VOID}
+    ),
+    CaseStatus.IN_HOSPITAL: frozenset({CaseStatus.DISCHARGED, CaseStatus.DIED, CaseStatus.VOID}),
+    CaseStatus.DISCHARGED: frozenset(),
+    CaseStatus.DIED: frozenset(),
+    CaseStatus.VOID: frozenset(),
+}
+
+
+def can_move(current: CaseStatus, target: CaseStatus) -> bool:
+    return target in CASE_TRANSITIONS[current]
+
+
+def can_reclassify(kind: CaseKind, status: CaseStatus) -> bool:
+    """Only an asymptomatic infection becomes a confirmed case, and only while it is live."""
+    return kind is CaseKind.ASYMPTOMATIC and status not in (CaseStatus.VOID, CaseStatus.DIED)
+
+
+def lookback_window(
+    *,
+    onset_date: date | None,
+    sampled_at: datetime | None,
+    reported_at: datetime,
+    lookback: timedelta,
+    last_negative_at: datetime | None = None,
+) -> tuple[datetime, datetime]:
+    """The trajectory window: from ``lookback`` before symptom onset or sampling, whichever is
+    earlier (the onset day counts from its start, UTC), until the case was reported (placed
+    under control). With neither date known, the report itself anchors the window.
+
+    ``last_negative_at`` is the last negative sample of a person found by serial screening
+    (where the pack says so): the infection came after it, so the window starts there when
+    that is later than the usual start."""
+    anchors = [moment for moment in (sampled_at, reported_at) if moment is not None]
+    if onset_date is not None:
+        anchors.append(datetime.combine(onset_date, time(0), UTC))
+    start = min(anchors) - lookback
+    if last_negative_at is not None and start < last_negative_at < reported_at:
+        start = last_negative_at
+    return start, reported_at
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One reason a person is a contact. ``at`` is when the exposure was (the last moment for a
+    household or workplace, the overlap start at a venue); ``minutes`` the time together at a
+    venue; ``via_person_id`` the close contact a secondary contact lives with."""
+
+    person_id: int
+    basis: ContactBasis
+    at: datetime
+    minutes: int | None = None
+    venue_id: int | None = None
+    household_id: int | None = None
+    workplace_id: int | None = None
+    via_person_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ContactFinding:
+    person_id: int
+    category: ContactCategory
+    rule_id: str
+    last_exposure_at: datetime
+    due_at: datetime
+    evidence: tuple[Evidence, ...]
+    via_person_id: int | None
+
+
+def close_contacts(
+    *, case_person_id: int, evidence: Iterable[Evidence], section: TracingSection, now: datetime
+) -> list[ContactFinding]:
+    """Merge evidence into one finding per person and keep those meeting the pack's close-contact
+    rule: a basis the pack lists, and at a venue at least ``min_overlap`` minutes in all."""
+    rule = section.close
+    by_person: dict[int, list[Evidence]] = {}
+    for item in evidence:
+        if item.person_id == case_person_id or item.basis not in rule.criteria:
+            continue
+        by_person.setdefault(item.person_id, []).append(item)
+    needed = rule.min_overlap.total_seconds() / 60
+    findings = []
+    for person_id, items in sorted(by_person.items()):
+        venue_minutes = sum(item.minutes or 0 for item in items if item.basis is ContactBasis.VENUE)
+        qualifying = [
+            item
+            for item in items
+            if item.basis is not ContactBasis.VENUE or needed == 0 or venue_minutes >= needed
+        ]
+        if not qualifying:
+            continue
+        findings.append(
+            ContactFinding(
+                person_id=person_id,
+                category=ContactCategory.CLOSE_CONTACT,
+                rule_id=rule.id,
+                last_exposure_at=max(item.at for item in qualifying),
+                due_at=now + rule.handover_within,
+                evidence=tuple(sorted(qualifying, key=_evidence_order)),
+                via_person_id=None,
+            )
+        )
+    return findings
+
+
+def secondary_contacts(
+    *,
+    case_person_id: int,
+    close: Iterable[ContactFinding],
+    evidence: Iterable[Evidence],
+    section: TracingSection,
+    now: datetime,
+) -> list[ContactFinding]:
+    """Secondary contacts where the pack still determines them: people linked to a close
+    contact on a basis the pack lists, who are neither the case nor a close contact."""
+    rule = section.secondary
+    if rule is None:
+        return []
+    close_ids = {finding.person_id for finding in close}
+    by_person: dict[int, list[Evidence]] = {}
+    for item in evidence:
+        if (
+            item.person_id == case_person_id
+            or item.person_id in close_ids
+            or item.basis not in rule.criteria
+        ):
+            continue
+        by_person.setdefault(item.person_id, []).append(item)
+    return [
+        ContactFinding(
+            person_id=person_id,
+            category=ContactCategory.SECONDARY_CONTACT,
+            rule_id=rule.id,
+            last_exposure_at=max(item.at for item in items),
+            due_at=now + rule.handover_within,
+            evidence=tuple(sorted(items, key=_evidence_order)),
+            via_person_id=min(item.via_person_id for item in items if item.via_person_id)
+            if any(item.via_person_id for item in items)
+            else None,
+        )
+        for person_id, items in sorted(by_person.items())
+    ]
+
+
+def _evidence_order(item: Evidence) -> tuple[str, datetime, int]:
+    return (str(item.basis), item.at, item.venue_id or 0)
+
+
+def near_floor(case_floor: int, other_floor: int) -> bool:
+    """The same floor or the floors directly above and below (Shanghai static management)."""
+    return abs(case_floor - other_floor) <= 1
+
+
+# The strongest route first: living together outranks a shared workplace, which outranks a
+# shared venue; a secondary route (through a close contact) is the weakest direct evidence.
+BASIS_STRENGTH: Mapping[ContactBasis, int] = {
+    ContactBasis.HOUSEHOLD: 5,
+    ContactBasis.BUILDING_FLOOR: 3,
+    ContactBasis.WORKPLACE: 3,
+    ContactBasis.VENUE: 2,
+    ContactBasis.BUILDING_UNIT: 2,
+    ContactBasis.VIA_CONTACT: 1,
+}
+
+
+def link_confidence(basis: ContactBasis, minutes: int | None) -> str:
+    """How sure a transmission link is, from the evidence that made the infectee a contact:
+    ``high`` for a household, ``medium`` for a workplace, a neighbour on the floor or at least
+    15 minutes together at a venue, ``low`` otherwise."""
+    if basis is ContactBasis.HOUSEHOLD:
+        return "high"
+    if basis in (ContactBasis.WORKPLACE, ContactBasis.BUILDING_FLOOR):
+        return "medium"
+    if basis is ContactBasis.VENUE and (minutes or 0) >= 15:
+        return "medium"
+    return "low"
+
+
+def clusters(links: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """Connected components of the transmission graph (case ids), largest first; cases
+    without a link are not clusters."""
+    parent: dict[int, int] = {}
+
+    def root(node: int) -> int:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for infector, infectee in links:
+        a, b = root(infector), root(infectee)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for node in parent:
+        groups.setdefault(root(node), []).append(node)
+    return sorted((sorted(group) for group in groups.values()), key=lambda g: (-len(g), g[0]))
+
+
+@dataclass(frozen=True)
+class ClusterStats:
+    """One cluster: its cases, how many generations deep it goes, and the intervals between
+    an infector's and an infectee's onset (or sampling, when there is no onset) in days."""
+
+    case_ids: tuple[int, ...]
+    generations: int
+    intervals_days: tuple[float, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.case_ids)
+
+    @property
+    def mean_interval_days(self) -> float | None:
+        if not self.intervals_days:
+            return None
+        return round(sum(self.intervals_days) / len(self.intervals_days), 1)
+
+
+def cluster_stats(
+    links: Iterable[tuple[int, int]], anchors: Mapping[int, datetime | None]
+) -> list[ClusterStats]:
+    """Size, depth and generation intervals of every cluster. ``anchors`` gives each case's
+    onset (as a moment) or sampling time; a link with either end unknown has no interval."""
+    pairs = list(links)
+    parents: dict[int, list[int]] = {}
+    for infector, infectee in pairs:
+        parents.setdefault(infectee, []).append(infector)
+
+    def depth(node: int, seen: frozenset[int] = frozenset()) -> int:
+        above = [p for p in parents.get(node, []) if p not in seen]
+        return 1 + max((depth(p, seen | {node}) for p in above), default=0)
+
+    stats = []
+    for group in clusters(pairs):
+        members = set(group)
+        intervals = []
+        for infector, infectee in pairs:
+            if infector not in members:
+                continue
+            start, end = anchors.get(infector), anchors.get(infectee)
+            if start is not None and end is not None:
+                intervals.append(round((end - start).total_seconds() / 86_400, 1))
+        stats.append(
+            ClusterStats(
+                case_ids=tuple(group),
+                generations=max(depth(node) for node in group),
+                intervals_days=tuple(intervals),
+            )
+        )
+    return stats
+
+
+def case_anchor(onset_date: date | None, sampled_at: datetime | None) -> datetime | None:
+    """The moment a case's generation interval counts from: onset, else sampling."""
+    if onset_date is not None:
+        return datetime.combine(onset_date, time(0), UTC)
+    return sampled_at

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from fangkong.tracing.enums import CaseKind, CaseStatus, DetectionRoute, Severity, TrajectoryKind
 
 
 class ScanBatchIn(BaseModel):
@@ -29,3 +32,124 @@ class ScanBatchRead(BaseModel):
 
     stored: int
     rejected: list[ScanRejectionRead]
+
+
+class CaseCreate(BaseModel):
+    """A case entered by hand (a fever clinic's report, a case from another city)."""
+
+    person_id: int
+    kind: CaseKind
+    detection_route: DetectionRoute
+    onset_date: date | None = None
+    sampled_at: datetime | None = None
+    reported_at: datetime | None = None
+    severity: Severity | None = None
+    source_ref: str | None = Field(default=None, max_length=120)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CaseRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    person_id: int
+    area_path: str
+    kind: str
+    status: str
+    severity: str | None
+    detection_route: str
+    onset_date: date | None
+    sampled_at: datetime | None
+    reported_at: datetime
+    source_ref: str | None
+    reclassified_at: datetime | None
+
+
+class StatusChange(BaseModel):
+    status: CaseStatus
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class Reclassification(BaseModel):
+    severity: Severity | None = None
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class EntryCreate(BaseModel):
+    kind: TrajectoryKind
+    started_at: datetime
+    ended_at: datetime | None = None
+    venue_id: int | None = None
+    description: str | None = Field(default=None, max_length=200)
+
+
+class EntryRemoval(BaseModel):
+    removed: bool = True
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class EntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    source: str
+    venue_id: int | None
+    household_id: int | None
+    workplace_id: int | None
+    description: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    removed: bool
+
+
+class EvidenceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    case_id: int
+    basis: str
+    venue_id: int | None
+    household_id: int | None
+    workplace_id: int | None
+    via_person_id: int | None
+    at: datetime
+    minutes: int | None
+
+
+class ContactRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_id: int
+    investigation_id: int
+    person_id: int
+    category: str
+    status: str
+    rule_ref: str
+    last_exposure_at: datetime
+    due_at: datetime
+    already_case_id: int | None
+    closed_reason: str | None
+    isolation_ref: str | None
+    evidence: list[EvidenceRead] = []
+
+
+class InvestigationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_id: int
+    status: str
+    window_start: datetime
+    window_end: datetime
+    due_at: datetime
+    pack_id: str
+    pack_version: int
+    confirmed_at: datetime | None
+    contacts_found_at: datetime | None
+    trajectory: list[EntryRead] = []
+    contacts: list[ContactRead] = []
+
+
+class HandOver(BaseModel):
+    isolation_ref: str | None = Field(default=None, max_length=80)

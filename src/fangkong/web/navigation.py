@@ -26,6 +26,8 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Transfers", "/isolation/transfers", Permission.TRANSFER_EXECUTE),
     MenuItem("Daily check-in", "/isolation/checkin", Permission.SELF_SERVICE),
     MenuItem("Risk areas", "/risk-areas", Permission.AREAS_VIEW),
+    MenuItem("Cases", "/cases", Permission.TRACING_VIEW),
+    MenuItem("Contacts", "/contacts", Permission.TRACING_VIEW),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 
