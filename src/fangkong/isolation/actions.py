@@ -46,6 +46,7 @@ from fangkong.isolation.service import (
     get_order_or_raise,
     section_for,
 )
+from fangkong.tracing import service as tracing_service
 
 
 def _transition(
@@ -370,4 +371,52 @@ def create_orders_from_contacts(
             continue
         savepoint.commit()
         result.created.append(order.id)
+    return result
+
+
+CONTACT_KINDS = {"close_contact": ContactKind.CLOSE, "secondary_contact": ContactKind.SECONDARY}
+
+
+def isolate_due_contacts(
+    *, session: Session, actor: Actor, section: IsolationSection
+) -> OrdersFromContacts:
+    """Take every contact tracing has identified in ``actor``'s jurisdiction, order it under
+    ``section`` and mark it handed over with its order's reference.
+
+    A contact whose person already has an active order is handed over to that order; a refused
+    contact stays identified in tracing (so it is picked up again once fixed) and is reported."""
+    due = tracing_service.list_contacts_due_for_isolation(session=session, actor=actor)
+    result = create_orders_from_contacts(
+        session=session,
+        actor=actor,
+        contacts=[
+            ContactForIsolation(
+                person_id=contact.person_id,
+                kind=CONTACT_KINDS[contact.category],
+                last_exposure=contact.last_exposure_at,
+                due_at=contact.due_at,
+                source_ref=f"contact:{contact.id}",
+            )
+            for contact in due
+        ],
+        section=section,
+    )
+    active = dict(
+        session.execute(
+            select(IsolationOrder.person_id, IsolationOrder.id).where(
+                IsolationOrder.person_id.in_({contact.person_id for contact in due}),
+                IsolationOrder.status == str(OrderStatus.ACTIVE),
+            )
+        )
+        .tuples()
+        .all()
+    )
+    for contact in due:
+        if contact.person_id in active:
+            tracing_service.mark_handed_over(
+                session=session,
+                actor=actor,
+                contact_id=contact.id,
+                isolation_ref=f"order:{active[contact.person_id]}",
+            )
     return result
