@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from sqlalchemy.orm import Session
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fangkong.config import get_settings
@@ -24,6 +25,24 @@ from fangkong.sim.city import load as city_load
 from fangkong.sim.city.generator import DEFAULT_SEED, generate
 
 app = typer.Typer(help="Drills: the digital twin driving the platform.", no_args_is_help=True)
+
+
+def prepare_database(*, database_url: str, population: int, city_seed: int = DEFAULT_SEED) -> bool:
+    """Migrate the database, load the divisions and generate the city if it has none; True
+    when a city was generated."""
+    migrate.upgrade(database_url)
+    engine = create_db_engine(database_url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            registry_service.load_divisions(session=session)
+            if city_load.city_exists(session=session, city_code=CITY_CODE):
+                return False
+            city = generate(population=population, seed=city_seed)
+            city_load.load_city(session=session, city=city, cipher=get_cipher())
+            session.commit()
+            return True
+    finally:
+        engine.dispose()
 
 
 def run_in_database(
@@ -43,8 +62,6 @@ def run_in_database(
         migrate.upgrade(database_url)
     engine = create_db_engine(database_url)
     try:
-        from sqlalchemy.orm import Session
-
         with Session(engine, expire_on_commit=False) as session:
             registry_service.load_divisions(session=session)
             if not city_load.city_exists(session=session, city_code=CITY_CODE):
