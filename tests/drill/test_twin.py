@@ -103,8 +103,8 @@ def test_scans_carry_the_registry_ids_and_the_hour_of_the_visit() -> None:
     scans = twin.scans_for(
         visits=visits, index=index, day_start=start, rng=np.random.default_rng(2), compliance=1.0
     )
-    assert [(s["person_id"], s["venue_id"]) for s in scans] == [(101, 502), (103, 501)]
-    assert [(s["scanned_at"] - start).seconds // 3600 for s in scans] == [9, 20]
+    assert [(person, venue) for person, venue, _ in scans] == [(101, 502), (103, 501)]
+    assert [(at - start).seconds // 3600 for _, _, at in scans] == [9, 20]
     assert (
         twin.scans_for(
             visits=visits,

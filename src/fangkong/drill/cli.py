@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy.orm import Session
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
 
 from fangkong.config import get_settings
 from fangkong.core.crypto import get_cipher
@@ -90,7 +90,14 @@ def run_in_database(
 
 
 def run_with_progress(
-    *, database_url: str, population: int, pack: str, seed: int, days: int, show: bool = True
+    *,
+    database_url: str,
+    population: int,
+    pack: str,
+    seed: int,
+    days: int,
+    show: bool = True,
+    migrate_first: bool = True,
 ) -> dict[str, Any]:
     """``run_in_database`` with a progress bar and one bulletin line per day."""
     columns = (
@@ -114,6 +121,7 @@ def run_with_progress(
             days=days,
             on_day=on_day,
             on_step=lambda step: bar.console.print(step),
+            migrate_first=migrate_first,
         )
 
 

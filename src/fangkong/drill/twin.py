@@ -201,18 +201,16 @@ def scans_for(
     day_start: datetime,
     rng: np.random.Generator,
     compliance: float,
-) -> list[dict[str, Any]]:
-    """The place-code scans a day's venue visits produce (``compliance`` of them are scanned),
-    at a random minute of the visit's hour."""
+) -> list[tuple[int, int, datetime]]:
+    """The place-code scans ``(person id, venue id, scanned_at)`` a day's venue visits produce
+    (``compliance`` of them are scanned), at a random minute of the visit's hour."""
     scanned = rng.random(visits.person.shape[0]) < compliance
     minutes = np.asarray(rng.integers(0, 60, visits.person.shape[0]), dtype=np.int64)
     person = index.person_id[visits.person[scanned]].tolist()
     venue = index.venue_id[visits.venue[scanned]].tolist()
     offsets = (visits.hour[scanned].astype(np.int64) * 60 + minutes[scanned]).tolist()
-    return [
-        {"person_id": p, "venue_id": v, "scanned_at": day_start + timedelta(minutes=m)}
-        for p, v, m in zip(person, venue, offsets, strict=True)
-    ]
+    moments = [day_start + timedelta(minutes=m) for m in range(24 * 60)]
+    return [(p, v, moments[m]) for p, v, m in zip(person, venue, offsets, strict=True)]
 
 
 def tube_load_log10(member_loads: NDArray[np.float32], pool_size: int, dilution: float) -> float:

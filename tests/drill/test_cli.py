@@ -1,0 +1,63 @@
+"""``fangkong drill run`` and the demo's drill, from the console."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fangkong.cli import app
+from fangkong.config import get_settings
+from fangkong.core.crypto import get_cipher
+from fangkong.db.session import get_engine, get_sessionmaker
+
+runner = CliRunner()
+
+
+def _clear_caches() -> None:
+    for cached in (get_settings, get_engine, get_sessionmaker, get_cipher):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("FANGKONG_DATABASE_URL", url)
+    _clear_caches()
+    yield url
+    get_engine().dispose()
+    _clear_caches()
+
+
+def test_drill_run_generates_the_city_prints_a_bulletin_a_day_and_writes_the_report(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    args = ["drill", "run", "--population", "2000", "--pack", "cn-9", "--seed", "3"]
+    result = runner.invoke(app, [*args, "--days", "4", "--report-dir", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "generating the synthetic city (2,000 residents)" in result.output
+    bulletins = [line for line in result.output.splitlines() if line.startswith("day ")]
+    assert [line.split()[1] for line in bulletins] == ["0", "1", "2", "3"]
+    report = json.loads((out / "drill-report.json").read_text(encoding="utf-8"))
+    assert report["config"]["pack_id"] == "cn-9"
+    assert report["days_run"] == 4
+    assert report["population"] == 2000
+    assert (out / "drill-report.html").exists()
+
+
+def test_the_demo_runs_a_drill_on_the_city_it_generates_and_only_then(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "drill"
+    demo = ["demo", "--no-serve", "--population", "2000", "--report-dir", str(out)]
+    first = runner.invoke(app, [*demo, "--drill-days", "3"])
+    assert first.exit_code == 0, first.output
+    assert "day  2 2022-11-11" in first.output
+    assert (out / "drill-report.json").exists()
+    second = runner.invoke(app, [*demo, "--drill-days", "3"])
+    assert second.exit_code == 0, second.output
+    assert "day  0" not in second.output
