@@ -61,3 +61,35 @@ def test_the_demo_runs_a_drill_on_the_city_it_generates_and_only_then(
     second = runner.invoke(app, [*demo, "--drill-days", "3"])
     assert second.exit_code == 0, second.output
     assert "day  0" not in second.output
+
+
+def test_drill_compare_tabulates_each_pack_over_the_seeds(tmp_path: Path) -> None:
+    args = ["drill", "compare", "--packs", "cn-9", "--packs", "cn-20", "--seeds", "2"]
+    result = runner.invoke(
+        app, [*args, "--population", "2000", "--days", "3", "--work-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "| figure | cn-9 | cn-20 |" in lines
+    table = lines[lines.index("| figure | cn-9 | cn-20 |") + 2 :]
+    assert [row.split(" | ")[0] for row in table] == [
+        "| true infections",
+        "| cases detected",
+        "| days to zero community",
+        "| samples",
+        "| tubes",
+        "| person-days isolated",
+        "| person-days under controls",
+    ]
+    assert all(row.count("±") == 2 for row in table)
+    reports = sorted(p.parent.name for p in tmp_path.glob("*/drill-report.json"))
+    assert reports == ["cn-20-1", "cn-20-2", "cn-9-1", "cn-9-2"]
+
+
+def test_mean_ci_is_the_normal_interval_of_the_mean() -> None:
+    from fangkong.drill.cli import mean_ci
+
+    mean, half = mean_ci([1.0, 2.0, 3.0, 4.0])
+    assert mean == 2.5
+    assert half == pytest.approx(1.96 * 1.2909944487358056 / 2)
+    assert mean_ci([5.0])[0] == 5.0

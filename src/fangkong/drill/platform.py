@@ -45,6 +45,7 @@ from fangkong.healthcode.schemas import HealthCodeSection
 from fangkong.healthcode.service import FactGroup
 from fangkong.isolation import service as isolation_service
 from fangkong.isolation.enums import Category, OrderStatus, PhaseKind
+from fangkong.isolation.errors import IsolationErrorCode
 from fangkong.isolation.models import IsolationOrder
 from fangkong.registry import bulk as registry_bulk
 from fangkong.registry.models import Building, Household, Person
@@ -349,8 +350,10 @@ def order_isolation(
                 last_exposure_at=min(contacts[person], now),
                 section=section,
             )
-        except FangkongError:
-            break  # the pack has no rule for close contacts: nobody is ordered
+        except FangkongError as error:
+            if error.code == IsolationErrorCode.CATEGORY_NOT_IN_PACK:
+                break  # the pack has no rule for close contacts: nobody is ordered
+            raise
         created.append(person)
     return created
 
