@@ -93,3 +93,12 @@ def test_mean_ci_is_the_normal_interval_of_the_mean() -> None:
     assert mean == 2.5
     assert half == pytest.approx(1.96 * 1.2909944487358056 / 2)
     assert mean_ci([5.0])[0] == 5.0
+
+
+def test_drill_run_refuses_an_unknown_pack_before_touching_the_database(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["drill", "run", "--pack", "cn-99", "--no-progress"])
+    assert result.exit_code == 1
+    assert "error: [rulepack.pack_not_found] no pack cn-99" in result.output
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()

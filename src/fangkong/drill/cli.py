@@ -15,12 +15,15 @@ from sqlalchemy.orm import Session
 
 from fangkong.config import get_settings
 from fangkong.core.crypto import get_cipher
+from fangkong.core.errors import FangkongError
 from fangkong.db import migrate
 from fangkong.db.session import create_db_engine
 from fangkong.drill import report as drill_report
 from fangkong.drill.loop import CITY_CODE, DayRecord, DrillConfig, run_drill
 from fangkong.drill.twin import load_parameters, load_population
+from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.registry import service as registry_service
+from fangkong.rulepacks.catalog import load_catalog
 from fangkong.sim.city import load as city_load
 from fangkong.sim.city.generator import DEFAULT_SEED, generate
 
@@ -57,7 +60,11 @@ def run_in_database(
     on_step: Callable[[str], None] = lambda _step: None,
     migrate_first: bool = True,
 ) -> dict[str, Any]:
-    """Migrate the database, generate the city if it has none, run the drill; the report."""
+    """Migrate the database, generate the city if it has none, run the drill; the report.
+
+    Raises ``RulePackError`` (``rulepack.pack_not_found``) before touching the database when
+    ``pack`` is unknown."""
+    load_catalog(schemas=[HEALTHCODE_SECTION]).get(pack)
     if migrate_first:
         migrate.upgrade(database_url)
     engine = create_db_engine(database_url)
@@ -135,14 +142,18 @@ def run(
     progress: bool = typer.Option(True, help="Show the progress bar."),
 ) -> None:
     """Run a drill on the configured database (the city is generated there if it has none)."""
-    result = run_with_progress(
-        database_url=get_settings().database_url,
-        population=population,
-        pack=pack,
-        seed=seed,
-        days=days,
-        show=progress,
-    )
+    try:
+        result = run_with_progress(
+            database_url=get_settings().database_url,
+            population=population,
+            pack=pack,
+            seed=seed,
+            days=days,
+            show=progress,
+        )
+    except FangkongError as error:
+        typer.echo(f"error: [{error.code}] {error.message}", err=True)
+        raise typer.Exit(1) from error
     json_path, html_path = drill_report.write(result, report_dir)
     typer.echo(
         f"{result['infections_true']} infected, {result['cases_detected']} detected; "
