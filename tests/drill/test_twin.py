@@ -116,3 +116,5 @@ def test_scans_carry_the_registry_ids_and_the_hour_of_the_visit() -> None:
         == []
     )
     assert index.indices_of([103, 101]).tolist() == [2, 0]
+    assert index.known_indices_of([103, 99, 102, 104]).tolist() == [2, 1]
+    assert index.known_indices_of([]).tolist() == []

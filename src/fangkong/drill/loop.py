@@ -166,9 +166,7 @@ def run_drill(
         initial_infections=0,
     )
     district = (
-        index.district_code.index(p.seed_district)
-        if p.seed_district in (index.district_code)
-        else 0
+        index.district_code.index(p.seed_district) if p.seed_district in index.district_code else 0
     )
     residents = np.flatnonzero(population.district == district)
     seeds = rng.choice(
@@ -200,10 +198,14 @@ def run_drill(
             manual.set(day_start + timedelta(hours=6))
             # 1. The platform's restrictions are the model's interventions.
             r = platform.restrictions(session=session, cases=cases)
-            centrally = index.indices_of(r.centrally)
-            at_home = index.indices_of(r.at_home)
-            locked_c = np.array([compound_index[c] for c in r.compounds], np.int32)
-            locked_b = np.array([building_index[b] for b in r.buildings], np.int32)
+            centrally = index.known_indices_of(r.centrally)
+            at_home = index.known_indices_of(r.at_home)
+            locked_c = np.array(
+                [compound_index[c] for c in r.compounds if c in compound_index], np.int32
+            )
+            locked_b = np.array(
+                [building_index[b] for b in r.buildings if b in building_index], np.int32
+            )
             isolated = np.zeros(population.size, bool)
             isolated[centrally] = True
             isolated[at_home] = True
@@ -231,7 +233,7 @@ def run_drill(
 
             # 2. Samplers: who is sampled today, in which round.
             manual.set(day_start + timedelta(hours=9))
-            plan = _RoundPlan(set(index.indices_of(list(cases)).tolist()) if cases else set())
+            plan = _RoundPlan(set(index.known_indices_of(list(cases)).tolist()) if cases else set())
             single = plan.single
             tested, case_idx, rounds = plan.tested, plan.cases, plan.rounds
 
@@ -242,7 +244,7 @@ def run_drill(
             single(f"day {d} fever clinics", presenting.tolist(), "drill.fever_clinic")
             single(
                 f"day {d} pool re-sampling",
-                index.indices_of(recheck).tolist() if recheck else [],
+                index.known_indices_of(recheck).tolist() if recheck else [],
                 "drill.pool_recheck",
             )
             in_isolation = set(r.centrally) | set(r.at_home)
@@ -259,7 +261,7 @@ def run_drill(
             area_residents = platform.designation_residents(session=session)
             area_groups: dict[int, list[int]] = {}
             for designation, people in area_residents.items():
-                idx = index.indices_of(people)
+                idx = index.known_indices_of(people)
                 turn_up = idx[rng.random(idx.shape[0]) < p.round_attendance].tolist()
                 chosen = [i for i in turn_up if i not in tested and i not in case_idx]
                 tested.update(chosen)
@@ -350,7 +352,10 @@ def run_drill(
             processed_until = clock.now()
             for case in found:
                 cases[case.person_id] = case.sampled_at
-                i = int(index.indices_of([case.person_id])[0])
+                known = index.known_indices_of([case.person_id])
+                if not known.shape[0]:
+                    continue  # a case the platform found outside the drill's city
+                i = int(known[0])
                 run.case_found_day[i] = d
                 run.case_sample_day[i] = (
                     case.sampled_at.astimezone(local).date() - start.date()
@@ -366,7 +371,7 @@ def run_drill(
                     person: at for person, (_, at) in traced.items() if person not in cases
                 }
                 contacts.update(new_contacts)
-                run.contacts_found.update(index.indices_of(sorted(new_contacts)).tolist())
+                run.contacts_found.update(index.known_indices_of(sorted(new_contacts)).tolist())
                 orders = platform.order_isolation(
                     session=session,
                     actor=epi,

@@ -97,6 +97,13 @@ class CityIndex:
         ids = np.asarray(person_ids, dtype=np.int64)
         return np.searchsorted(self.person_id, ids).astype(np.int64)
 
+    def known_indices_of(self, person_ids: Sequence[int]) -> IdArray:
+        """Model indices of those ``person_ids`` that belong to the city (others are skipped:
+        people the platform knows outside the generated city take no part in the drill)."""
+        at = self.indices_of(person_ids).clip(0, max(self.person_id.shape[0] - 1, 0))
+        ids = np.asarray(person_ids, dtype=np.int64)
+        return at[self.person_id[at] == ids] if ids.shape[0] else at
+
 
 def _dense(values: Sequence[int]) -> tuple[IdArray, NDArray[np.int32]]:
     ids, inverse = np.unique(np.asarray(values, dtype=np.int64), return_inverse=True)
