@@ -52,7 +52,7 @@ from fangkong.registry.models import Building, Household, Person
 from fangkong.testing import actions as testing_actions
 from fangkong.testing import service as testing_service
 from fangkong.testing.enums import LabResult, ResultFormat, TubeStatus
-from fangkong.testing.models import TestCampaign, Tube, TubeMember, TubeResult
+from fangkong.testing.models import Tube, TubeMember, TubeResult
 from fangkong.tracing import service as tracing_service
 from fangkong.tracing.enums import ScanSource
 from fangkong.tracing.models import PlaceScan
@@ -421,20 +421,22 @@ def record_area_days(
     """The officer files today's facts for every confirmed designation: new cases living there,
     and whether a round was held there (``rounds[designation] = all negative``)."""
     today = clock.now().date()
-    homes: dict[int, int] = {
-        person: compound
-        for person, compound in session.execute(
-            select(Person.id, Building.compound_id)
-            .join(Household, Household.id == Person.household_id)
-            .join(Building, Building.id == Household.building_id)
-            .where(Person.id.in_([case.person_id for case in cases_today]))
-        )
-    }
+    homes = session.execute(
+        select(Building.compound_id, Building.id)
+        .join(Household, Household.building_id == Building.id)
+        .join(Person, Person.household_id == Household.id)
+        .where(Person.id.in_([case.person_id for case in cases_today]))
+    ).all()
     designations = session.scalars(
         select(RiskDesignation).where(RiskDesignation.status == DesignationStatus.CONFIRMED.value)
     ).all()
     for designation in designations:
-        new = sum(compound == designation.compound_id for compound in homes.values())
+        new = sum(
+            building == designation.building_id
+            if designation.building_id is not None
+            else compound == designation.compound_id
+            for compound, building in homes
+        )
         held = designation.id in rounds
         areas_actions.record_day(
             session=session,
@@ -456,26 +458,33 @@ def evaluate_areas(*, session: Session) -> areas_jobs.EvaluationReport:
 
 
 def designation_residents(*, session: Session) -> dict[int, list[int]]:
-    """Residents of every confirmed compound designation (for rounds in risk areas)."""
-    rows = session.execute(
-        select(RiskDesignation.id, Person.id)
+    """Residents of every confirmed compound, building or unit designation, in household order
+    (for rounds in risk areas)."""
+    confirmed = RiskDesignation.status == DesignationStatus.CONFIRMED.value
+    by_compound = (
+        select(RiskDesignation.id, Person.household_id, Person.id)
         .join(Building, Building.compound_id == RiskDesignation.compound_id)
         .join(Household, Household.building_id == Building.id)
         .join(Person, Person.household_id == Household.id)
+        .where(confirmed, RiskDesignation.target_kind == TargetKind.COMPOUND.value)
+    )
+    by_building = (
+        select(RiskDesignation.id, Person.household_id, Person.id)
+        .join(Household, Household.building_id == RiskDesignation.building_id)
+        .join(Person, Person.household_id == Household.id)
         .where(
-            RiskDesignation.status == DesignationStatus.CONFIRMED.value,
-            RiskDesignation.target_kind == TargetKind.COMPOUND.value,
+            confirmed,
+            RiskDesignation.target_kind.in_([TargetKind.BUILDING.value, TargetKind.UNIT.value]),
+            RiskDesignation.unit.is_(None) | (Household.unit == RiskDesignation.unit),
         )
-        .order_by(RiskDesignation.id, Person.household_id, Person.id)
-    ).all()
+    )
+    rows = sorted(
+        (tuple(row) for stmt in (by_compound, by_building) for row in session.execute(stmt)),
+    )
     out: dict[int, list[int]] = {}
-    for designation, person in rows:
+    for designation, _, person in rows:
         out.setdefault(designation, []).append(person)
     return out
-
-
-def campaign_count(*, session: Session) -> int:
-    return len(session.scalars(select(TestCampaign.id)).all())
 
 
 def recompute_codes(
