@@ -34,7 +34,7 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     _clear_caches()
 
 
-DEMO = ["demo", "--no-serve", "--population", "3000"]
+DEMO = ["demo", "--no-serve", "--population", "3000", "--drill-days", "0"]
 
 
 def _count(url: str, statement: Select[tuple[int]]) -> int:

@@ -9,6 +9,7 @@ from fangkong.areas.cli import app as risk_areas_app
 from fangkong.core.cli import audit_app, keys_app
 from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
+from fangkong.drill.cli import app as drill_app
 from fangkong.enterprise.cli import app as enterprise_app
 from fangkong.isolation.cli import app as isolation_app
 from fangkong.logistics.cli import app as logistics_app
@@ -44,3 +45,4 @@ app.add_typer(logistics_app, name="logistics")
 app.add_typer(vaccination_app, name="vaccination")
 app.command("serve")(serve)
 app.add_typer(demo_app, name="demo")
+app.add_typer(drill_app, name="drill")

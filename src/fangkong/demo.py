@@ -1,14 +1,15 @@
 """``fangkong demo``: prepare the embedded database with demo data and serve it.
 
 The demo is the real Hunan division tree with a synthetic Zhuzhou of 100,000 residents on it
-(generated once, when the database has no city yet) and one account per role; every later
-capability adds its data here.
+(generated once, when the database has no city yet), a 30-day drill of the November 2022
+outbreak run on it through the platform (so every page has data), and one account per role.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import typer
 from sqlalchemy import select
@@ -16,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Role
-from fangkong.config import get_settings
+from fangkong.config import REPO_ROOT, get_settings
 from fangkong.core.scope import within_path
 from fangkong.db import migrate
 from fangkong.db.session import session_scope
+from fangkong.drill import cli as drill_cli
+from fangkong.drill import report as drill_report
 from fangkong.registry import service as registry_service
 from fangkong.registry.models import Person
 from fangkong.sim.city import cli as city_cli
@@ -36,6 +39,10 @@ JIANNING_STREET = "430203003"
 # sees real (synthetic) residents. Street communities are numbered from 001, grids from 001.
 JIANNING_FIRST_GRID = f"{JIANNING_STREET}001001"
 DEMO_POPULATION = 100_000
+# The November 2022 outbreak of Zhuzhou, replayed on the synthetic city.
+DEMO_PACK = "zhuzhou-2022-11"
+DEMO_DRILL_DAYS = 30
+DEMO_REPORT_DIR = REPO_ROOT / "var" / "drill"
 
 
 @dataclass(frozen=True)
@@ -107,9 +114,16 @@ def ensure_demo_accounts(*, session: Session) -> list[DemoAccount]:
     return created
 
 
-def prepare(*, population: int = DEMO_POPULATION) -> None:
+def prepare(
+    *,
+    population: int = DEMO_POPULATION,
+    drill_days: int = DEMO_DRILL_DAYS,
+    seed: int = 1,
+    report_dir: Path = DEMO_REPORT_DIR,
+) -> None:
     """Migrate the configured database and load the demo data (idempotent: a database that
-    already has a city keeps it, whatever ``population`` says)."""
+    already has a city keeps it, whatever ``population`` says). When the city is generated
+    here, a drill of ``drill_days`` days (0 for none) runs on it under ``DEMO_PACK``."""
     settings = get_settings()
     migrate.upgrade(settings.database_url)
     with session_scope() as session:
@@ -123,6 +137,20 @@ def prepare(*, population: int = DEMO_POPULATION) -> None:
         )
     with session_scope() as session:
         ensure_demo_accounts(session=session)
+    if not has_city and drill_days > 0:
+        result = drill_cli.run_with_progress(
+            database_url=settings.database_url,
+            population=population,
+            pack=DEMO_PACK,
+            seed=seed,
+            days=drill_days,
+            migrate_first=False,
+        )
+        _, html_path = drill_report.write(result, report_dir)
+        typer.echo(
+            f"drill: {result['infections_true']} infected, {result['cases_detected']} detected; "
+            f"report: {html_path}"
+        )
 
 
 def print_accounts(host: str, port: int) -> None:
@@ -144,11 +172,17 @@ def demo(
     population: int = typer.Option(
         DEMO_POPULATION, min=1_000, help="Residents of the synthetic city, when one is generated."
     ),
+    drill_days: int = typer.Option(
+        DEMO_DRILL_DAYS,
+        min=0,
+        help="Days of the drill run on a newly generated city (0: no drill).",
+    ),
+    report_dir: Path = typer.Option(DEMO_REPORT_DIR, help="Where the drill report is written."),
 ) -> None:
-    """Prepare the demo database and serve it."""
+    """Prepare the demo database (city, drill, accounts) and serve it."""
     if ctx.invoked_subcommand is not None:
         return
-    prepare(population=population)
+    prepare(population=population, drill_days=drill_days, report_dir=report_dir)
     print_accounts(host, port)
     if serve:
         from fangkong.web.cli import serve as run_server

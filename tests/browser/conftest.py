@@ -32,7 +32,7 @@ def live_server(
     env = {**os.environ, "FANGKONG_DATABASE_URL": fresh_database_url(request.param)}
     cli = [sys.executable, "-m", "fangkong"]
     subprocess.run(
-        [*cli, "demo", "--no-serve", "--population", "3000"],
+        [*cli, "demo", "--no-serve", "--population", "3000", "--drill-days", "0"],
         env=env,
         check=True,
         capture_output=True,

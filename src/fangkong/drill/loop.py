@@ -1,0 +1,441 @@
+"""The drill's day loop: the epidemic model and the real platform, on simulated time.
+
+Each simulated day, under a manual clock:
+
+1. 06:00 the platform's restrictions (people in isolation orders in force and known cases,
+   compounds and buildings under confirmed risk designations) become the model's interventions,
+   and the model simulates the day;
+2. 09:00 the samplers hold the day's rounds (fever clinic, re-sampling of positive pools,
+   people under isolation orders, risk areas, mass rounds in districts with recent cases);
+3. 20:00 the lab tests the tubes and its result file goes through ingestion;
+4. 22:00 the venues' place-code scans of the day arrive;
+5. 22:30 the platform acts: new cases, their contacts, isolation orders, risk areas (confirmed by
+   the officer), the day's facts of every risk area, the daily evaluation, health codes.
+
+The twin reads the model; the platform steps (``fangkong.drill.platform``) read only the
+database. The loop records both sides per day for the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from fangkong.accounts import service as accounts_service
+from fangkong.accounts.enums import Role
+from fangkong.core import clock
+from fangkong.core.ids import new_token
+from fangkong.core.scope import Actor
+from fangkong.drill import platform
+from fangkong.drill.twin import (
+    CityIndex,
+    TwinParameters,
+    load_parameters,
+    results_csv,
+    run_lab,
+    scans_for,
+)
+from fangkong.healthcode.section import HEALTHCODE_SECTION
+from fangkong.rulepacks.catalog import load_catalog
+from fangkong.sim.epidemic.enums import State
+from fangkong.sim.epidemic.model import Interventions, Model
+from fangkong.sim.epidemic.parameters import load as load_epidemic
+from fangkong.sim.epidemic.population import Population
+
+CITY_CODE = "4302"
+ROUND_DURATION = timedelta(hours=10)
+
+
+@dataclass(frozen=True)
+class DrillConfig:
+    pack_id: str
+    seed: int
+    days: int
+    preset: str = "omicron_ba5"
+    seed_infections: int | None = None  # default: the twin parameters' value
+    stop_at_zero: bool = True
+
+
+@dataclass
+class DayRecord:
+    """One day of the drill, both sides: truth (the model) and what the platform did."""
+
+    day: int
+    date: str
+    true_infections: int
+    community_infections: int
+    infectious: int
+    cases_found: int
+    samples: int
+    tubes: int
+    rounds: int
+    in_isolation: int
+    under_area_controls: int
+    orders_made: int
+    risk_areas: int
+    codes_changed: int
+    results: str = ""
+
+    def bulletin(self) -> str:
+        return (
+            f"day {self.day:>2} {self.date}: {self.true_infections} infected "
+            f"({self.community_infections} in the community), {self.cases_found} cases found; "
+            f"{self.samples} sampled in {self.tubes} tubes; {self.in_isolation} in isolation, "
+            f"{self.orders_made} new orders; {self.risk_areas} risk areas"
+        )
+
+
+@dataclass
+class DrillRun:
+    """Everything the report needs. Person keys are model indices."""
+
+    config: DrillConfig
+    population: int
+    days: list[DayRecord] = field(default_factory=list)
+    infection_day: dict[int, int] = field(default_factory=dict)
+    infector: dict[int, int] = field(default_factory=dict)
+    case_found_day: dict[int, int] = field(default_factory=dict)
+    case_sample_day: dict[int, int] = field(default_factory=dict)
+    contacts_found: set[int] = field(default_factory=set)
+    isolated_days: dict[int, list[int]] = field(default_factory=dict)
+    stopped_because: str = "day limit"
+
+
+@dataclass
+class _RoundPlan:
+    """The day's rounds as they are planned: nobody is sampled twice a day, cases never."""
+
+    cases: set[int]
+    tested: set[int] = field(default_factory=set)
+    rounds: list[tuple[str, str, list[list[int]], int, str]] = field(default_factory=list)
+
+    def single(self, name: str, people: Sequence[int], rule: str) -> None:
+        chosen = [i for i in people if i not in self.tested and i not in self.cases]
+        self.tested.update(chosen)
+        if chosen:
+            self.rounds.append((name, CITY_CODE, [[i] for i in chosen], 1, rule))
+
+
+def drill_actor(*, session: Session, username: str, role: Role) -> Actor:
+    """The twin's account for a role (city-wide), created locked on first use."""
+    user = accounts_service.get_by_username(session=session, username=username)
+    if user is None:
+        user = accounts_service.create_user(
+            session=session,
+            actor=None,
+            username=username,
+            password=new_token(),
+            role=role,
+            display_name=username,
+            area_code=CITY_CODE,
+        )
+    return accounts_service.actor_for(user)
+
+
+def run_drill(
+    *,
+    session: Session,
+    population: Population,
+    index: CityIndex,
+    config: DrillConfig,
+    commit: Callable[[], None],
+    on_day: Callable[[DayRecord], None] = lambda _day: None,
+    parameters: TwinParameters | None = None,
+) -> DrillRun:
+    """Run the drill on the city in ``session``; ``commit`` is called after every day."""
+    p = parameters or load_parameters()
+    catalog = load_catalog(schemas=[HEALTHCODE_SECTION])
+    pack = catalog.get(config.pack_id)
+    pack_version = pack.manifest.version
+    codes_section = pack.section(HEALTHCODE_SECTION)
+    sampler = drill_actor(session=session, username="drill-sampler", role=Role.SAMPLER)
+    officer = drill_actor(session=session, username="drill-officer", role=Role.COMMAND_CENTRE)
+    epi = drill_actor(session=session, username="drill-epi", role=Role.EPIDEMIOLOGIST)
+    commit()
+
+    rng = np.random.default_rng([config.seed, 1])
+    model = Model(
+        population=population,
+        parameters=load_epidemic(config.preset),
+        seed=config.seed,
+        initial_infections=0,
+    )
+    district = (
+        index.district_code.index(p.seed_district) if p.seed_district in index.district_code else 0
+    )
+    residents = np.flatnonzero(population.district == district)
+    seeds = rng.choice(
+        residents, min(config.seed_infections or p.seed_infections, residents.shape[0]), False
+    ).astype(np.int32)
+    model.infect(seeds)
+    run = DrillRun(config=config, population=population.size)
+    for person in seeds.tolist():
+        run.infection_day[person] = 0
+        run.infector[person] = -1
+
+    start = p.start
+    local = start.tzinfo
+    cases: dict[int, datetime] = {}  # platform person id -> first positive sample
+    contacts: dict[int, datetime] = {}  # platform person id -> last exposure
+    ordered_on: dict[int, int] = {}  # platform person id -> day of their isolation order
+    recheck: list[int] = []
+    district_last_case: dict[str, int] = {}
+    processed_until = start - timedelta(days=1)
+    zero_streak = 0
+    manual = clock.ManualClock(start)
+    compound_index = {int(c): i for i, c in enumerate(index.compound_id.tolist())}
+    building_index = {int(b): i for i, b in enumerate(index.building_id.tolist())}
+    paths = index.person_path
+
+    with clock.use_clock(manual):
+        for d in range(config.days):
+            day_start = start + timedelta(days=d)
+            manual.set(day_start + timedelta(hours=6))
+            # 1. The platform's restrictions are the model's interventions.
+            r = platform.restrictions(session=session, cases=cases)
+            centrally = index.known_indices_of(r.centrally)
+            at_home = index.known_indices_of(r.at_home)
+            locked_c = np.array(
+                [compound_index[c] for c in r.compounds if c in compound_index], np.int32
+            )
+            locked_b = np.array(
+                [building_index[b] for b in r.buildings if b in building_index], np.int32
+            )
+            isolated = np.zeros(population.size, bool)
+            isolated[centrally] = True
+            isolated[at_home] = True
+            controlled = np.isin(population.compound, locked_c) | np.isin(
+                population.building, locked_b
+            )
+            for person in np.flatnonzero(isolated).tolist():
+                run.isolated_days.setdefault(person, []).append(d)
+            today = model.step(
+                Interventions(
+                    isolated_centrally=centrally.astype(np.int32),
+                    isolated_at_home=at_home.astype(np.int32),
+                    locked_compounds=locked_c,
+                    locked_buildings=locked_b,
+                )
+            )
+            infected = today.infected
+            for person, source in zip(infected.tolist(), today.infectors.tolist(), strict=True):
+                run.infection_day[person] = d
+                run.infector[person] = source
+            community = int(np.count_nonzero(~(isolated | controlled)[infected]))
+            if d == 0:
+                community += int(seeds.shape[0])
+            loads = model.viral_load_log10()
+
+            # 2. Samplers: who is sampled today, in which round.
+            manual.set(day_start + timedelta(hours=9))
+            plan = _RoundPlan(set(index.known_indices_of(list(cases)).tolist()) if cases else set())
+            single = plan.single
+            tested, case_idx, rounds = plan.tested, plan.cases, plan.rounds
+
+            symptomatic = np.flatnonzero(
+                (model.state >= State.SYMPTOMATIC) & (model.state <= State.CRITICAL)
+            )
+            presenting = symptomatic[rng.random(symptomatic.shape[0]) < p.symptomatic_presentation]
+            single(f"day {d} fever clinics", presenting.tolist(), "drill.fever_clinic")
+            single(
+                f"day {d} pool re-sampling",
+                index.known_indices_of(recheck).tolist() if recheck else [],
+                "drill.pool_recheck",
+            )
+            in_isolation = set(r.centrally) | set(r.at_home)
+            due = [
+                person
+                for person, since in ordered_on.items()
+                if (d - since) % p.contact_test_every_days == 1 and person in in_isolation
+            ]
+            single(
+                f"day {d} isolation tests",
+                index.indices_of(sorted(due)).tolist() if due else [],
+                "drill.isolation_test",
+            )
+            area_residents = platform.designation_residents(session=session)
+            area_groups: dict[int, list[int]] = {}
+            for designation, people in area_residents.items():
+                idx = index.known_indices_of(people)
+                turn_up = idx[rng.random(idx.shape[0]) < p.round_attendance].tolist()
+                chosen = [i for i in turn_up if i not in tested and i not in case_idx]
+                tested.update(chosen)
+                if chosen:
+                    area_groups[designation] = chosen
+            if area_groups:
+                rounds.append(
+                    (f"day {d} risk-area round", CITY_CODE, list(area_groups.values()),
+                     p.risk_area_pool_size, "drill.risk_area_round")
+                )  # fmt: skip
+            for code, last in sorted(district_last_case.items()):
+                if d - last > p.case_window_days or (d - last) % p.mass_round_every_days:
+                    continue
+                residents_d = np.flatnonzero(population.district == index.district_code.index(code))
+                turn_up = residents_d[
+                    rng.random(residents_d.shape[0]) < p.round_attendance
+                ].tolist()
+                chosen = [i for i in turn_up if i not in tested and i not in case_idx]
+                tested.update(chosen)
+                if chosen:
+                    rounds.append(
+                        (f"day {d} mass round {code}", code, [chosen], p.mass_round_pool_size,
+                         "drill.mass_round")
+                    )  # fmt: skip
+
+            tubes: list[tuple[str, Any, datetime]] = []
+            area_tubes: dict[int, list[str]] = {}
+            samples = 0
+            for name, area_code, groups, pool_size, rule in rounds:
+                id_groups = [index.person_id[g].tolist() for g in groups]
+                sampled = platform.sample_round(
+                    session=session,
+                    actor=sampler,
+                    name=name,
+                    area_code=area_code,
+                    groups=id_groups,
+                    paths={
+                        pid: paths[i]
+                        for g in groups
+                        for pid, i in zip(index.person_id[g].tolist(), g, strict=True)
+                    },
+                    pool_size=pool_size,
+                    rule_ref=f"{rule}@{config.pack_id}",
+                    duration=ROUND_DURATION,
+                )
+                for barcode, members in sampled.tubes.items():
+                    tubes.append((barcode, index.indices_of(members), clock.now()))
+                    samples += len(members)
+                if rule == "drill.risk_area_round":
+                    barcode_of = {m: b for b, ms in sampled.tubes.items() for m in ms}
+                    for designation, group in area_groups.items():
+                        area_tubes[designation] = sorted(
+                            {barcode_of[pid] for pid in index.person_id[group].tolist()}
+                        )
+
+            # 3. The lab's results go through ingestion.
+            manual.set(day_start + timedelta(hours=20))
+            outcomes = run_lab(tubes=tubes, loads=loads, rng=rng, parameters=p)
+            summary = ""
+            if outcomes:
+                summary = platform.ingest_results(
+                    session=session,
+                    filename=f"drill-day-{d:03d}.csv",
+                    content=results_csv(outcomes=outcomes, reported_at=clock.now(), parameters=p),
+                )
+            detected = {o.barcode for o in outcomes if o.detected}
+
+            # 4. Place-code scans of the day.
+            manual.set(day_start + timedelta(hours=22))
+            scans = scans_for(
+                visits=today.venue_visits,
+                index=index,
+                day_start=day_start,
+                rng=rng,
+                compliance=p.scan_compliance,
+            )
+            if scans:
+                platform.record_scans(session=session, scans=scans)
+
+            # 5. The platform acts on what it knows.
+            manual.set(day_start + timedelta(hours=22, minutes=30))
+            found = platform.new_cases(session=session, since=processed_until, known=cases)
+            recheck = [
+                person
+                for person in platform.positive_pool_members(session=session, since=processed_until)
+                if person not in cases
+            ]
+            processed_until = clock.now()
+            for case in found:
+                cases[case.person_id] = case.sampled_at
+                known = index.known_indices_of([case.person_id])
+                if not known.shape[0]:
+                    continue  # a case the platform found outside the drill's city
+                i = int(known[0])
+                run.case_found_day[i] = d
+                run.case_sample_day[i] = (
+                    case.sampled_at.astimezone(local).date() - start.date()
+                ).days
+                district_last_case[paths[i].split("/")[3]] = d
+            new_contacts: dict[int, datetime] = {}
+            orders: list[int] = []
+            if found:
+                traced = platform.contacts_of(
+                    session=session, cases=found, lookback=timedelta(days=p.lookback_days)
+                )
+                new_contacts = {
+                    person: at for person, (_, at) in traced.items() if person not in cases
+                }
+                contacts.update(new_contacts)
+                run.contacts_found.update(index.known_indices_of(sorted(new_contacts)).tolist())
+                orders = platform.order_isolation(
+                    session=session,
+                    actor=epi,
+                    contacts=new_contacts,
+                    pack_id=config.pack_id,
+                    pack_version=pack_version,
+                )
+                for person in orders:
+                    ordered_on[person] = d
+                platform.propose_and_confirm_areas(
+                    session=session,
+                    officer=officer,
+                    cases=found,
+                    pack_id=config.pack_id,
+                    pack_version=pack_version,
+                )
+            negative = {
+                designation: not any(b in detected for b in barcodes)
+                for designation, barcodes in area_tubes.items()
+            }
+            platform.record_area_days(
+                session=session, officer=officer, cases_today=found, rounds=negative
+            )
+            platform.evaluate_areas(session=session)
+            changed = platform.recompute_codes(
+                session=session,
+                person_ids=sorted({c.person_id for c in found} | set(new_contacts)),
+                pack=codes_section,
+                cases=cases,
+                contacts=contacts,
+            )
+            commit()
+
+            record = DayRecord(
+                day=d,
+                date=day_start.date().isoformat(),
+                true_infections=int(infected.shape[0]) + (int(seeds.shape[0]) if d == 0 else 0),
+                community_infections=community,
+                infectious=int(
+                    np.count_nonzero(
+                        (model.state >= State.PRESYMPTOMATIC) & (model.state <= State.CRITICAL)
+                    )
+                ),
+                cases_found=len(found),
+                samples=samples,
+                tubes=len(tubes),
+                rounds=len(rounds),
+                in_isolation=int(np.count_nonzero(isolated)),
+                under_area_controls=int(np.count_nonzero(controlled)),
+                orders_made=len(orders),
+                risk_areas=len(r.compounds) + len(r.buildings),
+                codes_changed=changed,
+                results=summary,
+            )
+            run.days.append(record)
+            on_day(record)
+            zero_streak = zero_streak + 1 if community == 0 else 0
+            active = int(
+                np.count_nonzero((model.state >= State.EXPOSED) & (model.state <= State.CRITICAL))
+            )
+            if config.stop_at_zero and zero_streak >= p.zero_community_days and d > 0:
+                run.stopped_because = f"no community infections for {p.zero_community_days} days"
+                break
+            if config.stop_at_zero and active == 0:
+                run.stopped_because = "no infections left"
+                break
+    return run
