@@ -19,6 +19,7 @@ from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
 from fangkong.testing.views import router as testing_router
+from fangkong.testing.views import sampling_router
 from fangkong.tracing.views import router as tracing_router
 from fangkong.vaccination.views import router as vaccination_router
 from fangkong.web import errors
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         registry_router,
         testing_router,
+        sampling_router,
         tracing_router,
         areas_router,
         isolation_router,

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_minutes: int = Field(default=15, ge=1)
     timezone: str = "Asia/Shanghai"
+    # Sampling scans: many scans per transaction (group commit), or one transaction per scan.
+    sampling_group_commit: bool = True
+    sampling_batch_window_ms: float = Field(default=2.0, ge=0, le=100)
 
     @model_validator(mode="after")
     def _code_signing_key_parses(self) -> Settings:
