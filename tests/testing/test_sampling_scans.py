@@ -117,16 +117,15 @@ def test_it_binds_scans_in_one_batch_and_seals_the_full_tube(
     assert (tube.status, tube.member_count, tube.sealed_at) == (TubeStatus.SEALED.value, 3, NOW)
     members = session.scalars(select(TubeMember.person_id).where(TubeMember.tube_id == tube.id))
     assert sorted(members) == sorted(ids[:3])
-    actions = session.scalars(
-        select(AuditEvent.action).where(
-            AuditEvent.subject_type == "tube", AuditEvent.subject_id == str(tube.id)
-        )
-    ).all()
-    assert sorted(actions) == [
-        "testing.tube_members_added",
-        "testing.tube_opened",
-        "testing.tube_sealed",
-    ]
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "testing.scans_stored")
+    ).one()
+    assert event.after == {
+        "tubes": {"ZZ4302000001": ids[:3]},
+        "sealed": ["ZZ4302000001"],
+        "scan_ids": [o.scan_id for o in outcomes],  # type: ignore[attr-defined]
+    }
+    assert event.actor_label == "jianning-sampler"
 
 
 def test_one_bad_scan_never_fails_the_others_in_its_batch(

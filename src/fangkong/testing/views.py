@@ -6,15 +6,24 @@ import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response, UploadFile, status
+from sqlalchemy.orm import sessionmaker
 
+from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Permission
 from fangkong.core import clock
+from fangkong.core.errors import AuthenticationFailed, CoreErrorCode, PermissionDenied
 from fangkong.core.scope import Actor
-from fangkong.db.session import get_sessionmaker
+from fangkong.db.session import create_db_engine
 from fangkong.testing import actions, sampling, service
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.schemas import ResultUploadRead, ScanCreate, ScanRead, TubeOpen, TubeRead
-from fangkong.web.deps import SessionDep, SettingsDep, requires
+from fangkong.web.deps import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    SessionDep,
+    SettingsDep,
+    requires,
+)
 
 router = APIRouter(prefix="/api/v1/testing", tags=["testing"])
 
@@ -51,6 +60,37 @@ def upload_result_file(
 sampling_router = APIRouter(prefix="/api/v1/sampling", tags=["sampling"])
 
 Sampler = Annotated[Actor, Depends(requires(Permission.TESTING_SAMPLE))]
+
+
+def scanning_sampler(request: Request, session: SessionDep) -> Actor:
+    """The caller of the scan endpoint, authenticated like ``current_actor`` (bearer token, or
+    session cookie plus the CSRF header) but in a worker thread, and with the request's
+    database connection given back at once: a scan then holds no connection while it waits
+    for the writer, and a busy pool never stalls the event loop."""
+    try:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            user = accounts_service.resolve_api_token(session=session, token=token.strip())
+        else:
+            cookie = request.cookies.get(SESSION_COOKIE)
+            if not cookie:
+                raise AuthenticationFailed(CoreErrorCode.AUTH_REQUIRED, "please log in")
+            user, login = accounts_service.resolve_session(session=session, token=cookie)
+            if request.headers.get(CSRF_HEADER) != login.csrf_token:
+                raise PermissionDenied(
+                    CoreErrorCode.AUTH_CSRF_FAILED,
+                    "the page's security token is missing or wrong; reload the page",
+                )
+        actor = accounts_service.actor_for(user)
+    finally:
+        session.close()
+    actor.require(Permission.TESTING_SAMPLE)
+    request.state.actor = actor
+    return actor
+
+
+ScanningSampler = Annotated[Actor, Depends(scanning_sampler)]
 _WRITER_LOCK = threading.Lock()
 
 
@@ -61,8 +101,15 @@ def get_scan_writer(request: Request, settings: SettingsDep) -> sampling.ScanWri
         with _WRITER_LOCK:
             writer = getattr(request.app.state, "scan_writer", None)
             if writer is None:
+                # Its own engine: request sessions must never hold the connections the writer
+                # needs to store what they are waiting for.
+                engine = create_db_engine(
+                    settings.database_url,
+                    pool_size=2 if settings.sampling_group_commit else 20,
+                    max_overflow=0,
+                )
                 writer = sampling.ScanWriter(
-                    get_sessionmaker(),
+                    sessionmaker(bind=engine, expire_on_commit=False),
                     group_commit=settings.sampling_group_commit,
                     window=settings.sampling_batch_window_ms / 1000,
                 )
@@ -98,7 +145,10 @@ def close_sampling_tube(session: SessionDep, actor: Sampler, barcode: str) -> Tu
 
 @sampling_router.post("/scans")
 async def record_scan(
-    actor: Sampler, body: ScanCreate, settings: SettingsDep, writer: ScanWriterDep
+    actor: ScanningSampler,
+    body: ScanCreate,
+    settings: SettingsDep,
+    writer: ScanWriterDep,
 ) -> ScanRead:
     """Bind the person behind a code (or a typed ID number) to a tube.
 
