@@ -18,6 +18,7 @@ from fangkong.isolation.views import router as isolation_router
 from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
+from fangkong.testing.sampling_pages import router as sampling_pages_router
 from fangkong.testing.views import router as testing_router
 from fangkong.testing.views import sampling_router
 from fangkong.tracing.views import router as tracing_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vaccination_router,
         pages_router,
         registry_pages_router,
+        sampling_pages_router,
     ):
         app.include_router(router)
     return app

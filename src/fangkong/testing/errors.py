@@ -61,6 +61,9 @@ class TestingErrorCode(StrEnum):
     # The sampling scan API.
     SCAN_INPUT_INVALID = "testing.scan_input_invalid"
     SCAN_NOT_STORED = "testing.scan_not_stored"
+    # Printable labels.
+    BUILDING_NOT_FOUND = "testing.building_not_found"
+    LABEL_RANGE_INVALID = "testing.label_range_invalid"
     # Pool planning inputs.
     POOL_INPUT_INVALID = "testing.pool_input_invalid"
 

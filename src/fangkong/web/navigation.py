@@ -22,6 +22,8 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Residents", "/persons", Permission.REGISTRY_VIEW),
     MenuItem("Import residents", "/registry/import", Permission.REGISTRY_IMPORT),
     MenuItem("Possible duplicates", "/registry/merges", Permission.REGISTRY_MERGE),
+    MenuItem("Sampling", "/sampling", Permission.TESTING_SAMPLE),
+    MenuItem("Codes and tube labels", "/sampling/labels", Permission.TESTING_VIEW),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 
