@@ -10,6 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Permission
+from fangkong.config import Settings
 from fangkong.core import clock
 from fangkong.core.errors import AuthenticationFailed, CoreErrorCode, PermissionDenied
 from fangkong.core.scope import Actor
@@ -94,13 +95,15 @@ ScanningSampler = Annotated[Actor, Depends(scanning_sampler)]
 _WRITER_LOCK = threading.Lock()
 
 
-def get_scan_writer(request: Request, settings: SettingsDep) -> sampling.ScanWriter:
-    """The application's scan writer (one per process, created on first use)."""
+def get_scan_writer(request: Request) -> sampling.ScanWriter:
+    """The application's scan writer (one per process, created on first use), writing to the
+    database the application was created for."""
     writer: sampling.ScanWriter | None = getattr(request.app.state, "scan_writer", None)
     if writer is None:
         with _WRITER_LOCK:
             writer = getattr(request.app.state, "scan_writer", None)
             if writer is None:
+                settings: Settings = request.app.state.settings
                 # Its own engine: request sessions must never hold the connections the writer
                 # needs to store what they are waiting for.
                 engine = create_db_engine(
