@@ -25,7 +25,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,10 +38,8 @@ from fangkong.core import audit, clock
 from fangkong.core.crypto import get_cipher, parse_keyring
 from fangkong.core.errors import Conflict, CoreErrorCode, FangkongError, NotFound, PermissionDenied
 from fangkong.core.scope import Actor
-from fangkong.registry import service as registry_service
 from fangkong.registry.identity import id_number_lookup_keys
 from fangkong.registry.models import Person
-from fangkong.testing import service
 from fangkong.testing.codes import verify_code
 from fangkong.testing.enums import CampaignStatus, ScanFlag, ScanMethod, TubeStatus
 from fangkong.testing.errors import TestingError, TestingErrorCode
@@ -659,7 +657,18 @@ class ScanWriter:
                     stop = True
                     break
                 batch.append(item)
-            self._store(batch)
+            try:
+                self._store(batch)
+            except Exception as error:  # the thread must outlive any failure
+                for _, future in batch:
+                    _settle(
+                        future,
+                        FangkongError(
+                            TestingErrorCode.SCAN_NOT_STORED,
+                            f"the scan could not be stored ({type(error).__name__}); scan again",
+                            status=503,
+                        ),
+                    )
             if stop:
                 return
 
@@ -674,63 +683,27 @@ class ScanWriter:
                     self._store([item])
                 return
             _, future = batch[0]
-            if isinstance(error, FangkongError):
-                future.set_exception(error)
-            else:
-                future.set_exception(
-                    FangkongError(
-                        TestingErrorCode.SCAN_NOT_STORED,
-                        "the scan could not be stored; scan it again",
-                        status=503,
-                    )
+            if not isinstance(error, FangkongError):
+                error = FangkongError(
+                    TestingErrorCode.SCAN_NOT_STORED,
+                    "the scan could not be stored; scan it again",
+                    status=503,
                 )
+            _settle(future, error)
             return
         self.batches += 1
         self.scans += len(batch)
         for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, FangkongError):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+            _settle(future, outcome)
 
 
-# --- Tubes at a site --------------------------------------------------------------------------
-
-
-def open_round_tube(
-    *,
-    session: Session,
-    actor: Actor,
-    barcode: str,
-    campaign_id: int,
-    site_code: str,
-    pool_size: int | None = None,
-) -> Tube:
-    """Open a tube for a round at a sampling site (an area code inside the round's area).
-
-    The pool size defaults to the round's pool policy cap (``max_pool_size``, whose rule the
-    round cites). Scanning a tube that is already open at this site for this round carries on
-    filling it (a phone that reloaded its page); any other registered tube is refused with
-    ``tube_barcode_taken``.
-    """
-    site = registry_service.get_by_code_or_raise(session=session, code=site_code)
-    actor.require_path(site.path)
-    existing = service.get_tube_by_barcode(session=session, barcode=barcode.strip())
-    if (
-        existing is not None
-        and existing.campaign_id == campaign_id
-        and existing.area_path == site.path
-        and existing.status == TubeStatus.OPEN.value
-    ):
-        return existing
-    campaign = session.get(TestCampaign, campaign_id)
-    if campaign is None:
-        raise NotFound(TestingErrorCode.CAMPAIGN_NOT_FOUND, "no such round", field="campaign_id")
-    return service.open_tube(
-        session=session,
-        actor=actor,
-        barcode=barcode.strip(),
-        area_path=site.path,
-        pool_size=pool_size or campaign.max_pool_size,
-        campaign_id=campaign_id,
-    )
+def _settle(future: Future[ScanOutcome], outcome: ScanOutcome | FangkongError) -> None:
+    """Answer a waiting request; one whose caller went away (cancelled) is skipped, its scan
+    stored all the same."""
+    try:
+        if isinstance(outcome, FangkongError):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+    except InvalidStateError:
+        pass
