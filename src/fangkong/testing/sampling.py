@@ -38,8 +38,10 @@ from fangkong.core import audit, clock
 from fangkong.core.crypto import get_cipher, parse_keyring
 from fangkong.core.errors import Conflict, CoreErrorCode, FangkongError, NotFound, PermissionDenied
 from fangkong.core.scope import Actor
+from fangkong.registry import service as registry_service
 from fangkong.registry.identity import id_number_lookup_keys
 from fangkong.registry.models import Person
+from fangkong.testing import service
 from fangkong.testing.codes import verify_code
 from fangkong.testing.enums import CampaignStatus, ScanFlag, ScanMethod, TubeStatus
 from fangkong.testing.errors import TestingError, TestingErrorCode
@@ -707,3 +709,45 @@ def _settle(future: Future[ScanOutcome], outcome: ScanOutcome | FangkongError) -
             future.set_result(outcome)
     except InvalidStateError:
         pass
+
+
+# --- Tubes at a site --------------------------------------------------------------------------
+
+
+def open_round_tube(
+    *,
+    session: Session,
+    actor: Actor,
+    barcode: str,
+    campaign_id: int,
+    site_code: str,
+    pool_size: int | None = None,
+) -> Tube:
+    """Open a tube for a round at a sampling site (an area code inside the round's area).
+
+    The pool size defaults to the round's pool policy cap (``max_pool_size``, whose rule the
+    round cites). Scanning a tube that is already open at this site for this round carries on
+    filling it (a phone that reloaded its page); any other registered tube is refused with
+    ``tube_barcode_taken``.
+    """
+    site = registry_service.get_by_code_or_raise(session=session, code=site_code)
+    actor.require_path(site.path)
+    existing = service.get_tube_by_barcode(session=session, barcode=barcode.strip())
+    if (
+        existing is not None
+        and existing.campaign_id == campaign_id
+        and existing.area_path == site.path
+        and existing.status == TubeStatus.OPEN.value
+    ):
+        return existing
+    campaign = session.get(TestCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound(TestingErrorCode.CAMPAIGN_NOT_FOUND, "no such round", field="campaign_id")
+    return service.open_tube(
+        session=session,
+        actor=actor,
+        barcode=barcode.strip(),
+        area_path=site.path,
+        pool_size=pool_size or campaign.max_pool_size,
+        campaign_id=campaign_id,
+    )
