@@ -17,6 +17,7 @@ import asyncio
 import os
 import socket
 import uuid
+from pathlib import Path
 
 import psycopg
 
@@ -46,7 +47,22 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def measure(*, group_commit: bool, seconds: float, concurrency: int, workers: int) -> LoadReport:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far (Linux /proc)."""
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    for process in pids:
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def measure(
+    *, group_commit: bool, seconds: float, concurrency: int, workers: int
+) -> tuple[LoadReport, float]:
     name, url = fresh_database()
     try:
         # Enough tubes that no sampler runs dry at 8,000 scans/s.
@@ -59,6 +75,7 @@ def measure(*, group_commit: bool, seconds: float, concurrency: int, workers: in
                 run_load(port, site, concurrency=concurrency, seconds=2, label="warm")
             )
             # Each sampler starts a fresh tube: half-filled warm-up tubes are left alone.
+            cpu_before = cpu_seconds(server.pid)
             report, _ = asyncio.run(
                 run_load(
                     port,
@@ -69,20 +86,23 @@ def measure(*, group_commit: bool, seconds: float, concurrency: int, workers: in
                     first_tube=next_tube + concurrency,
                 )
             )
+            server_cpu = cpu_seconds(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=30)
-        return report
+        return report, server_cpu
     finally:
         drop_database(name)
 
 
-def show(label: str, report: LoadReport) -> None:
+def show(label: str, report: LoadReport, server_cpu: float) -> None:
+    per_scan = server_cpu / max(len(report.latencies), 1)
     print(
         f"{label:<22} {len(report.latencies):>8} scans in {report.finished - report.started:5.1f} s"
         f" = {report.rate:8.0f} scans/s   p50 {report.percentile(0.5) * 1000:7.1f} ms"
         f"   p99 {report.percentile(0.99) * 1000:7.1f} ms   refused {report.refused}"
-        f"   no answer {report.failed}",
+        f"   no answer {report.failed}\n{'':<22} server CPU {per_scan * 1000:.2f} ms a scan"
+        f" (= {1 / max(per_scan, 1e-9):,.0f} scans/s per fully available core)",
         flush=True,
     )
 
@@ -93,25 +113,26 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()}")
     print(
         f"{os.cpu_count()} cores; server: uvicorn x{args.workers}, PostgreSQL; load: 1 process, "
         f"{args.concurrency} concurrent samplers, {args.seconds:.0f} s per mode",
         flush=True,
     )
-    grouped = measure(
+    grouped, grouped_cpu = measure(
         group_commit=True,
         seconds=args.seconds,
         concurrency=args.concurrency,
         workers=args.workers,
     )
-    show("group commit", grouped)
-    single = measure(
+    show("group commit", grouped, grouped_cpu)
+    single, single_cpu = measure(
         group_commit=False,
         seconds=args.seconds,
         concurrency=args.concurrency,
         workers=args.workers,
     )
-    show("commit per request", single)
+    show("commit per request", single, single_cpu)
     print(
         f"ratio (group commit / commit per request): {grouped.rate / max(single.rate, 1e-9):.2f}x"
         f" throughput; p99 {grouped.percentile(0.99) / single.percentile(0.99):.2f}x",
