@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
@@ -379,11 +379,7 @@ def process_batch(
     # Store everything in one go.
     if members:
         session.execute(insert(MEMBER_TABLE), members)
-    scan_ids = _allocate_scan_ids(session=session, count=len(new_scans))
-    for new_scan, scan_id in zip(new_scans, scan_ids, strict=True):
-        new_scan["id"] = scan_id
-    if new_scans:
-        session.execute(insert(SCAN_TABLE), new_scans)
+    scan_ids = _store_scans(session=session, rows=new_scans)
     changed = [tube for tube in tubes.values() if tube.changed]
     if changed:
         session.execute(
@@ -450,24 +446,34 @@ def process_batch(
     return [result for result in results if result is not None]
 
 
-def _allocate_scan_ids(*, session: Session, count: int) -> list[int]:
-    """Ids for ``count`` new scans, taken before the INSERT so that it needs no RETURNING
-    (a plain executemany is several times faster on PostgreSQL)."""
-    if count == 0:
+def _store_scans(*, session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the scan rows and return their ids, in order.
+
+    On PostgreSQL the ids are drawn from the sequence first, so the INSERT is a plain
+    executemany with no RETURNING (several times faster there); SQLite returns them itself.
+    """
+    if not rows:
         return []
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return list(
             session.scalars(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence('sampling_scan', 'id')) "
-                    "FROM generate_series(1, :n)"
-                ),
-                {"n": count},
+                insert(SCAN_TABLE).returning(SCAN_TABLE.c.id, sort_by_parameter_order=True),
+                rows,
             )
         )
-    # SQLite: one writer at a time holds the database, so max(id) + 1 … is ours until commit.
-    last = session.scalar(select(func.max(SamplingScan.id))) or 0
-    return list(range(last + 1, last + 1 + count))
+    ids = list(
+        session.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('sampling_scan', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": len(rows)},
+        )
+    )
+    session.execute(
+        insert(SCAN_TABLE), [{**row, "id": scan_id} for row, scan_id in zip(rows, ids, strict=True)]
+    )
+    return ids
 
 
 def _audit_batch(
