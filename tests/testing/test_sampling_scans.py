@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Role
@@ -406,3 +407,37 @@ def test_names_are_masked_for_the_sampler() -> None:
         "欧**娜",
         "L****i",
     ]
+
+
+def test_a_database_failure_answers_scan_not_stored_and_the_writer_carries_on(
+    session: Session, personas: Personas
+) -> None:
+    site = Site(session, sampler(personas), pool_size=5)
+    site.tube("ZZ4302000013")
+    connection = session.connection()
+    broken = [True]
+
+    def factory() -> Session:
+        if broken[0]:
+            raise OperationalError("INSERT", {}, Exception("the disk is full"))
+        return Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+
+    writer = sampling.ScanWriter(factory, window=0.0)
+    with use_clock(ManualClock(NOW)):
+        failed = writer.submit(site.scan("ZZ4302000013", site.people[0].id))
+        error = failed.exception(timeout=10)
+        broken[0] = False
+        abandoned = writer.submit(site.scan("ZZ4302000013", site.people[1].id))
+        abandoned.cancel()  # the phone went away; its scan is stored all the same
+        stored = writer.submit(site.scan("ZZ4302000013", site.people[2].id)).result(timeout=10)
+    writer.close()
+
+    assert isinstance(error, FangkongError)
+    assert (error.code, error.status) == (TestingErrorCode.SCAN_NOT_STORED, 503)
+    assert stored.member_count == 2  # the abandoned scan went in before it
+    members = session.scalars(
+        select(TubeMember.person_id).join(Tube).where(Tube.barcode == "ZZ4302000013")
+    )
+    assert site.people[0].id not in set(members)
