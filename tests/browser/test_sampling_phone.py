@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -106,7 +107,7 @@ def sampling_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
 
 
 def test_a_sampler_scans_a_tube_and_two_people_then_closes_it_on_a_phone(
-    sampling_site: tuple[str, list[str]], browser: Browser
+    sampling_site: tuple[str, list[str]], browser: Browser, artifacts_dir: Path
 ) -> None:
     base, codes = sampling_site
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
@@ -132,6 +133,7 @@ def test_a_sampler_scans_a_tube_and_two_people_then_closes_it_on_a_phone(
         items = page.locator("#scan-list li").all_inner_texts()
         expect(page.locator("#person-input")).to_be_focused()
         width = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(artifacts_dir / "sampling-phone-360.png"), full_page=True)
         page.click("#close-tube")
         expect(page.locator("#tube-status")).to_contain_text("采样管已封管。 ZZ4302000777 · 2/10")
         expect(tube_input).to_be_focused()
