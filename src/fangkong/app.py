@@ -20,7 +20,9 @@ from fangkong.isolation.views import router as isolation_router
 from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
+from fangkong.testing.sampling_pages import router as sampling_pages_router
 from fangkong.testing.views import router as testing_router
+from fangkong.testing.views import sampling_router
 from fangkong.tracing.pages import router as tracing_pages_router
 from fangkong.tracing.views import router as tracing_router
 from fangkong.vaccination.views import router as vaccination_router
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         registry_router,
         testing_router,
+        sampling_router,
         tracing_router,
         areas_router,
         isolation_router,
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         isolation_pages_router,
         areas_pages_router,
         tracing_pages_router,
+        sampling_pages_router,
     ):
         app.include_router(router)
     return app

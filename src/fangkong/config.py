@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     home_fever_celsius: float = Field(default=37.3, ge=35, le=42)
     isolation_reserve_share: float = Field(default=0.2, ge=0, le=1)
     isolation_forecast_days: int = Field(default=7, ge=1, le=30)
+    # Sampling scans: many scans per transaction (group commit), or one transaction per scan.
+    sampling_group_commit: bool = True
+    sampling_batch_window_ms: float = Field(default=2.0, ge=0, le=100)
 
     @model_validator(mode="after")
     def _code_signing_key_parses(self) -> Settings:

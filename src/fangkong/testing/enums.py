@@ -35,3 +35,18 @@ class TubeStatus(StrEnum):
 class CampaignStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+class ScanMethod(StrEnum):
+    """How the sampler identified the person: a scanned registration code or an ID number
+    typed by hand (an unreadable code)."""
+
+    CODE = "code"
+    ID_NUMBER = "id_number"
+
+
+class ScanFlag(StrEnum):
+    """Accepted, but worth a second look by the round's organisers."""
+
+    REPEAT_IN_ROUND = "repeat_in_round"
+    OUTSIDE_ROUND_SCOPE = "outside_round_scope"

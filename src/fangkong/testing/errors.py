@@ -58,6 +58,12 @@ class TestingErrorCode(StrEnum):
     POOL_SIZE_INVALID = "testing.pool_size_invalid"
     PERSON_ALREADY_IN_TUBE = "testing.person_already_in_tube"
     PERSON_NOT_FOUND = "testing.person_not_found"
+    # The sampling scan API.
+    SCAN_INPUT_INVALID = "testing.scan_input_invalid"
+    SCAN_NOT_STORED = "testing.scan_not_stored"
+    # Printable labels.
+    BUILDING_NOT_FOUND = "testing.building_not_found"
+    LABEL_RANGE_INVALID = "testing.label_range_invalid"
     # Pool planning inputs.
     POOL_INPUT_INVALID = "testing.pool_input_invalid"
 

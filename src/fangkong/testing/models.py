@@ -119,3 +119,28 @@ class TubeResult(Base):
     received_at: Mapped[datetime | None]
     reported_at: Mapped[datetime]
     stored_at: Mapped[datetime]
+
+
+class SamplingScan(Base):
+    """One acknowledged scan at a sampling site: who was bound to which tube, how, and with
+    which flags (``repeat_in_round``, ``outside_round_scope``).
+
+    A row exists only for a scan that was accepted; the sampler's phone is answered after the
+    transaction holding it commits. ``client_scan_id`` (unique) lets a phone resend a scan whose
+    answer it never received without binding the person twice.
+    """
+
+    __tablename__ = "sampling_scan"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    client_scan_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    tube_id: Mapped[int] = mapped_column(ForeignKey("tube.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("test_campaign.id"))
+    method: Mapped[str] = mapped_column(String(16))
+    person_ids: Mapped[list[int]] = mapped_column(JSON)
+    flags: Mapped[list[str]] = mapped_column(JSON)
+    sampler_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    scanned_at: Mapped[datetime]
+    stored_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_sampling_scan_campaign_id", "campaign_id"),)

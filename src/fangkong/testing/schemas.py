@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ResultUploadRead(BaseModel):
@@ -22,3 +22,50 @@ class ResultUploadRead(BaseModel):
     rejected_count: int
     rejections: list[dict[str, Any]]
     summary: str | None
+
+
+class ScanCreate(BaseModel):
+    """One scan: the tube, and the person's registration code or (unreadable code) ID number."""
+
+    tube_barcode: str = Field(min_length=1, max_length=40)
+    code: str | None = Field(default=None, max_length=400)
+    id_number: str | None = Field(default=None, max_length=40)
+    member_ids: list[int] | None = Field(default=None, max_length=16)
+    client_scan_id: str | None = Field(default=None, min_length=1, max_length=64)
+    scanned_at: datetime | None = None
+
+
+class ScannedPersonRead(BaseModel):
+    person_id: int
+    name_masked: str
+
+
+class ScanRead(BaseModel):
+    """The acknowledgement of a stored scan."""
+
+    scan_id: int
+    tube_barcode: str
+    tube_status: str
+    member_count: int
+    pool_size: int
+    people: list[ScannedPersonRead]
+    flags: list[str]
+    replayed: bool
+
+
+class TubeOpen(BaseModel):
+    barcode: str = Field(min_length=1, max_length=40)
+    campaign_id: int
+    site: str = Field(min_length=1, max_length=40, description="area code of the sampling site")
+    pool_size: int | None = Field(default=None, ge=1, le=50)
+
+
+class TubeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    barcode: str
+    campaign_id: int | None
+    area_path: str
+    pool_size: int
+    member_count: int
+    status: str

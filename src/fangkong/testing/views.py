@@ -1,17 +1,30 @@
-"""Testing API: labs upload result files."""
+"""Testing API: labs upload result files; samplers open tubes and send scans."""
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Form, Request, Response, UploadFile, status
+from sqlalchemy.orm import sessionmaker
 
+from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Permission
+from fangkong.config import Settings
+from fangkong.core import clock
+from fangkong.core.errors import AuthenticationFailed, CoreErrorCode, PermissionDenied
 from fangkong.core.scope import Actor
-from fangkong.testing import actions
+from fangkong.db.session import create_db_engine
+from fangkong.testing import actions, sampling, service
 from fangkong.testing.enums import ResultFormat
-from fangkong.testing.schemas import ResultUploadRead
-from fangkong.web.deps import SessionDep, requires
+from fangkong.testing.schemas import ResultUploadRead, ScanCreate, ScanRead, TubeOpen, TubeRead
+from fangkong.web.deps import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    SessionDep,
+    SettingsDep,
+    requires,
+)
 
 router = APIRouter(prefix="/api/v1/testing", tags=["testing"])
 
@@ -41,3 +54,124 @@ def upload_result_file(
     if not is_new:
         response.status_code = status.HTTP_200_OK
     return ResultUploadRead.model_validate(upload)
+
+
+# --- Sampling: tubes and scans ----------------------------------------------------------------
+
+sampling_router = APIRouter(prefix="/api/v1/sampling", tags=["sampling"])
+
+Sampler = Annotated[Actor, Depends(requires(Permission.TESTING_SAMPLE))]
+
+
+def scanning_sampler(request: Request, session: SessionDep) -> Actor:
+    """The caller of the scan endpoint, authenticated like ``current_actor`` (bearer token, or
+    session cookie plus the CSRF header) but in a worker thread, and with the request's
+    database connection given back at once: a scan then holds no connection while it waits
+    for the writer, and a busy pool never stalls the event loop."""
+    try:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            user = accounts_service.resolve_api_token(session=session, token=token.strip())
+        else:
+            cookie = request.cookies.get(SESSION_COOKIE)
+            if not cookie:
+                raise AuthenticationFailed(CoreErrorCode.AUTH_REQUIRED, "please log in")
+            user, login = accounts_service.resolve_session(session=session, token=cookie)
+            if request.headers.get(CSRF_HEADER) != login.csrf_token:
+                raise PermissionDenied(
+                    CoreErrorCode.AUTH_CSRF_FAILED,
+                    "the page's security token is missing or wrong; reload the page",
+                )
+        actor = accounts_service.actor_for(user)
+    finally:
+        session.close()
+    actor.require(Permission.TESTING_SAMPLE)
+    request.state.actor = actor
+    return actor
+
+
+ScanningSampler = Annotated[Actor, Depends(scanning_sampler)]
+_WRITER_LOCK = threading.Lock()
+
+
+def get_scan_writer(request: Request) -> sampling.ScanWriter:
+    """The application's scan writer (one per process, created on first use), writing to the
+    database the application was created for."""
+    writer: sampling.ScanWriter | None = getattr(request.app.state, "scan_writer", None)
+    if writer is None:
+        with _WRITER_LOCK:
+            writer = getattr(request.app.state, "scan_writer", None)
+            if writer is None:
+                settings: Settings = request.app.state.settings
+                # Its own engine: request sessions must never hold the connections the writer
+                # needs to store what they are waiting for.
+                engine = create_db_engine(
+                    settings.database_url,
+                    pool_size=2 if settings.sampling_group_commit else 20,
+                    max_overflow=0,
+                )
+                writer = sampling.ScanWriter(
+                    sessionmaker(bind=engine, expire_on_commit=False),
+                    group_commit=settings.sampling_group_commit,
+                    window=settings.sampling_batch_window_ms / 1000,
+                )
+                request.app.state.scan_writer = writer
+    return writer
+
+
+ScanWriterDep = Annotated[sampling.ScanWriter, Depends(get_scan_writer)]
+
+
+@sampling_router.post("/tubes", status_code=status.HTTP_201_CREATED)
+def open_sampling_tube(session: SessionDep, actor: Sampler, body: TubeOpen) -> TubeRead:
+    """Open a tube at a sampling site for a round; the pool size defaults to the round's cap."""
+    tube = sampling.open_round_tube(
+        session=session,
+        actor=actor,
+        barcode=body.barcode,
+        campaign_id=body.campaign_id,
+        site_code=body.site,
+        pool_size=body.pool_size,
+    )
+    session.commit()
+    return TubeRead.model_validate(tube)
+
+
+@sampling_router.post("/tubes/{barcode}/close")
+def close_sampling_tube(session: SessionDep, actor: Sampler, barcode: str) -> TubeRead:
+    """Seal a tube before it is full (the last people of a queue, the end of a shift)."""
+    tube = service.seal_tube(session=session, actor=actor, barcode=barcode)
+    session.commit()
+    return TubeRead.model_validate(tube)
+
+
+@sampling_router.post("/scans")
+async def record_scan(
+    actor: ScanningSampler,
+    body: ScanCreate,
+    settings: SettingsDep,
+    writer: ScanWriterDep,
+) -> ScanRead:
+    """Bind the person behind a code (or a typed ID number) to a tube.
+
+    Answered only after the scan is committed. Refusals: ``code_forged`` and the other code
+    checks, ``tube_not_found``, ``tube_not_open``, ``tube_full``, ``person_not_found``,
+    ``person_already_in_tube``, ``scan_input_invalid``; ``scan_not_stored`` (503) when the
+    database could not be written (send the same ``client_scan_id`` again). Accepted scans may
+    carry flags: ``repeat_in_round``, ``outside_round_scope``.
+    """
+    keys = sampling.registration_keys(settings.code_signing_key)
+    scan = sampling.prepare_scan(
+        actor=actor,
+        tube_barcode=body.tube_barcode,
+        code=body.code,
+        id_number=body.id_number,
+        member_ids=body.member_ids,
+        public_keys=keys.public_keys,
+        now=clock.now(),
+        client_scan_id=body.client_scan_id,
+        scanned_at=body.scanned_at,
+    )
+    outcome = await writer.store(scan)
+    return ScanRead.model_validate(outcome, from_attributes=True)

@@ -28,6 +28,8 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Risk areas", "/risk-areas", Permission.AREAS_VIEW),
     MenuItem("Cases", "/cases", Permission.TRACING_VIEW),
     MenuItem("Contacts", "/contacts", Permission.TRACING_VIEW),
+    MenuItem("Sampling", "/sampling", Permission.TESTING_SAMPLE),
+    MenuItem("Codes and tube labels", "/sampling/labels", Permission.TESTING_VIEW),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 
