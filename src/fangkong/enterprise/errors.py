@@ -33,6 +33,7 @@ class EnterpriseErrorCode(StrEnum):
     PASS_EXPIRED = "enterprise.pass_expired"
     PASS_WRONG_SITE = "enterprise.pass_wrong_site"
     HEALTH_CODE_NOT_GREEN = "enterprise.health_code_not_green"
+    HEALTH_CODE_MISSING = "enterprise.health_code_missing"
     # Tickets.
     TICKET_NOT_FOUND = "enterprise.ticket_not_found"
     TICKET_CLOSED = "enterprise.ticket_closed"
