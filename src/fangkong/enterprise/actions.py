@@ -165,6 +165,19 @@ def _record_issue(
     )
 
 
+def list_passes(*, session: Session, actor: Actor, application_id: int) -> list[EnterprisePass]:
+    """Every pass issued under an application, newest first."""
+    actor.require(Permission.ENTERPRISE_REVIEW)
+    get_application(session=session, actor=actor, application_id=application_id)
+    return list(
+        session.scalars(
+            select(EnterprisePass)
+            .where(EnterprisePass.application_id == application_id)
+            .order_by(EnterprisePass.id.desc())
+        )
+    )
+
+
 def revoke_pass(*, session: Session, actor: Actor, pass_id: int, reason: str) -> EnterprisePass:
     """Revoke an active pass; it is refused from its next scan on."""
     actor.require(Permission.ENTERPRISE_REVIEW)

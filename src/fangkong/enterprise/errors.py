@@ -15,6 +15,7 @@ class EnterpriseErrorCode(StrEnum):
     APPLICATION_PENDING = "enterprise.application_pending"
     APPLICATION_STATUS = "enterprise.application_status_conflict"
     STAFF_LIST_EMPTY = "enterprise.staff_list_empty"
+    STAFF_NUMBER_UNKNOWN = "enterprise.staff_number_unknown"
     REASON_REQUIRED = "enterprise.reason_required"
     NOT_APPROVED = "enterprise.not_approved"
     STAFF_ON_SITE_INVALID = "enterprise.staff_on_site_invalid"

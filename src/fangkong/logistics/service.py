@@ -38,7 +38,7 @@ from fangkong.logistics.errors import LogisticsErrorCode as E
 from fangkong.logistics.models import DeliveryTask, SupplyRequest, Volunteer
 from fangkong.logistics.schemas import SupplyRequestCreate, VolunteerCreate
 from fangkong.registry import service as registry_service
-from fangkong.registry.models import Building, Household, Person
+from fangkong.registry.models import Building, Compound, Household, Person
 
 MAX_MINUTES_PER_TASK = 24 * 60
 
@@ -376,3 +376,61 @@ def counts(*, session: Session) -> dict[tuple[str, str, str], int]:
         }
     )
     return answer
+
+
+def my_tasks(*, session: Session, actor: Actor) -> list[DeliveryTask]:
+    """The tasks the calling volunteer has claimed and not completed yet."""
+    volunteer = volunteer_for(session=session, actor=actor)
+    return list(
+        session.scalars(
+            select(DeliveryTask)
+            .where(
+                DeliveryTask.volunteer_id == volunteer.id,
+                DeliveryTask.status == TaskStatus.CLAIMED,
+            )
+            .order_by(DeliveryTask.claimed_at, DeliveryTask.id)
+        )
+    )
+
+
+def is_volunteer(*, session: Session, actor: Actor) -> bool:
+    return (
+        session.scalar(
+            select(Volunteer.id).where(
+                Volunteer.user_id == actor.user_id, Volunteer.status == VolunteerStatus.ACTIVE
+            )
+        )
+        is not None
+    )
+
+
+def building_names(*, session: Session, building_ids: set[int]) -> dict[int, str]:
+    """``"compound building"`` of each building, for lists grouped by building."""
+    if not building_ids:
+        return {}
+    rows = session.execute(
+        select(Building.id, Compound.name, Building.label)
+        .join(Compound, Compound.id == Building.compound_id)
+        .where(Building.id.in_(building_ids))
+    ).tuples()
+    return {building_id: f"{compound} {label}" for building_id, compound, label in rows}
+
+
+def task_contents(
+    *, session: Session, task_ids: list[int]
+) -> dict[int, list[tuple[SupplyRequest, str]]]:
+    """The requests each task carries with the door they go to (``"unit-room"``), most urgent
+    first: what the volunteer delivers, and where."""
+    contents: dict[int, list[tuple[SupplyRequest, str]]] = {task_id: [] for task_id in task_ids}
+    if not task_ids:
+        return contents
+    rows = session.execute(
+        select(SupplyRequest, Household.unit, Household.room)
+        .join(Household, Household.id == SupplyRequest.household_id)
+        .where(SupplyRequest.task_id.in_(task_ids))
+        .order_by(SupplyRequest.priority.desc(), SupplyRequest.id)
+    ).tuples()
+    for request, unit, room in rows:
+        assert request.task_id is not None  # selected by task
+        contents[request.task_id].append((request, f"{unit}-{room}"))
+    return contents
