@@ -297,7 +297,8 @@ def area_names(*, session: Session, paths: set[str]) -> dict[str, str]:
     """The name of the area at each path (for tables keyed by area path)."""
     if not paths:
         return {}
-    return dict(session.execute(select(Area.path, Area.name).where(Area.path.in_(paths))).tuples())
+    rows = session.execute(select(Area.path, Area.name).where(Area.path.in_(paths)))
+    return dict(rows.tuples().all())
 
 
 def totals_by_age_group(rows: Sequence[CoverageRow]) -> list[CoverageRow]:
