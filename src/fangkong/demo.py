@@ -20,6 +20,7 @@ from fangkong.config import get_settings
 from fangkong.core.scope import within_path
 from fangkong.db import migrate
 from fangkong.db.session import session_scope
+from fangkong.demo_resumption import prepare_resumption_demo
 from fangkong.registry import service as registry_service
 from fangkong.registry.models import Person
 from fangkong.sim.city import cli as city_cli
@@ -123,6 +124,22 @@ def prepare(*, population: int = DEMO_POPULATION) -> None:
         )
     with session_scope() as session:
         ensure_demo_accounts(session=session)
+    with session_scope() as session:
+        resident = demo_resident(session=session)
+        if prepare_resumption_demo(
+            session=session,
+            street_code=JIANNING_STREET,
+            grid_code=JIANNING_FIRST_GRID,
+            accounts={
+                "industry": "industry",
+                "enterprise": "enterprise",
+                "district": "district",
+                "grid": "grid",
+                "volunteer": "volunteer",
+            },
+            resident_person_id=resident.id if resident else None,
+        ):
+            typer.echo("work resumption, supplies and vaccination demo data added")
 
 
 def print_accounts(host: str, port: int) -> None:
