@@ -247,3 +247,33 @@ def test_it_keeps_each_page_to_the_roles_that_use_it(
         "/enterprise/statistics": 403,
     }
     assert session.scalars(select(Person)).first() is None
+
+
+def test_it_issues_a_freight_pass_from_the_application_page_and_refuses_a_bad_plate(
+    client: TestClient, session: Session, personas: Personas
+) -> None:
+    _, application = approved(session, personas)
+    session.commit()
+    csrf = as_user(client, "lusong-industry")
+    fields = {
+        "driver_name": "赵师傅",
+        "route": "G60—董家塅",
+        "loading_points": "董家塅厂区，株洲北站货场",
+        "valid_from": clock.now().date().isoformat(),
+        "valid_until": (clock.now().date() + timedelta(days=2)).isoformat(),
+    }
+    url = f"/enterprise/applications/{application.id}/freight"
+
+    bad = client.post(url, data={"csrf_token": csrf, "plate": "B12345", **fields})
+    issued = form(client, url, csrf, plate="湘B·12345", **fields)
+    page = client.get(f"/enterprise/applications/{application.id}")
+
+    assert (bad.status_code, 'data-code="enterprise.pass_plate_invalid"' in bad.text) == (400, True)
+    assert issued == f"/enterprise/applications/{application.id}?issued=1#passes"
+    record = session.scalars(select(EnterprisePass)).one()
+    assert (record.kind, record.plate, record.sites) == (
+        "freight",
+        "湘B12345",
+        ["董家塅厂区", "株洲北站货场"],
+    )
+    assert f'data-pass="{record.id}"' in page.text and "湘B12345" in page.text

@@ -28,6 +28,7 @@ from fangkong.enterprise.enums import (
 from fangkong.enterprise.errors import EnterpriseErrorCode as E
 from fangkong.enterprise.schemas import (
     EnterpriseCreate,
+    FreightIssue,
     PlanFields,
     TicketCreate,
     WhitelistIssue,
@@ -338,6 +339,41 @@ def issue_passes(
     )
     session.commit()
     return _see_other(f"/enterprise/applications/{application_id}?issued={len(issued)}")
+
+
+@router.post("/enterprise/applications/{application_id:int}/freight")
+def issue_freight_pass(
+    session: SessionDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    application_id: int,
+    plate: Annotated[str, Form()],
+    driver_name: Annotated[str, Form()],
+    route: Annotated[str, Form()],
+    loading_points: Annotated[str, Form()],
+    valid_from: Annotated[date, Form()],
+    valid_until: Annotated[date, Form()],
+) -> Response:
+    """A freight-vehicle pass (通行证) for the enterprise's supply chain; the last day is
+    included."""
+    actions.issue_freight_pass(
+        session=session,
+        actor=actor,
+        keys=_keys(settings),
+        issue_in=FreightIssue(
+            application_id=application_id,
+            plate=plate,
+            driver_name=driver_name.strip(),
+            route=route.strip(),
+            loading_points=[
+                p.strip() for p in loading_points.replace("，", ",").split(",") if p.strip()
+            ],
+            valid_from=_local_day_start(valid_from, settings.timezone),
+            valid_until=_local_day_start(valid_until + timedelta(days=1), settings.timezone),
+        ),
+    )
+    session.commit()
+    return _see_other(f"/enterprise/applications/{application_id}?issued=1#passes")
 
 
 @router.get("/enterprise/applications/{application_id:int}/passes.pdf")
