@@ -14,9 +14,11 @@ from fangkong.accounts.views import router as accounts_router
 from fangkong.areas.pages import router as areas_pages_router
 from fangkong.areas.views import router as areas_router
 from fangkong.config import Settings, get_settings
+from fangkong.enterprise.pages import router as enterprise_pages_router
 from fangkong.enterprise.views import router as enterprise_router
 from fangkong.isolation.pages import router as isolation_pages_router
 from fangkong.isolation.views import router as isolation_router
+from fangkong.logistics.pages import router as logistics_pages_router
 from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
@@ -25,6 +27,7 @@ from fangkong.testing.views import router as testing_router
 from fangkong.testing.views import sampling_router
 from fangkong.tracing.pages import router as tracing_pages_router
 from fangkong.tracing.views import router as tracing_router
+from fangkong.vaccination.pages import router as vaccination_pages_router
 from fangkong.vaccination.views import router as vaccination_router
 from fangkong.web import errors
 from fangkong.web.pages import router as pages_router
@@ -79,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         areas_pages_router,
         tracing_pages_router,
         sampling_pages_router,
+        enterprise_pages_router,
+        logistics_pages_router,
+        vaccination_pages_router,
     ):
         app.include_router(router)
     return app

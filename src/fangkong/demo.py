@@ -21,6 +21,7 @@ from fangkong.config import REPO_ROOT, get_settings
 from fangkong.core.scope import within_path
 from fangkong.db import migrate
 from fangkong.db.session import session_scope
+from fangkong.demo_resumption import prepare_resumption_demo
 from fangkong.drill import cli as drill_cli
 from fangkong.drill import report as drill_report
 from fangkong.registry import service as registry_service
@@ -151,6 +152,22 @@ def prepare(
             f"drill: {result['infections_true']} infected, {result['cases_detected']} detected; "
             f"report: {html_path}"
         )
+    with session_scope() as session:
+        resident = demo_resident(session=session)
+        if prepare_resumption_demo(
+            session=session,
+            street_code=JIANNING_STREET,
+            grid_code=JIANNING_FIRST_GRID,
+            accounts={
+                "industry": "industry",
+                "enterprise": "enterprise",
+                "district": "district",
+                "grid": "grid",
+                "volunteer": "volunteer",
+            },
+            resident_person_id=resident.id if resident else None,
+        ):
+            typer.echo("work resumption, supplies and vaccination demo data added")
 
 
 def print_accounts(host: str, port: int) -> None:

@@ -18,6 +18,7 @@ from tests.authz import snapshot
 from tests.city import City
 from tests.enterprise.flow import KEYS, approved, registered
 from tests.personas import Personas
+from tests.situation import give_health_code
 
 NOW = datetime(2022, 11, 20, 1, 0, tzinfo=UTC)
 
@@ -52,18 +53,36 @@ def test_it_issues_signed_passes_to_everyone_on_the_approved_staff_list(
     assert [passes.verify(keys=KEYS, token=i.token).serial for i in issued] == [
         i.serial for i in issued
     ]
+    holder = next(p for p in flow.staff if p.id == issued[0].person_id)
+    give_health_code(session, holder.id, "green")
     answer = actions.check_at_checkpoint(
         session=session,
         actor=flow.checkpoint,
         keys=KEYS,
         token=issued[0].token,
-        health_colour=HealthColour.GREEN,
+        health_colour=None,
         site="董家塅厂区",
     )
-    assert (answer.is_admitted, answer.code, answer.enterprise_name) == (
+    assert (
+        answer.is_admitted,
+        answer.code,
+        answer.enterprise_name,
+        answer.holder_name,
+        answer.holder_id_masked,
+        answer.health_colour,
+        answer.health_source,
+        answer.health_rule_id,
+        answer.sites,
+    ) == (
         True,
         None,
         flow.enterprise.name,
+        holder.name,
+        holder.id_number_masked,
+        "green",
+        "healthcode",
+        "test.green",
+        ["董家塅厂区"],
     )
 
 
@@ -113,26 +132,39 @@ def test_it_refuses_a_pass_scanned_after_revocation_and_never_overrides_a_red_co
     issued = actions.issue_whitelist_passes(
         session=session, actor=flow.bureau, keys=KEYS, issue_in=whitelist(application.id)
     )[0]
+    assert issued.person_id is not None
 
-    def scan(colour: HealthColour) -> tuple[bool, str | None]:
+    def scan(claimed: HealthColour | None = None) -> tuple[bool, str | None, str | None]:
         answer = actions.check_at_checkpoint(
             session=session,
             actor=flow.checkpoint,
             keys=KEYS,
             token=issued.token,
-            health_colour=colour,
+            health_colour=claimed,
             site=None,
         )
-        return answer.is_admitted, answer.code
+        return answer.is_admitted, answer.code, answer.health_colour
 
-    assert scan(HealthColour.RED) == (False, EnterpriseErrorCode.HEALTH_CODE_NOT_GREEN)
-    assert scan(HealthColour.GREEN) == (True, None)
+    no_code = scan()
+    give_health_code(session, issued.person_id, "red")
+    red = scan()
+    red_claimed_green = scan(HealthColour.GREEN)  # the stored code wins over what is typed
+    give_health_code(session, issued.person_id, "green")
+    green = scan()
     actions.revoke_pass(session=session, actor=flow.bureau, pass_id=issued.pass_id, reason="离职")
-    assert scan(HealthColour.GREEN) == (False, EnterpriseErrorCode.PASS_REVOKED)
+    after_revocation = scan()
     with pytest.raises(FangkongError) as refused:
         actions.revoke_pass(
             session=session, actor=flow.bureau, pass_id=issued.pass_id, reason="again"
         )
+
+    assert [no_code, red, red_claimed_green, green, after_revocation] == [
+        (False, EnterpriseErrorCode.HEALTH_CODE_MISSING, None),
+        (False, EnterpriseErrorCode.HEALTH_CODE_NOT_GREEN, "red"),
+        (False, EnterpriseErrorCode.HEALTH_CODE_NOT_GREEN, "red"),
+        (True, None, "green"),
+        (False, EnterpriseErrorCode.PASS_REVOKED, "green"),
+    ]
     assert refused.value.code == EnterpriseErrorCode.PASS_ALREADY_REVOKED
 
 
@@ -152,7 +184,7 @@ def test_it_refuses_a_forged_or_malformed_token_at_the_checkpoint(
             actor=flow.checkpoint,
             keys=KEYS,
             token=t,
-            health_colour=HealthColour.GREEN,
+            health_colour=None,
             site=None,
         ).code
         for t in (forged, "hello", f"{head}.{payload}")
@@ -190,8 +222,25 @@ def test_it_issues_a_freight_pass_and_refuses_a_bad_plate(
             issue_in=freight.model_copy(update={"plate": "B12345"}),
         )
 
+    scans = [
+        actions.check_at_checkpoint(
+            session=session,
+            actor=flow.checkpoint,
+            keys=KEYS,
+            token=issued.token,
+            health_colour=colour,
+            site="株洲北站货场",
+        )
+        for colour in (HealthColour.GREEN, HealthColour.YELLOW, None)
+    ]
+
     assert (issued.kind, issued.plate) == ("freight", "湘B12345")
     assert refused.value.code == EnterpriseErrorCode.PASS_PLATE_INVALID
+    assert [(a.is_admitted, a.code, a.health_source, a.plate, a.driver_name) for a in scans] == [
+        (True, None, "scanned", "湘B12345", "赵师傅"),
+        (False, EnterpriseErrorCode.HEALTH_CODE_NOT_GREEN, "scanned", "湘B12345", "赵师傅"),
+        (False, EnterpriseErrorCode.HEALTH_CODE_MISSING, "scanned", "湘B12345", "赵师傅"),
+    ]
 
 
 def test_it_prints_a_pdf_sheet_whose_codes_scan_back_to_the_tokens(

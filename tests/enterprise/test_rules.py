@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fangkong.enterprise import rules
-from fangkong.enterprise.enums import HealthColour, TicketCategory
+from fangkong.enterprise.enums import TicketCategory
 from fangkong.enterprise.errors import EnterpriseErrorCode
 
 NOW = datetime(2022, 11, 20, 8, 0, tzinfo=UTC)
@@ -73,10 +73,10 @@ def test_it_checks_number_plates(_case: str, plate: str, is_valid: bool) -> None
 @pytest.mark.parametrize(
     ("_case", "colour", "revoked", "offset_hours", "site", "expected"),
     [
-        ("green and valid", HealthColour.GREEN, False, 0, "厂区", None),
+        ("green and valid", "green", False, 0, "厂区", None),
         (
             "red code wins over a valid pass",
-            HealthColour.RED,
+            "red",
             False,
             0,
             "厂区",
@@ -84,16 +84,18 @@ def test_it_checks_number_plates(_case: str, plate: str, is_valid: bool) -> None
         ),
         (
             "yellow code refused",
-            HealthColour.YELLOW,
+            "yellow",
             False,
             0,
             None,
             EnterpriseErrorCode.HEALTH_CODE_NOT_GREEN,
         ),
-        ("revoked", HealthColour.GREEN, True, 0, None, EnterpriseErrorCode.PASS_REVOKED),
+        ("revoked", "green", True, 0, None, EnterpriseErrorCode.PASS_REVOKED),
+        ("no health code at all", None, False, 0, None, EnterpriseErrorCode.HEALTH_CODE_MISSING),
+        ("no code and revoked", None, True, 0, None, EnterpriseErrorCode.HEALTH_CODE_MISSING),
         (
             "before validity",
-            HealthColour.GREEN,
+            "green",
             False,
             -48,
             None,
@@ -101,18 +103,18 @@ def test_it_checks_number_plates(_case: str, plate: str, is_valid: bool) -> None
         ),
         (
             "after validity",
-            HealthColour.GREEN,
+            "green",
             False,
             24 * 8,
             None,
             EnterpriseErrorCode.PASS_EXPIRED,
         ),
-        ("wrong site", HealthColour.GREEN, False, 0, "仓库", EnterpriseErrorCode.PASS_WRONG_SITE),
+        ("wrong site", "green", False, 0, "仓库", EnterpriseErrorCode.PASS_WRONG_SITE),
     ],
 )
 def test_it_decides_at_the_checkpoint(
     _case: str,
-    colour: HealthColour,
+    colour: str | None,
     revoked: bool,
     offset_hours: int,
     site: str | None,

@@ -10,6 +10,7 @@ from fangkong.accounts.enums import Role
 from tests.authz import Refusal, assert_authorization_matrix, snapshot
 from tests.enterprise.flow import approved, enterprise_in, registered
 from tests.personas import HETANG, Personas
+from tests.situation import give_health_code
 
 NOW = datetime.now(UTC)
 ANONYMOUS = Refusal("anonymous", {}, 401, "auth.required")
@@ -146,6 +147,7 @@ def test_it_lets_only_the_bureau_issue_passes_and_checkpoints_scan_them(
     )
     assert len(issued) == 3
 
+    give_health_code(session, issued[0]["person_id"], "green")
     scan = {"token": issued[0]["token"], "health_colour": "green"}
     assert_authorization_matrix(
         client=client,
@@ -158,9 +160,10 @@ def test_it_lets_only_the_bureau_issue_passes_and_checkpoints_scan_them(
         allowed_status=200,
         check_allowed=lambda body: _equal((body["is_admitted"], body["code"]), (True, None)),
     )
+    give_health_code(session, issued[0]["person_id"], "red")
     red = client.post(
         "/api/v1/enterprise/checkpoint/scan",
-        json={**scan, "health_colour": "red"},
+        json=scan,  # the checkpoint says green; the stored red code decides
         headers=personas.bearer(personas.user("city-checkpoint", Role.CHECKPOINT)),
     ).json()
     assert (red["is_admitted"], red["code"]) == (False, "enterprise.health_code_not_green")

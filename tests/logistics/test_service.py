@@ -11,7 +11,6 @@ from fangkong.accounts.service import actor_for
 from fangkong.core import clock
 from fangkong.core.errors import FangkongError
 from fangkong.core.scope import Actor
-from fangkong.enterprise.enums import HealthColour
 from fangkong.logistics import service
 from fangkong.logistics.enums import Availability, MedicalNeed, SupplyKind
 from fangkong.logistics.errors import LogisticsErrorCode
@@ -20,6 +19,7 @@ from fangkong.registry.enums import PersonTag
 from tests.authz import snapshot
 from tests.city import City
 from tests.personas import JIANNING, Personas
+from tests.situation import give_health_code, lock_down
 
 NOW = datetime(2022, 11, 12, 2, 0, tzinfo=UTC)
 
@@ -34,8 +34,17 @@ def grid_worker(personas: Personas) -> Actor:
     return actor_for(personas.grid_worker())
 
 
-def volunteer(session: Session, personas: Personas, name: str) -> Actor:
-    actor = actor_for(personas.user(name, Role.VOLUNTEER, JIANNING))
+def controlled_city(session: Session) -> City:
+    """The test neighbourhood with its first grid locked down (high risk)."""
+    city = City(session)
+    lock_down(session, area=city.grid())
+    return city
+
+
+def volunteer(session: Session, personas: Personas, name: str, colour: str = "green") -> Actor:
+    person = City(session).person(name=name)
+    give_health_code(session, person.id, colour)
+    actor = actor_for(personas.user(name, Role.VOLUNTEER, JIANNING, person_id=person.id))
     service.register_volunteer(
         session=session,
         actor=actor,
@@ -44,7 +53,6 @@ def volunteer(session: Session, personas: Personas, name: str) -> Actor:
             skills=["driving"],
             availability=Availability.FULL_DAY,
             area_code=JIANNING,
-            health_colour=HealthColour.GREEN,
         ),
     )
     return actor
@@ -71,7 +79,7 @@ def ask(
 def test_it_puts_vulnerable_households_first_from_their_registry_tags(
     session: Session, personas: Personas
 ) -> None:
-    city = City(session)
+    city = controlled_city(session)
     worker = grid_worker(personas)
     plain, alone, dialysis = (city.household(room=r) for r in ("101", "102", "103"))
     city.person(plain)
@@ -93,7 +101,7 @@ def test_it_puts_vulnerable_households_first_from_their_registry_tags(
 def test_it_lets_a_resident_ask_only_for_their_own_household(
     session: Session, personas: Personas
 ) -> None:
-    city = City(session)
+    city = controlled_city(session)
     home, neighbour = city.household(room="201"), city.household(room="202")
     person = city.person(home)
     resident = actor_for(
@@ -113,7 +121,7 @@ def test_it_lets_a_resident_ask_only_for_their_own_household(
 
 
 def test_it_needs_to_know_which_care_is_needed(session: Session, personas: Personas) -> None:
-    household = City(session).household()
+    household = controlled_city(session).household()
     worker = grid_worker(personas)
     before = snapshot(session)
 
@@ -130,7 +138,7 @@ def test_it_needs_to_know_which_care_is_needed(session: Session, personas: Perso
 def test_it_groups_open_requests_into_one_task_per_building(
     session: Session, personas: Personas
 ) -> None:
-    city = City(session)
+    city = controlled_city(session)
     worker = grid_worker(personas)
     grid = city.grid()
     east, west = city.building(grid, "1栋"), city.building(grid, "2栋")
@@ -150,35 +158,63 @@ def test_it_groups_open_requests_into_one_task_per_building(
     assert refused.value.code == LogisticsErrorCode.NOTHING_TO_TASK
 
 
-def test_it_refuses_a_volunteer_whose_code_is_not_green(
+def test_it_refuses_a_volunteer_whose_stored_code_is_not_green_or_who_has_none(
     session: Session, personas: Personas
 ) -> None:
-    actor = actor_for(personas.user("yellow-volunteer", Role.VOLUNTEER, JIANNING))
+    person = City(session).person(name="黄码")
+    give_health_code(session, person.id, "yellow")
+    yellow = actor_for(
+        personas.user("yellow-volunteer", Role.VOLUNTEER, JIANNING, person_id=person.id)
+    )
+    unlinked = actor_for(personas.user("unlinked-volunteer", Role.VOLUNTEER, JIANNING))
+    form = VolunteerCreate(name="黄码", availability=Availability.MORNINGS, area_code=JIANNING)
+    before = snapshot(session)
+
+    refusals = []
+    for actor in (yellow, unlinked):
+        with pytest.raises(FangkongError) as refused:
+            service.register_volunteer(session=session, actor=actor, volunteer_in=form)
+        refusals.append((refused.value.code, refused.value.field))
+    after_refusals = snapshot(session)
+    give_health_code(session, person.id, "green")
+    registered = service.register_volunteer(session=session, actor=yellow, volunteer_in=form)
+
+    assert refusals == [
+        (LogisticsErrorCode.VOLUNTEER_NOT_GREEN, "health_code"),
+        (LogisticsErrorCode.VOLUNTEER_NO_HEALTH_CODE, "health_code"),
+    ]
+    assert after_refusals == before
+    assert (registered.name, registered.status) == ("黄码", "active")
+
+
+def test_it_takes_requests_only_from_households_in_controlled_areas(
+    session: Session, personas: Personas
+) -> None:
+    city = City(session)
+    worker = grid_worker(personas)
+    locked = city.building(city.grid(), "1栋")
+    open_building = city.building(city.grid(), "2栋")
+    lock_down(session, building=locked)
+    inside, outside = city.household(locked, "101"), city.household(open_building, "101")
     before = snapshot(session)
 
     with pytest.raises(FangkongError) as refused:
-        service.register_volunteer(
-            session=session,
-            actor=actor,
-            volunteer_in=VolunteerCreate(
-                name="黄码",
-                availability=Availability.MORNINGS,
-                area_code=JIANNING,
-                health_colour=HealthColour.YELLOW,
-            ),
-        )
+        ask(session, worker, outside.id, SupplyKind.FOOD)
+    after_refusal = snapshot(session)
+    accepted = ask(session, worker, inside.id, SupplyKind.FOOD)
 
     assert (refused.value.code, refused.value.field) == (
-        LogisticsErrorCode.VOLUNTEER_NOT_GREEN,
-        "health_colour",
+        LogisticsErrorCode.HOUSEHOLD_NOT_CONTROLLED,
+        "household_id",
     )
-    assert snapshot(session) == before
+    assert after_refusal == before
+    assert [r.id for r in service.list_requests(session=session, actor=worker)] == [accepted]
 
 
 def test_it_gives_a_task_to_one_volunteer_who_alone_completes_it_and_earns_the_hours(
     session: Session, personas: Personas
 ) -> None:
-    city = City(session)
+    city = controlled_city(session)
     worker = grid_worker(personas)
     grid = city.grid()
     household = city.household(city.building(grid))

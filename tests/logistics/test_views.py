@@ -7,6 +7,7 @@ from fangkong.accounts.enums import Role
 from tests.authz import Refusal, assert_authorization_matrix, snapshot
 from tests.city import City
 from tests.personas import JIANNING, Personas
+from tests.situation import give_health_code, lock_down
 
 ANONYMOUS = Refusal("anonymous", {}, 401, "auth.required")
 ENDPOINTS = [
@@ -51,6 +52,7 @@ def test_it_takes_supply_requests_from_the_grid_and_the_household_only(
     client: TestClient, session: Session, personas: Personas
 ) -> None:
     city = City(session)
+    lock_down(session, area=city.grid())
     household, other = city.household(room="301"), city.household(room="302")
     resident = personas.user(
         "resident-301",
@@ -99,6 +101,7 @@ def test_it_lets_a_registered_volunteer_claim_from_the_board(
 ) -> None:
     city = City(session)
     grid = city.grid()
+    lock_down(session, area=grid)
     household = city.household(city.building(grid))
     worker = personas.bearer(personas.grid_worker())
     client.post(
@@ -109,7 +112,11 @@ def test_it_lets_a_registered_volunteer_claim_from_the_board(
     task = client.post(
         "/api/v1/logistics/tasks", json={"area_code": grid.code}, headers=worker
     ).json()[0]
-    volunteer = personas.bearer(personas.user("vol-z", Role.VOLUNTEER, JIANNING))
+    person = city.person()
+    give_health_code(session, person.id, "green")
+    volunteer = personas.bearer(
+        personas.user("vol-z", Role.VOLUNTEER, JIANNING, person_id=person.id)
+    )
     registered = client.post(
         "/api/v1/logistics/volunteers",
         json={
@@ -117,7 +124,6 @@ def test_it_lets_a_registered_volunteer_claim_from_the_board(
             "skills": ["driving"],
             "availability": "evenings",
             "area_code": JIANNING,
-            "health_colour": "green",
         },
         headers=volunteer,
     )

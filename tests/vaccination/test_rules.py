@@ -123,3 +123,9 @@ def test_it_computes_ages_from_birth_dates_as_the_rule_does() -> None:
 def test_it_reads_course_lengths_of_each_dose_product() -> None:
     assert coverage.course_lengths(["510", "506", "507", "999"]).tolist() == [2, 1, 3, 2]
     assert coverage.course_lengths([]).tolist() == []
+
+
+def test_it_sets_a_higher_full_course_target_for_teenagers_only() -> None:
+    levels = (VaccinationLevel.FIRST_DOSE, VaccinationLevel.FULL_COURSE, VaccinationLevel.BOOSTER)
+    assert [rules.target_for(AgeGroup.AGE_12_17, level) for level in levels] == [0.95, 0.92, 0.8]
+    assert [rules.target_for(AgeGroup.AGE_70_79, level) for level in levels] == [0.95, 0.9, 0.8]

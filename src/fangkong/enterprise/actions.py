@@ -28,6 +28,7 @@ from fangkong.enterprise.errors import EnterpriseErrorCode as E
 from fangkong.enterprise.models import Enterprise, EnterprisePass, ResumptionApplication
 from fangkong.enterprise.schemas import CheckpointAnswer, FreightIssue, WhitelistIssue
 from fangkong.enterprise.service import approved_staff_ids, get_application, get_for_actor
+from fangkong.healthcode import service as healthcode_service
 from fangkong.registry.models import Person
 
 SERIAL_BYTES = 10  # 80 random bits: serials cannot be guessed from one another
@@ -164,6 +165,19 @@ def _record_issue(
     )
 
 
+def list_passes(*, session: Session, actor: Actor, application_id: int) -> list[EnterprisePass]:
+    """Every pass issued under an application, newest first."""
+    actor.require(Permission.ENTERPRISE_REVIEW)
+    get_application(session=session, actor=actor, application_id=application_id)
+    return list(
+        session.scalars(
+            select(EnterprisePass)
+            .where(EnterprisePass.application_id == application_id)
+            .order_by(EnterprisePass.id.desc())
+        )
+    )
+
+
 def revoke_pass(*, session: Session, actor: Actor, pass_id: int, reason: str) -> EnterprisePass:
     """Revoke an active pass; it is refused from its next scan on."""
     actor.require(Permission.ENTERPRISE_REVIEW)
@@ -202,39 +216,49 @@ def check_at_checkpoint(
     actor: Actor,
     keys: passes.PassKeys,
     token: str,
-    health_colour: HealthColour,
+    health_colour: HealthColour | None,
     site: str | None,
 ) -> CheckpointAnswer:
-    """What the checkpoint shows for a scanned pass, together with the colour of the health
-    code it has just verified (the caller supplies it: this domain does not compute codes)."""
+    """What the checkpoint shows for a scanned pass: the pass, the holder's health code and
+    the decision. A whitelist card's holder is a resident, so the colour is read from the
+    health-code domain (``health_colour`` is ignored); for a freight pass it is the colour of
+    the driver's code the checkpoint has just read. The pass row is read at every scan, so a
+    revocation takes effect at the next check."""
     actor.require(Permission.HEALTHCODE_VERIFY)
     try:
         claims = passes.verify(keys=keys, token=token)
     except passes.PassTokenRefused as refusal:
-        return CheckpointAnswer(
-            is_admitted=False, code=refusal.code, serial=None, kind=None, enterprise_name=None
-        )
+        return CheckpointAnswer(is_admitted=False, code=refusal.code)
     found = session.execute(
-        select(EnterprisePass, Enterprise.name)
+        select(EnterprisePass, Enterprise.name, Person.name, Person.id_number_masked)
         .join(Enterprise, Enterprise.id == EnterprisePass.enterprise_id)
+        .outerjoin(Person, Person.id == EnterprisePass.person_id)
         .where(EnterprisePass.serial == claims.serial)
     ).one_or_none()
     if found is None:
-        return CheckpointAnswer(
-            is_admitted=False,
-            code=E.PASS_NOT_FOUND,
-            serial=claims.serial,
-            kind=None,
-            enterprise_name=None,
-        )
-    record, enterprise_name = found._tuple()
+        return CheckpointAnswer(is_admitted=False, code=E.PASS_NOT_FOUND, serial=claims.serial)
+    record, enterprise_name, holder_name, holder_id_masked = found._tuple()
+    health: dict[str, Any]
+    if record.person_id is not None:
+        code = healthcode_service.get(session=session, person_id=record.person_id)
+        health = {
+            "health_colour": code.colour if code else None,
+            "health_source": "healthcode",
+            "health_rule_id": code.rule_id if code else None,
+            "health_pack": f"{code.pack_id}@{code.pack_version}" if code else None,
+        }
+    else:
+        health = {
+            "health_colour": str(health_colour) if health_colour else None,
+            "health_source": "scanned",
+        }
     decision = rules.checkpoint_decision(
         is_revoked=record.status == PassStatus.REVOKED,
         valid_from=record.valid_from,
         valid_until=record.valid_until,
         permitted_sites=list(record.sites),
         site=site,
-        health_colour=health_colour,
+        health_colour=health["health_colour"],
         now=clock.now(),
     )
     return CheckpointAnswer(
@@ -242,7 +266,17 @@ def check_at_checkpoint(
         code=decision.code,
         serial=record.serial,
         kind=record.kind,
+        status=record.status,
         enterprise_name=enterprise_name,
+        holder_name=holder_name,
+        holder_id_masked=holder_id_masked,
+        plate=record.plate,
+        driver_name=record.driver_name,
+        route=record.route,
+        sites=list(record.sites),
+        valid_from=record.valid_from,
+        valid_until=record.valid_until,
+        **health,
     )
 
 

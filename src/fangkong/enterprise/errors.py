@@ -15,6 +15,7 @@ class EnterpriseErrorCode(StrEnum):
     APPLICATION_PENDING = "enterprise.application_pending"
     APPLICATION_STATUS = "enterprise.application_status_conflict"
     STAFF_LIST_EMPTY = "enterprise.staff_list_empty"
+    STAFF_NUMBER_UNKNOWN = "enterprise.staff_number_unknown"
     REASON_REQUIRED = "enterprise.reason_required"
     NOT_APPROVED = "enterprise.not_approved"
     STAFF_ON_SITE_INVALID = "enterprise.staff_on_site_invalid"
@@ -33,6 +34,7 @@ class EnterpriseErrorCode(StrEnum):
     PASS_EXPIRED = "enterprise.pass_expired"
     PASS_WRONG_SITE = "enterprise.pass_wrong_site"
     HEALTH_CODE_NOT_GREEN = "enterprise.health_code_not_green"
+    HEALTH_CODE_MISSING = "enterprise.health_code_missing"
     # Tickets.
     TICKET_NOT_FOUND = "enterprise.ticket_not_found"
     TICKET_CLOSED = "enterprise.ticket_closed"

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fangkong.enterprise.enums import Department, HealthColour, TicketCategory
+from fangkong.enterprise.enums import Department, TicketCategory
 from fangkong.enterprise.errors import EnterpriseErrorCode as E
 
 # GB 32100-2015 《法人和其他组织统一社会信用代码编码规则》: 18 characters drawn from the digits and
@@ -46,6 +46,8 @@ TICKET_OWNERS = {
 ESCALATION_STEP = timedelta(hours=24)
 # Age buckets of the open-ticket summary, in hours (the last bucket is open-ended).
 AGE_BUCKETS_HOURS = (24, 72)
+# The only health-code colour that lets a pass holder through.
+GREEN = "green"
 
 
 def credit_code_check_character(first_17: str) -> str:
@@ -99,13 +101,16 @@ def checkpoint_decision(
     valid_until: datetime,
     permitted_sites: list[str],
     site: str | None,
-    health_colour: HealthColour,
+    health_colour: str | None,
     now: datetime,
 ) -> CheckDecision:
-    """Decide at a checkpoint. A pass never overrides the health code: anything but green is
-    refused whatever the pass says. Revocation is read at every check, so it takes effect at
-    the next scan."""
-    if health_colour is not HealthColour.GREEN:
+    """Decide at a checkpoint. ``health_colour`` is the colour of the holder's current health
+    code (None: the person has no code). A pass never overrides the health code: no code, or
+    anything but green, is refused whatever the pass says. Revocation is read at every check,
+    so it takes effect at the next scan."""
+    if health_colour is None:
+        return CheckDecision(False, E.HEALTH_CODE_MISSING)
+    if health_colour != GREEN:
         return CheckDecision(False, E.HEALTH_CODE_NOT_GREEN)
     if is_revoked:
         return CheckDecision(False, E.PASS_REVOKED)

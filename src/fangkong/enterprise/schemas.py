@@ -132,16 +132,35 @@ class PassRevoke(BaseModel):
 
 class CheckpointScan(BaseModel):
     token: str
-    health_colour: HealthColour
+    # Only for a freight pass: the colour of the driver's code as the checkpoint just read it
+    # (drivers are often not residents of the city). A whitelist card's holder is a resident:
+    # their colour is read from the health-code domain and this field is ignored.
+    health_colour: HealthColour | None = None
     site: str | None = None
 
 
 class CheckpointAnswer(BaseModel):
+    """The pass and the holder's health code, side by side, and the decision."""
+
     is_admitted: bool
     code: str | None
-    serial: str | None
-    kind: str | None
-    enterprise_name: str | None
+    serial: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    enterprise_name: str | None = None
+    holder_name: str | None = None
+    holder_id_masked: str | None = None
+    plate: str | None = None
+    driver_name: str | None = None
+    route: str | None = None
+    sites: list[str] = Field(default_factory=list)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    health_colour: str | None = None
+    # Where the colour came from: "healthcode" (the stored code) or "scanned" (freight driver).
+    health_source: str | None = None
+    health_rule_id: str | None = None
+    health_pack: str | None = None
 
 
 class TicketCreate(BaseModel):

@@ -8,6 +8,8 @@ conditional UPDATEs on the old status, so two reviewers deciding at once cannot 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
 from fangkong.core import audit, clock
+from fangkong.core.crypto import FieldCipher
 from fangkong.core.errors import Conflict, FangkongError, NotFound, PermissionDenied
 from fangkong.core.scope import Actor, scope_to_jurisdiction
 from fangkong.enterprise import events, rules
@@ -29,6 +32,7 @@ from fangkong.enterprise.models import (
 )
 from fangkong.enterprise.schemas import EnterpriseCreate, PlanFields
 from fangkong.registry import service as registry_service
+from fangkong.registry.identity import id_number_lookup_keys
 from fangkong.registry.models import Person
 
 
@@ -335,3 +339,88 @@ def approved_staff_ids(*, session: Session, application_id: int) -> set[int]:
             )
         )
     )
+
+
+def list_applications(
+    *, session: Session, actor: Actor, status: ApplicationStatus | None = None
+) -> list[tuple[ResumptionApplication, Enterprise]]:
+    """Applications the bureau may review (inside its jurisdiction), oldest submission first;
+    an enterprise user sees those of their own enterprises."""
+    stmt = select(ResumptionApplication, Enterprise).join(
+        Enterprise, Enterprise.id == ResumptionApplication.enterprise_id
+    )
+    if status is not None:
+        stmt = stmt.where(ResumptionApplication.status == status)
+    if actor.can(Permission.ENTERPRISE_REVIEW):
+        stmt = scope_to_jurisdiction(stmt, actor=actor, path_column=Enterprise.area_path)
+    else:
+        stmt = stmt.join(EnterpriseAccount, EnterpriseAccount.enterprise_id == Enterprise.id).where(
+            EnterpriseAccount.user_id == actor.user_id
+        )
+    stmt = stmt.order_by(ResumptionApplication.submitted_at, ResumptionApplication.id)
+    return [(application, enterprise) for application, enterprise in session.execute(stmt)]
+
+
+def applications_of(
+    *, session: Session, actor: Actor, enterprise_id: int
+) -> list[ResumptionApplication]:
+    """An enterprise's applications, newest first."""
+    get_for_actor(session=session, actor=actor, enterprise_id=enterprise_id)
+    return list(
+        session.scalars(
+            select(ResumptionApplication)
+            .where(ResumptionApplication.enterprise_id == enterprise_id)
+            .order_by(ResumptionApplication.id.desc())
+        )
+    )
+
+
+def staff_list(*, session: Session, actor: Actor, application_id: int) -> list[Person]:
+    """The people on an application's staff list (shown masked on screen)."""
+    get_application(session=session, actor=actor, application_id=application_id)
+    return list(
+        session.scalars(
+            select(Person)
+            .join(ApplicationStaff, ApplicationStaff.person_id == Person.id)
+            .where(ApplicationStaff.application_id == application_id)
+            .order_by(Person.name, Person.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StaffLineProblem:
+    line: int
+    code: str
+    message: str
+
+
+def resolve_staff_numbers(
+    *, session: Session, actor: Actor, cipher: FieldCipher, lines: Iterable[str]
+) -> tuple[list[int], list[StaffLineProblem]]:
+    """Resident ID numbers of an uploaded staff list (one per line; the first comma- or
+    tab-separated field; blank lines and a header without digits skipped) → the residents
+    inside the caller's jurisdiction. Every number not found is reported with its line."""
+    person_ids: list[int] = []
+    problems: list[StaffLineProblem] = []
+    for number, raw in enumerate(lines, start=1):
+        value = raw.replace("\t", ",").split(",")[0].strip().strip('"')
+        if not value or not any(ch.isdigit() for ch in value):
+            continue
+        stmt = scope_to_jurisdiction(
+            select(Person.id).where(
+                Person.id_number_index.in_(id_number_lookup_keys(cipher, value))
+            ),
+            actor=actor,
+            path_column=Person.area_path,
+        )
+        person_id = session.scalar(stmt)
+        if person_id is None:
+            problems.append(
+                StaffLineProblem(
+                    number, E.STAFF_NUMBER_UNKNOWN, "no resident with this ID number in your area"
+                )
+            )
+        else:
+            person_ids.append(person_id)
+    return list(dict.fromkeys(person_ids)), problems

@@ -157,3 +157,23 @@ def open_summary(*, session: Session, actor: Actor, now: datetime) -> list[OpenT
         OpenTicketSummary(department=department, age=age, open_tickets=count)
         for (department, age), count in sorted(counts.items())
     ]
+
+
+def queue(
+    *, session: Session, actor: Actor, department: str | None = None
+) -> list[tuple[ProblemTicket, str]]:
+    """Unresolved tickets in the caller's jurisdiction (optionally one department's), with the
+    enterprise's name, most escalated and then most overdue first."""
+    actor.require(Permission.ENTERPRISE_REVIEW)
+    stmt = (
+        select(ProblemTicket, Enterprise.name)
+        .join(Enterprise, Enterprise.id == ProblemTicket.enterprise_id)
+        .where(ProblemTicket.status.in_(UNRESOLVED))
+        .order_by(ProblemTicket.escalation_level.desc(), ProblemTicket.due_at, ProblemTicket.id)
+        # Status and level move by bulk UPDATEs: read them fresh, not from the identity map.
+        .execution_options(populate_existing=True)
+    )
+    if department:
+        stmt = stmt.where(ProblemTicket.department == department)
+    stmt = scope_to_jurisdiction(stmt, actor=actor, path_column=Enterprise.area_path)
+    return [(ticket, name) for ticket, name in session.execute(stmt).tuples()]

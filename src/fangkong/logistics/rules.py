@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fangkong.areas.enums import RiskLevel
 from fangkong.logistics.enums import MedicalNeed, SupplyKind
 from fangkong.registry.enums import PersonTag
 
@@ -25,6 +26,11 @@ TAG_POINTS = {
     PersonTag.CHRONIC_MEDICINE: 15,
 }
 FORMULA_POINTS = 35  # an infant cannot wait for the next delivery round
+# Households served by delivery: those whose residence lies in a confirmed high- or medium-risk
+# designation (封控区 / 管控区: residents may not go out to shop). Elsewhere shops are open.
+CONTROLLED_LEVELS = frozenset({RiskLevel.HIGH, RiskLevel.MEDIUM})
+# The only health-code colour a volunteer may register with.
+GREEN = "green"
 
 
 @dataclass(frozen=True)
@@ -55,3 +61,8 @@ def priority_for(
 
 def needs_medical_detail(kind: SupplyKind) -> bool:
     return kind in (SupplyKind.MEDICAL_CARE, SupplyKind.MEDICINE)
+
+
+def is_controlled(level: RiskLevel) -> bool:
+    """Whether a residence at risk ``level`` is under control (may ask for deliveries)."""
+    return level in CONTROLLED_LEVELS

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fangkong.enterprise.enums import HealthColour
 from fangkong.logistics.enums import Availability, MedicalNeed, SupplyKind
 
 
@@ -55,8 +54,6 @@ class VolunteerCreate(BaseModel):
     skills: list[str] = Field(default_factory=list, max_length=20)
     availability: Availability
     area_code: str
-    # The colour of the volunteer's health code as the caller just verified it.
-    health_colour: HealthColour
 
 
 class VolunteerRead(BaseModel):

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
+from fangkong.areas import service as areas_service
 from fangkong.core import audit, clock
 from fangkong.core.errors import (
     Conflict,
@@ -25,7 +26,7 @@ from fangkong.core.errors import (
     PermissionDenied,
 )
 from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
-from fangkong.enterprise.enums import HealthColour
+from fangkong.healthcode import service as healthcode_service
 from fangkong.logistics import events, rules
 from fangkong.logistics.enums import (
     RequestStatus,
@@ -37,7 +38,7 @@ from fangkong.logistics.errors import LogisticsErrorCode as E
 from fangkong.logistics.models import DeliveryTask, SupplyRequest, Volunteer
 from fangkong.logistics.schemas import SupplyRequestCreate, VolunteerCreate
 from fangkong.registry import service as registry_service
-from fangkong.registry.models import Household, Person
+from fangkong.registry.models import Building, Compound, Household, Person
 
 MAX_MINUTES_PER_TASK = 24 * 60
 
@@ -57,6 +58,21 @@ def request_supplies(
     else:
         actor.require(Permission.LOGISTICS_MANAGE)
         actor.require_path(household.area_path)
+    building = session.get(Building, household.building_id)
+    assert building is not None  # the household's foreign key guarantees it
+    status = areas_service.risk_status(
+        session=session,
+        area_path=household.area_path,
+        compound_id=building.compound_id,
+        building_id=building.id,
+        unit=household.unit,
+    )
+    if not rules.is_controlled(status.level):
+        raise FangkongError(
+            E.HOUSEHOLD_NOT_CONTROLLED,
+            f"the household is not in a controlled area (risk level {status.level})",
+            field="household_id",
+        )
     if request_in.kind is SupplyKind.MEDICAL_CARE and request_in.medical_need is None:
         raise FangkongError(
             E.MEDICAL_NEED_REQUIRED, "say which care is needed", field="medical_need"
@@ -90,7 +106,11 @@ def request_supplies(
         action=events.REQUEST_MADE,
         subject_type=events.SUBJECT_REQUEST,
         subject_id=request.id,
-        after={"kind": request.kind, "priority": request.priority},
+        after={
+            "kind": request.kind,
+            "priority": request.priority,
+            "risk_designation_id": status.designation_id,
+        },
     )
     return request
 
@@ -171,14 +191,26 @@ def create_tasks(*, session: Session, actor: Actor, area_code: str) -> list[Deli
 def register_volunteer(
     *, session: Session, actor: Actor, volunteer_in: VolunteerCreate
 ) -> Volunteer:
-    """Register the calling user as a volunteer. Only with a green health code (the caller
-    supplies the colour it just verified)."""
+    """Register the calling user as a volunteer. Only with a green health code, read from the
+    health-code domain for the resident the account belongs to."""
     actor.require(Permission.LOGISTICS_CLAIM)
-    if volunteer_in.health_colour is not HealthColour.GREEN:
+    code = (
+        None
+        if actor.person_id is None
+        else healthcode_service.get(session=session, person_id=actor.person_id)
+    )
+    if code is None:
+        raise FangkongError(
+            E.VOLUNTEER_NO_HEALTH_CODE,
+            "your account is not linked to a resident with a health code",
+            field="health_code",
+        )
+    if code.colour != rules.GREEN:
         raise FangkongError(
             E.VOLUNTEER_NOT_GREEN,
-            "volunteers need a green health code",
-            field="health_colour",
+            f"volunteers need a green health code; yours is {code.colour} "
+            f"(rule {code.rule_id}, pack {code.pack_id} v{code.pack_version})",
+            field="health_code",
         )
     area = registry_service.get_by_code_or_raise(session=session, code=volunteer_in.area_code)
     actor.require_path(area.path)
@@ -202,7 +234,12 @@ def register_volunteer(
         action=events.VOLUNTEER_REGISTERED,
         subject_type=events.SUBJECT_VOLUNTEER,
         subject_id=volunteer.id,
-        after={"area_path": area.path, "availability": volunteer.availability},
+        after={
+            "area_path": area.path,
+            "availability": volunteer.availability,
+            "health_code": code.colour,
+        },
+        rule_ref=f"{code.pack_id}@{code.pack_version}#{code.rule_id}",
     )
     return volunteer
 
@@ -339,3 +376,61 @@ def counts(*, session: Session) -> dict[tuple[str, str, str], int]:
         }
     )
     return answer
+
+
+def my_tasks(*, session: Session, actor: Actor) -> list[DeliveryTask]:
+    """The tasks the calling volunteer has claimed and not completed yet."""
+    volunteer = volunteer_for(session=session, actor=actor)
+    return list(
+        session.scalars(
+            select(DeliveryTask)
+            .where(
+                DeliveryTask.volunteer_id == volunteer.id,
+                DeliveryTask.status == TaskStatus.CLAIMED,
+            )
+            .order_by(DeliveryTask.claimed_at, DeliveryTask.id)
+        )
+    )
+
+
+def is_volunteer(*, session: Session, actor: Actor) -> bool:
+    return (
+        session.scalar(
+            select(Volunteer.id).where(
+                Volunteer.user_id == actor.user_id, Volunteer.status == VolunteerStatus.ACTIVE
+            )
+        )
+        is not None
+    )
+
+
+def building_names(*, session: Session, building_ids: set[int]) -> dict[int, str]:
+    """``"compound building"`` of each building, for lists grouped by building."""
+    if not building_ids:
+        return {}
+    rows = session.execute(
+        select(Building.id, Compound.name, Building.label)
+        .join(Compound, Compound.id == Building.compound_id)
+        .where(Building.id.in_(building_ids))
+    ).tuples()
+    return {building_id: f"{compound} {label}" for building_id, compound, label in rows}
+
+
+def task_contents(
+    *, session: Session, task_ids: list[int]
+) -> dict[int, list[tuple[SupplyRequest, str]]]:
+    """The requests each task carries with the door they go to (``"unit-room"``), most urgent
+    first: what the volunteer delivers, and where."""
+    contents: dict[int, list[tuple[SupplyRequest, str]]] = {task_id: [] for task_id in task_ids}
+    if not task_ids:
+        return contents
+    rows = session.execute(
+        select(SupplyRequest, Household.unit, Household.room)
+        .join(Household, Household.id == SupplyRequest.household_id)
+        .where(SupplyRequest.task_id.in_(task_ids))
+        .order_by(SupplyRequest.priority.desc(), SupplyRequest.id)
+    ).tuples()
+    for request, unit, room in rows:
+        assert request.task_id is not None  # selected by task
+        contents[request.task_id].append((request, f"{unit}-{room}"))
+    return contents

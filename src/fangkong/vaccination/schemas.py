@@ -41,6 +41,9 @@ class CoverageRow(BaseModel):
     first_dose_rate: float | None
     full_course_rate: float | None
     booster_rate: float | None
+    first_dose_target: float
+    full_course_target: float
+    booster_target: float
     first_dose_gap: float | None  # rate − target (negative: below target)
     full_course_gap: float | None
     booster_gap: float | None

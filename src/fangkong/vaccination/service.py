@@ -22,9 +22,9 @@ from fangkong.core.errors import NotFound
 from fangkong.core.scope import Actor, scope_to_jurisdiction
 from fangkong.registry.enums import LEVEL_DEPTH, AreaLevel, PersonStatus
 from fangkong.registry.identity import id_number_lookup_keys
-from fangkong.registry.models import Person
+from fangkong.registry.models import Area, Person
 from fangkong.vaccination import coverage, events, rules
-from fangkong.vaccination.enums import DoseSource, VaccinationLevel
+from fangkong.vaccination.enums import AgeGroup, DoseSource, VaccinationLevel
 from fangkong.vaccination.errors import VaccinationErrorCode as E
 from fangkong.vaccination.formats import DoseInput, RecordProblem
 from fangkong.vaccination.models import DoseRecord
@@ -180,7 +180,7 @@ def coverage_table(
     *, session: Session, actor: Actor, on: date, by: AreaLevel = AreaLevel.COUNTY
 ) -> list[CoverageRow]:
     """Coverage by age group and area (the areas at level ``by`` inside the jurisdiction),
-    against ``rules.DEFAULT_TARGETS``."""
+    against ``rules.target_for`` each group and level."""
     actor.require(Permission.VACCINATION_VIEW)
     residents = scope_to_jurisdiction(
         select(Person.id, Person.birth_date, Person.area_path).where(
@@ -227,7 +227,6 @@ def coverage_table(
         levels=levels,
         area_count=max(1, len(area_keys)),
     )
-    targets = rules.DEFAULT_TARGETS
     answer = []
     for key, area_index in sorted(area_keys.items()):
         for group_index, group in enumerate(coverage.GROUPS):
@@ -237,6 +236,14 @@ def coverage_table(
             first, full, booster = (int(n) for n in counts.reached[group_index, area_index])
             first_rate = first / population
             full_rate, booster_rate = full / population, booster / population
+            first_target, full_target, booster_target = (
+                rules.target_for(AgeGroup(group), level)
+                for level in (
+                    VaccinationLevel.FIRST_DOSE,
+                    VaccinationLevel.FULL_COURSE,
+                    VaccinationLevel.BOOSTER,
+                )
+            )
             answer.append(
                 CoverageRow(
                     area_path=key,
@@ -248,9 +255,12 @@ def coverage_table(
                     first_dose_rate=round(first_rate, 4),
                     full_course_rate=round(full_rate, 4),
                     booster_rate=round(booster_rate, 4),
-                    first_dose_gap=round(first_rate - targets[VaccinationLevel.FIRST_DOSE], 4),
-                    full_course_gap=round(full_rate - targets[VaccinationLevel.FULL_COURSE], 4),
-                    booster_gap=round(booster_rate - targets[VaccinationLevel.BOOSTER], 4),
+                    first_dose_target=first_target,
+                    full_course_target=full_target,
+                    booster_target=booster_target,
+                    first_dose_gap=round(first_rate - first_target, 4),
+                    full_course_gap=round(full_rate - full_target, 4),
+                    booster_gap=round(booster_rate - booster_target, 4),
                 )
             )
     return answer
@@ -281,3 +291,49 @@ def unvaccinated_elderly(*, session: Session, actor: Actor, on: date) -> list[Un
             UnvaccinatedPerson(person_id=person_id, name=name, id_number_masked=masked, age=age)
         )
     return [UnvaccinatedGrid(area_path=path, persons=people) for path, people in grids.items()]
+
+
+def area_names(*, session: Session, paths: set[str]) -> dict[str, str]:
+    """The name of the area at each path (for tables keyed by area path)."""
+    if not paths:
+        return {}
+    rows = session.execute(select(Area.path, Area.name).where(Area.path.in_(paths)))
+    return dict(rows.tuples().all())
+
+
+def totals_by_age_group(rows: Sequence[CoverageRow]) -> list[CoverageRow]:
+    """The rows of a coverage table summed over areas: one row per age group, whose
+    ``area_path`` is empty. Rates and gaps are recomputed from the sums."""
+    sums: dict[str, list[int]] = {}
+    targets: dict[str, tuple[float, float, float]] = {}
+    for row in rows:
+        total = sums.setdefault(row.age_group, [0, 0, 0, 0])
+        for index, value in enumerate(
+            (row.population, row.first_dose, row.full_course, row.booster)
+        ):
+            total[index] += value
+        targets[row.age_group] = (row.first_dose_target, row.full_course_target, row.booster_target)
+    answer = []
+    for group in [g for g in AgeGroup if g in sums]:
+        population, first, full, booster = sums[group]
+        first_target, full_target, booster_target = targets[group]
+        answer.append(
+            CoverageRow(
+                area_path="",
+                age_group=group,
+                population=population,
+                first_dose=first,
+                full_course=full,
+                booster=booster,
+                first_dose_rate=round(first / population, 4),
+                full_course_rate=round(full / population, 4),
+                booster_rate=round(booster / population, 4),
+                first_dose_target=first_target,
+                full_course_target=full_target,
+                booster_target=booster_target,
+                first_dose_gap=round(first / population - first_target, 4),
+                full_course_gap=round(full / population - full_target, 4),
+                booster_gap=round(booster / population - booster_target, 4),
+            )
+        )
+    return answer

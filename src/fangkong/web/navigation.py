@@ -30,6 +30,18 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Contacts", "/contacts", Permission.TRACING_VIEW),
     MenuItem("Sampling", "/sampling", Permission.TESTING_SAMPLE),
     MenuItem("Codes and tube labels", "/sampling/labels", Permission.TESTING_VIEW),
+    MenuItem("Enterprises", "/enterprise", Permission.ENTERPRISE_REVIEW),
+    MenuItem("My enterprise", "/enterprise", Permission.ENTERPRISE_APPLY),
+    MenuItem("Resumption reviews", "/enterprise/reviews", Permission.ENTERPRISE_REVIEW),
+    MenuItem("Resumption statistics", "/enterprise/statistics", Permission.ENTERPRISE_REVIEW),
+    MenuItem("Problem tickets", "/enterprise/tickets", Permission.ENTERPRISE_REVIEW),
+    MenuItem("Pass check", "/enterprise/checkpoint", Permission.HEALTHCODE_VERIFY),
+    MenuItem("Supply requests", "/logistics/requests", Permission.LOGISTICS_MANAGE),
+    MenuItem("Ask for supplies", "/logistics/requests", Permission.SELF_SERVICE),
+    MenuItem("Task board", "/logistics/board", Permission.LOGISTICS_CLAIM),
+    MenuItem("Vaccination coverage", "/vaccination/coverage", Permission.VACCINATION_VIEW),
+    MenuItem("Unvaccinated elderly", "/vaccination/unvaccinated", Permission.VACCINATION_VIEW),
+    MenuItem("Import doses", "/vaccination/import", Permission.VACCINATION_RECORD),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 
