@@ -10,6 +10,7 @@ from fangkong.core.cli import audit_app, keys_app
 from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
 from fangkong.enterprise.cli import app as enterprise_app
+from fangkong.healthcode.cli import app as healthcode_app
 from fangkong.logistics.cli import app as logistics_app
 from fangkong.registry.cli import app as areas_app
 from fangkong.rulepacks.cli import app as packs_app
@@ -31,6 +32,7 @@ app.add_typer(risk_areas_app, name="risk-areas")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(testing_app, name="testing")
+app.add_typer(healthcode_app, name="healthcode")
 app.add_typer(packs_app, name="packs")
 
 app.add_typer(city_app, name="city")
