@@ -14,6 +14,8 @@ from fangkong.accounts.views import router as accounts_router
 from fangkong.areas.views import router as areas_router
 from fangkong.config import Settings, get_settings
 from fangkong.enterprise.views import router as enterprise_router
+from fangkong.healthcode.pages import router as healthcode_pages_router
+from fangkong.healthcode.views import router as healthcode_router
 from fangkong.isolation.views import router as isolation_router
 from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
@@ -67,8 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enterprise_router,
         logistics_router,
         vaccination_router,
+        healthcode_router,
         pages_router,
         registry_pages_router,
+        healthcode_pages_router,
     ):
         app.include_router(router)
     return app

@@ -416,3 +416,34 @@ def due_for_recompute(*, session: Session, now: datetime, limit: int) -> list[in
         .limit(limit)
     )
     return list(session.scalars(stmt))
+
+
+def decide(
+    *, session: Session, person_id: int, now: datetime, pack: HealthCodeSection | None = None
+) -> tuple[CodeDecision, PersonFacts]:
+    """The decision the engine makes for one person now (an override in force included), with
+    the facts behind it: what the explanation is told from."""
+    section = pack or pack_in_force(now=now)
+    facts = gather_facts(
+        session=session, person_ids=[person_id], now=now, providers=DEFAULT_PROVIDERS
+    )[person_id]
+    decision = evaluate(facts=facts, now=now, pack=section)
+    for override in active_overrides(session=session, person_ids=[person_id], now=now):
+        decision = apply_override(
+            decision,
+            override_id=override.id,
+            colour=override.colour,
+            expires_at=override.expires_at,
+            clear_state=section.clear_state,
+        )
+    return decision, facts
+
+
+def current_code(*, session: Session, person_id: int, now: datetime) -> HealthCode:
+    """The stored code, computed first if the person has none yet (the caller commits)."""
+    code = session.get(HealthCode, person_id)
+    if code is None:
+        recompute_affected(session=session, person_ids=[person_id], now=now)
+        code = session.get(HealthCode, person_id)
+    assert code is not None
+    return code

@@ -22,6 +22,11 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Residents", "/persons", Permission.REGISTRY_VIEW),
     MenuItem("Import residents", "/registry/import", Permission.REGISTRY_IMPORT),
     MenuItem("Possible duplicates", "/registry/merges", Permission.REGISTRY_MERGE),
+    MenuItem("My health code", "/my-code", Permission.SELF_SERVICE),
+    MenuItem("Code check", "/checkpoint", Permission.HEALTHCODE_VERIFY),
+    MenuItem("Code overrides", "/healthcode/overrides", Permission.HEALTHCODE_APPROVE),
+    MenuItem("Code appeals", "/healthcode/appeals", Permission.HEALTHCODE_APPEAL_REVIEW),
+    MenuItem("Unexplained codes", "/healthcode/unexplained", Permission.HEALTHCODE_APPROVE),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 
