@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import CursorResult, Row, select, update
+from sqlalchemy import Row, Update, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -282,6 +282,28 @@ def _insert_absent(session: Session, decisions: Mapping[int, CodeDecision]) -> s
     return set(session.execute(stmt).scalars())
 
 
+def _conditional_update(*, new_code: bool) -> Update:
+    """``UPDATE health_code SET ... WHERE person_id=:pid AND revision=:seen``, built once and
+    executed with parameters (building and caching a statement per person cost more than
+    running it)."""
+    table = HealthCode.__table__
+    values: dict[str, Any] = {
+        "revision": HealthCode.revision + 1,
+        **{name: bindparam(f"v_{name}", type_=table.c[name].type) for name in VALUE_COLUMNS},
+    }
+    if new_code:
+        values["decided_at"] = bindparam("v_decided_at", type_=table.c["decided_at"].type)
+    return (
+        update(HealthCode)
+        .where(HealthCode.person_id == bindparam("pid"), HealthCode.revision == bindparam("seen"))
+        .values(**values)
+    )
+
+
+VALUE_COLUMNS = ("colour", "rule_id", "pack_id", "pack_version", "reasons", "valid_until")
+UPDATES = {new_code: _conditional_update(new_code=new_code) for new_code in (True, False)}
+
+
 def _update(
     session: Session,
     person_id: int,
@@ -291,16 +313,12 @@ def _update(
     is_new_code: bool,
 ) -> bool:
     """Conditional update: False when the row's revision moved since it was read."""
-    values = _values(decision)
+    params = {f"v_{name}": value for name, value in _values(decision).items()}
     if is_new_code:
-        values["decided_at"] = decision.evaluated_at
-    stmt = (
-        update(HealthCode)
-        .where(HealthCode.person_id == person_id, HealthCode.revision == seen_revision)
-        .values(revision=HealthCode.revision + 1, **values)
-        .execution_options(synchronize_session=False)
+        params["v_decided_at"] = decision.evaluated_at
+    result = session.connection().execute(
+        UPDATES[is_new_code], {"pid": person_id, "seen": seen_revision, **params}
     )
-    result = cast(CursorResult[Any], session.execute(stmt))
     return result.rowcount == 1
 
 
