@@ -153,22 +153,28 @@ def testing_facts(
     """Samples of the last two weeks, the latest negative before that, a positive pool still
     waiting for its recheck, closed rounds the person was in scope of and never came to, and
     the key-worker tag."""
-    since = now - SAMPLE_LOOKBACK
-    samples_of: dict[int, list[_MemberSample]] = defaultdict(list)
-    for sample in _member_samples(session, person_ids, since):
-        samples_of[sample.person_id].append(sample)
-    older = _latest_negatives(session, person_ids, since)
-    people = session.execute(
-        select(Person.id, Person.area_path, Person.tags).where(Person.id.in_(person_ids))
-    ).all()
     rounds = session.execute(
-        select(TestCampaign.id, TestCampaign.area_path, TestCampaign.ends_at).where(
+        select(
+            TestCampaign.id, TestCampaign.area_path, TestCampaign.starts_at, TestCampaign.ends_at
+        ).where(
             TestCampaign.status == str(CampaignStatus.CLOSED),
             TestCampaign.ends_at >= now - ROUND_LOOKBACK,
             TestCampaign.ends_at <= now,
         )
     ).all()
-    attended = _attended(session, person_ids, [r.id for r in rounds])
+    # Samples are read back far enough to cover every round in view, so attendance comes from
+    # the same rows (no second query).
+    since = min([now - SAMPLE_LOOKBACK, *(r.starts_at for r in rounds)])
+    samples_of: dict[int, list[_MemberSample]] = defaultdict(list)
+    for sample in _member_samples(session, person_ids, since):
+        samples_of[sample.person_id].append(sample)
+    attended = {
+        (pid, s.campaign_id) for pid, mine in samples_of.items() for s in mine if s.campaign_id
+    }
+    older = _latest_negatives(session, person_ids, since)
+    people = session.execute(
+        select(Person.id, Person.area_path, Person.tags).where(Person.id.in_(person_ids))
+    ).all()
     result: dict[int, TestingFacts] = {}
     for person in people:
         mine = samples_of.get(person.id, [])
@@ -192,20 +198,6 @@ def testing_facts(
             is_key_post_worker=is_key,
         )
     return result
-
-
-def _attended(
-    session: Session, person_ids: Sequence[int], campaign_ids: Sequence[int]
-) -> set[tuple[int, int]]:
-    if not campaign_ids:
-        return set()
-    stmt = (
-        select(TubeMember.person_id, Tube.campaign_id)
-        .join(Tube, Tube.id == TubeMember.tube_id)
-        .where(TubeMember.person_id.in_(person_ids), Tube.campaign_id.in_(campaign_ids))
-        .distinct()
-    )
-    return {(person_id, campaign_id) for person_id, campaign_id in session.execute(stmt)}
 
 
 def _pool_awaiting_review(samples: Sequence[_MemberSample]) -> datetime | None:
