@@ -16,6 +16,8 @@ from fangkong.areas.views import router as areas_router
 from fangkong.config import Settings, get_settings
 from fangkong.enterprise.pages import router as enterprise_pages_router
 from fangkong.enterprise.views import router as enterprise_router
+from fangkong.healthcode.pages import router as healthcode_pages_router
+from fangkong.healthcode.views import router as healthcode_router
 from fangkong.isolation.pages import router as isolation_pages_router
 from fangkong.isolation.views import router as isolation_router
 from fangkong.logistics.pages import router as logistics_pages_router
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enterprise_router,
         logistics_router,
         vaccination_router,
+        healthcode_router,
         pages_router,
         registry_pages_router,
         isolation_pages_router,
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enterprise_pages_router,
         logistics_pages_router,
         vaccination_pages_router,
+        healthcode_pages_router,
     ):
         app.include_router(router)
     return app

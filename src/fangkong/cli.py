@@ -11,6 +11,7 @@ from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
 from fangkong.drill.cli import app as drill_app
 from fangkong.enterprise.cli import app as enterprise_app
+from fangkong.healthcode.cli import app as healthcode_app
 from fangkong.isolation.cli import app as isolation_app
 from fangkong.logistics.cli import app as logistics_app
 from fangkong.registry.cli import app as areas_app
@@ -34,6 +35,7 @@ app.add_typer(isolation_app, name="isolation")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(testing_app, name="testing")
+app.add_typer(healthcode_app, name="healthcode")
 app.add_typer(packs_app, name="packs")
 
 app.add_typer(city_app, name="city")

@@ -53,3 +53,22 @@ class ExitKind(StrEnum):
     TAKE_TEST = "take_test"
     NEGATIVE_TESTS = "negative_tests"
     KEY_POST_CLEARED = "key_post_cleared"
+    OVERRIDE_ENDS = "override_ends"  # a code set by hand lasts until its expiry
+
+
+class OverrideStatus(StrEnum):
+    PENDING = "pending"  # waits for a second approver (red → clear)
+    ACTIVE = "active"  # applies until its expiry
+    REFUSED = "refused"  # the second approver said no
+    REVOKED = "revoked"  # ended before its expiry
+
+
+class AppealStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class AppealDecision(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"

@@ -13,11 +13,13 @@ as they were then.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fangkong.healthcode.enums import ExitKind, SampleResult
+from fangkong.healthcode.errors import HealthCodeErrorCode
 from fangkong.healthcode.facts import PersonFacts, Sample
 from fangkong.healthcode.schemas import (
     ClearByTests,
@@ -273,3 +275,97 @@ def evaluate(*, facts: PersonFacts, now: datetime, pack: HealthCodeSection) -> C
         to_green=tuple(item[3].exit for item in restricting if item[3].exit is not None),
         trigger_fact=str(decider.when[0].fact) if decider.when else None,
     )
+
+
+OVERRIDE_RULE_PREFIX = "override."
+OVERRIDE_REASON = "manual_override"
+OVERRIDE_FACT = "override"
+
+
+def override_rule_id(override_id: int) -> str:
+    return f"{OVERRIDE_RULE_PREFIX}{override_id}"
+
+
+def override_id_of(rule_id: str) -> int | None:
+    """The override behind a stored code's ``rule_id``, None for a rule of the pack."""
+    if not rule_id.startswith(OVERRIDE_RULE_PREFIX):
+        return None
+    tail = rule_id.removeprefix(OVERRIDE_RULE_PREFIX)
+    return int(tail) if tail.isdigit() else None
+
+
+def apply_override(
+    decision: CodeDecision,
+    *,
+    override_id: int,
+    colour: str,
+    expires_at: datetime,
+    clear_state: str,
+) -> CodeDecision:
+    """The rules' decision replaced by an approved override until ``expires_at``: the code
+    cites the override, and is due for recompute when it expires."""
+    if expires_at <= decision.evaluated_at:
+        return decision
+    valid_until = min(expires_at, decision.valid_until or expires_at)
+    return dataclasses.replace(
+        decision,
+        colour=colour,
+        rule_id=override_rule_id(override_id),
+        reasons=(OVERRIDE_REASON,),
+        valid_until=valid_until,
+        to_green=()
+        if colour == clear_state
+        else (
+            GreenCondition(ExitKind.OVERRIDE_ENDS, override_rule_id(override_id), None, expires_at),
+        ),
+        trigger_fact=OVERRIDE_FACT,
+    )
+
+
+# An override is a stopgap while facts are put right, not a second rule system: a month at most.
+MAX_OVERRIDE_DURATION = timedelta(days=30)
+# A reviewer answers an appeal within a day: Shanghai's code reverts "within 24 h" after a
+# missed-round test (reference/protocols.md §5.2), and an appeal is the manual path to the same.
+APPEAL_DEADLINE = timedelta(hours=24)
+
+FIELD: dict[HealthCodeErrorCode, str] = {
+    HealthCodeErrorCode.OVERRIDE_REASON_REQUIRED: "reason",
+    HealthCodeErrorCode.OVERRIDE_EXPIRY_REQUIRED: "expires_at",
+    HealthCodeErrorCode.OVERRIDE_EXPIRY_IN_PAST: "expires_at",
+    HealthCodeErrorCode.OVERRIDE_EXPIRY_TOO_FAR: "expires_at",
+    HealthCodeErrorCode.OVERRIDE_COLOUR_UNKNOWN: "colour",
+}
+
+
+def override_problem(
+    *,
+    reason: str,
+    expires_at: datetime | None,
+    colour: str,
+    states: tuple[str, ...],
+    now: datetime,
+) -> HealthCodeErrorCode | None:
+    """Why an override request is refused, or None when it may be recorded."""
+    if not reason.strip():
+        return HealthCodeErrorCode.OVERRIDE_REASON_REQUIRED
+    if expires_at is None:
+        return HealthCodeErrorCode.OVERRIDE_EXPIRY_REQUIRED
+    if expires_at <= now:
+        return HealthCodeErrorCode.OVERRIDE_EXPIRY_IN_PAST
+    if expires_at > now + MAX_OVERRIDE_DURATION:
+        return HealthCodeErrorCode.OVERRIDE_EXPIRY_TOO_FAR
+    if colour not in states:
+        return HealthCodeErrorCode.OVERRIDE_COLOUR_UNKNOWN
+    return None
+
+
+def needs_second_approver(
+    *, from_colour: str | None, to_colour: str, states: tuple[str, ...], clear_state: str
+) -> bool:
+    """Lifting the most restrictive state straight to the clear state takes two people."""
+    return from_colour == states[0] and to_colour == clear_state and from_colour != clear_state
+
+
+def is_overdue(*, due_at: datetime, decided_at: datetime | None, now: datetime) -> bool:
+    """An appeal not decided by its deadline (or decided after it)."""
+    return (decided_at or now) > due_at

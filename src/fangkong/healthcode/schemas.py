@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
 
 from fangkong.healthcode.enums import ExitKind
 
@@ -112,3 +114,114 @@ class CodeDecision:
     def rule_ref(self) -> str:
         """``pack@version#rule``: what audit events record as the rule behind a change."""
         return f"{self.pack_id}@{self.pack_version}#{self.rule_id}"
+
+
+# API bodies and answers.
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class CodeRead(_Read):
+    person_id: int
+    colour: str
+    rule_id: str
+    pack_id: str
+    pack_version: int
+    reasons: list[str]
+    decided_at: datetime
+    valid_until: datetime | None
+
+
+class ExplanationRead(BaseModel):
+    locale: str
+    colour: str
+    sentence: str
+    reasons: list[str]
+    to_green: list[str]
+    valid_until: str | None
+
+
+class TokenRead(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+class VerifyIn(BaseModel):
+    token: str
+
+
+class CheckRead(_Read):
+    colour: str
+    issued_at: datetime
+    latest_negative_at: datetime | None
+    negative_age_hours: int | None
+    doses: int
+    last_dose_on: date | None
+
+
+class OverrideIn(BaseModel):
+    person_id: int
+    colour: str
+    reason: str = ""
+    expires_at: datetime | None = None
+
+
+class NoteIn(BaseModel):
+    note: str = ""
+
+
+class OverrideRead(_Read):
+    id: int
+    person_id: int
+    colour: str
+    from_colour: str | None
+    reason: str
+    expires_at: datetime
+    status: str
+    requested_by_user_id: int
+    requested_at: datetime
+    approved_by_user_id: int | None
+    approved_at: datetime | None
+    decision_note: str | None
+    appeal_id: int | None
+
+
+class AppealIn(BaseModel):
+    text: str = ""
+
+
+class AppealDecisionIn(BaseModel):
+    decision: str
+    reason: str = ""
+    override_colour: str | None = None
+    override_expires_at: datetime | None = None
+
+
+class AppealRead(_Read):
+    id: int
+    person_id: int
+    text: str
+    colour: str | None
+    rule_id: str | None
+    status: str
+    submitted_at: datetime
+    due_at: datetime
+    decided_at: datetime | None
+    decision_reason: str | None
+    is_overdue: bool = False
+
+
+class AppealOutcomeRead(BaseModel):
+    appeal: AppealRead
+    override: OverrideRead | None
+
+
+class UnexplainedRead(_Read):
+    person_id: int
+    colour: str
+    rule_id: str
+    pack_ref: str
+    decided_at: datetime
+    problem: str

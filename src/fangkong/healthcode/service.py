@@ -13,13 +13,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import CursorResult, Row, select, update
+from sqlalchemy import Row, Update, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fangkong.healthcode import events
+from fangkong.accounts.enums import Permission
+from fangkong.core.errors import FangkongError
+from fangkong.core.scope import Actor, scope_to_jurisdiction
+from fangkong.healthcode import events, providers
+from fangkong.healthcode.enums import OverrideStatus
 from fangkong.healthcode.facts import (
     AreaFacts,
     IsolationFacts,
@@ -27,9 +31,12 @@ from fangkong.healthcode.facts import (
     TestingFacts,
     TracingFacts,
 )
-from fangkong.healthcode.models import HealthCode
-from fangkong.healthcode.rules import evaluate
+from fangkong.healthcode.models import CodeOverride, HealthCode
+from fangkong.healthcode.rules import apply_override, evaluate, override_id_of
 from fangkong.healthcode.schemas import CodeDecision, HealthCodeSection
+from fangkong.healthcode.section import HEALTHCODE_SECTION
+from fangkong.packs import catalog as packs_catalog
+from fangkong.registry.models import Person
 
 FactGroup = TestingFacts | TracingFacts | IsolationFacts | AreaFacts
 GROUP_FIELD: Mapping[type[Any], str] = {
@@ -48,8 +55,15 @@ class FactsProvider(Protocol):
     ) -> Mapping[int, FactGroup]: ...
 
 
-# Each domain appends its provider here when it starts feeding facts.
-DEFAULT_PROVIDERS: tuple[FactsProvider, ...] = ()
+# One function per domain that knows something about people (providers.py); tracing's joins
+# when its cases land.
+DEFAULT_PROVIDERS: tuple[FactsProvider, ...] = (
+    providers.testing_facts,
+    providers.isolation_facts,
+    providers.area_facts,
+)
+# The local pack while one is in force, else the national one.
+DEFAULT_SERIES: tuple[str, ...] = ("zhuzhou", "cn")
 
 
 @dataclass(frozen=True)
@@ -125,6 +139,14 @@ def recompute_for(
         }
         facts = gather_facts(session=session, person_ids=chunk, now=now, providers=providers)
         decisions = {pid: evaluate(facts=facts[pid], now=now, pack=pack) for pid in chunk}
+        for override in active_overrides(session=session, person_ids=chunk, now=now):
+            decisions[override.person_id] = apply_override(
+                decisions[override.person_id],
+                override_id=override.id,
+                colour=override.colour,
+                expires_at=override.expires_at,
+                clear_state=pack.clear_state,
+            )
         # Change rows and audit events are flushed once per chunk, not before every statement.
         with session.no_autoflush:
             first = [pid for pid in chunk if pid not in stored]
@@ -150,6 +172,54 @@ def recompute_for(
         refreshed=tuple(sorted(outcomes[Stored.REFRESHED])),
         unchanged=len(outcomes[Stored.UNCHANGED]),
         conflicted=tuple(sorted(outcomes[Stored.CONFLICTED])),
+    )
+
+
+def active_overrides(
+    *, session: Session, person_ids: Sequence[int], now: datetime
+) -> list[CodeOverride]:
+    """The override that applies to each person at ``now`` (the latest approved one when
+    several are active)."""
+    stmt = (
+        select(CodeOverride)
+        .where(
+            CodeOverride.person_id.in_(person_ids),
+            CodeOverride.status == str(OverrideStatus.ACTIVE),
+            CodeOverride.expires_at > now,
+        )
+        .order_by(CodeOverride.person_id, CodeOverride.id)
+    )
+    latest: dict[int, CodeOverride] = {}
+    for override in session.scalars(stmt):
+        latest[override.person_id] = override
+    return list(latest.values())
+
+
+def pack_in_force(*, now: datetime) -> HealthCodeSection:
+    """The health-code section of the pack in force at ``now``."""
+    return packs_catalog().in_force(series=DEFAULT_SERIES, at=now).section(HEALTHCODE_SECTION)
+
+
+def recompute_affected(
+    *,
+    session: Session,
+    person_ids: Sequence[int],
+    now: datetime,
+    pack: HealthCodeSection | None = None,
+) -> RecomputeResult:
+    """Recompute the codes of the people a fact change touched (a result, an order, a
+    designation, an override). Other domains and jobs call this after they change facts;
+    rows written meanwhile by someone else are recomputed once more. The caller commits."""
+    section = pack or pack_in_force(now=now)
+    result = recompute_for(session=session, person_ids=person_ids, now=now, pack=section)
+    if not result.conflicted:
+        return result
+    again = recompute_for(session=session, person_ids=result.conflicted, now=now, pack=section)
+    return RecomputeResult(
+        changed=tuple(sorted({*result.changed, *again.changed})),
+        refreshed=tuple(sorted({*result.refreshed, *again.refreshed})),
+        unchanged=result.unchanged + again.unchanged,
+        conflicted=again.conflicted,
     )
 
 
@@ -212,6 +282,28 @@ def _insert_absent(session: Session, decisions: Mapping[int, CodeDecision]) -> s
     return set(session.execute(stmt).scalars())
 
 
+def _conditional_update(*, new_code: bool) -> Update:
+    """``UPDATE health_code SET ... WHERE person_id=:pid AND revision=:seen``, built once and
+    executed with parameters (building and caching a statement per person cost more than
+    running it)."""
+    table = HealthCode.__table__
+    values: dict[str, Any] = {
+        "revision": HealthCode.revision + 1,
+        **{name: bindparam(f"v_{name}", type_=table.c[name].type) for name in VALUE_COLUMNS},
+    }
+    if new_code:
+        values["decided_at"] = bindparam("v_decided_at", type_=table.c["decided_at"].type)
+    return (
+        update(HealthCode)
+        .where(HealthCode.person_id == bindparam("pid"), HealthCode.revision == bindparam("seen"))
+        .values(**values)
+    )
+
+
+VALUE_COLUMNS = ("colour", "rule_id", "pack_id", "pack_version", "reasons", "valid_until")
+UPDATES = {new_code: _conditional_update(new_code=new_code) for new_code in (True, False)}
+
+
 def _update(
     session: Session,
     person_id: int,
@@ -221,14 +313,155 @@ def _update(
     is_new_code: bool,
 ) -> bool:
     """Conditional update: False when the row's revision moved since it was read."""
-    values = _values(decision)
+    params = {f"v_{name}": value for name, value in _values(decision).items()}
     if is_new_code:
-        values["decided_at"] = decision.evaluated_at
-    stmt = (
-        update(HealthCode)
-        .where(HealthCode.person_id == person_id, HealthCode.revision == seen_revision)
-        .values(revision=HealthCode.revision + 1, **values)
-        .execution_options(synchronize_session=False)
+        params["v_decided_at"] = decision.evaluated_at
+    result = session.connection().execute(
+        UPDATES[is_new_code], {"pid": person_id, "seen": seen_revision, **params}
     )
-    result = cast(CursorResult[Any], session.execute(stmt))
     return result.rowcount == 1
+
+
+class Unexplained(StrEnum):
+    """Why a stored code is not explained by a rule decision or an override in force."""
+
+    PACK_UNKNOWN = "pack_unknown"  # its pack version is not in the catalog
+    RULE_UNKNOWN = "rule_unknown"  # its pack has no such rule
+    COLOUR_NOT_RULES = "colour_not_rules"  # the rule gives another colour
+    OVERRIDE_NOT_IN_FORCE = "override_not_in_force"  # missing, not approved, ended or expired
+
+
+@dataclass(frozen=True)
+class UnexplainedCode:
+    person_id: int
+    colour: str
+    rule_id: str
+    pack_ref: str
+    decided_at: datetime
+    problem: Unexplained
+
+
+def unexplained_codes(
+    *, session: Session, actor: Actor, now: datetime, limit: int = 500
+) -> list[UnexplainedCode]:
+    """Every current code in the actor's jurisdiction whose colour no rule of its pack and no
+    active approved override accounts for: the guard against codes set by other means."""
+    actor.require(Permission.HEALTHCODE_VIEW)
+    stmt = scope_to_jurisdiction(
+        select(
+            HealthCode.person_id,
+            HealthCode.colour,
+            HealthCode.rule_id,
+            HealthCode.pack_id,
+            HealthCode.pack_version,
+            HealthCode.decided_at,
+        )
+        .join(Person, Person.id == HealthCode.person_id)
+        .order_by(HealthCode.person_id),
+        actor=actor,
+        path_column=Person.area_path,
+    )
+    found: list[UnexplainedCode] = []
+    rule_colours: dict[tuple[str, int], dict[str, str] | None] = {}
+    for rows in session.execute(stmt.execution_options(yield_per=CHUNK)).partitions():
+        override_ids = {oid for row in rows if (oid := override_id_of(row.rule_id)) is not None}
+        in_force = _overrides_in_force(session, override_ids, now)
+        for row in rows:
+            problem = _problem(row, in_force, rule_colours)
+            if problem is not None:
+                found.append(
+                    UnexplainedCode(
+                        person_id=row.person_id,
+                        colour=row.colour,
+                        rule_id=row.rule_id,
+                        pack_ref=f"{row.pack_id}@{row.pack_version}",
+                        decided_at=row.decided_at,
+                        problem=problem,
+                    )
+                )
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _overrides_in_force(
+    session: Session, override_ids: set[int], now: datetime
+) -> dict[int, tuple[int, str]]:
+    if not override_ids:
+        return {}
+    stmt = select(CodeOverride.id, CodeOverride.person_id, CodeOverride.colour).where(
+        CodeOverride.id.in_(override_ids),
+        CodeOverride.status == str(OverrideStatus.ACTIVE),
+        CodeOverride.expires_at > now,
+    )
+    return {oid: (pid, colour) for oid, pid, colour in session.execute(stmt)}
+
+
+def _problem(
+    row: Row[Any],
+    in_force: Mapping[int, tuple[int, str]],
+    rule_colours: dict[tuple[str, int], dict[str, str] | None],
+) -> Unexplained | None:
+    override_id = override_id_of(row.rule_id)
+    if override_id is not None:
+        if in_force.get(override_id) != (row.person_id, row.colour):
+            return Unexplained.OVERRIDE_NOT_IN_FORCE
+        return None
+    key = (row.pack_id, row.pack_version)
+    if key not in rule_colours:
+        try:
+            section = packs_catalog().get(*key).section(HEALTHCODE_SECTION)
+            rule_colours[key] = {rule.id: rule.colour for rule in section.rules}
+        except FangkongError:
+            rule_colours[key] = None
+    colours = rule_colours[key]
+    if colours is None:
+        return Unexplained.PACK_UNKNOWN
+    if row.rule_id not in colours:
+        return Unexplained.RULE_UNKNOWN
+    if colours[row.rule_id] != row.colour:
+        return Unexplained.COLOUR_NOT_RULES
+    return None
+
+
+def due_for_recompute(*, session: Session, now: datetime, limit: int) -> list[int]:
+    """People whose stored code may have changed by itself (a window lapsed, an override
+    expired) by ``now``."""
+    stmt = (
+        select(HealthCode.person_id)
+        .where(HealthCode.valid_until <= now)
+        .order_by(HealthCode.valid_until)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def decide(
+    *, session: Session, person_id: int, now: datetime, pack: HealthCodeSection | None = None
+) -> tuple[CodeDecision, PersonFacts]:
+    """The decision the engine makes for one person now (an override in force included), with
+    the facts behind it: what the explanation is told from."""
+    section = pack or pack_in_force(now=now)
+    facts = gather_facts(
+        session=session, person_ids=[person_id], now=now, providers=DEFAULT_PROVIDERS
+    )[person_id]
+    decision = evaluate(facts=facts, now=now, pack=section)
+    for override in active_overrides(session=session, person_ids=[person_id], now=now):
+        decision = apply_override(
+            decision,
+            override_id=override.id,
+            colour=override.colour,
+            expires_at=override.expires_at,
+            clear_state=section.clear_state,
+        )
+    return decision, facts
+
+
+def current_code(*, session: Session, person_id: int, now: datetime) -> HealthCode:
+    """The stored code, computed first if the person has none yet (the caller commits)."""
+    code = session.get(HealthCode, person_id)
+    if code is None:
+        recompute_affected(session=session, person_ids=[person_id], now=now)
+        code = session.get(HealthCode, person_id)
+    assert code is not None
+    return code

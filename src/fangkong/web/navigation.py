@@ -42,6 +42,11 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Vaccination coverage", "/vaccination/coverage", Permission.VACCINATION_VIEW),
     MenuItem("Unvaccinated elderly", "/vaccination/unvaccinated", Permission.VACCINATION_VIEW),
     MenuItem("Import doses", "/vaccination/import", Permission.VACCINATION_RECORD),
+    MenuItem("My health code", "/my-code", Permission.SELF_SERVICE),
+    MenuItem("Code check", "/checkpoint", Permission.HEALTHCODE_VERIFY),
+    MenuItem("Code overrides", "/healthcode/overrides", Permission.HEALTHCODE_APPROVE),
+    MenuItem("Code appeals", "/healthcode/appeals", Permission.HEALTHCODE_APPEAL_REVIEW),
+    MenuItem("Unexplained codes", "/healthcode/unexplained", Permission.HEALTHCODE_APPROVE),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 

@@ -1,0 +1,74 @@
+"""Scheduled recomputes: everyone (nightly, or after a pack change) and the codes that fall due.
+
+Both walk people in id order, one chunk per transaction, so a city of millions never holds one
+long transaction and a failure loses only the chunk in hand. Idempotent: a second run changes
+nothing unless facts or time moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.healthcode import service
+from fangkong.healthcode.schemas import HealthCodeSection
+from fangkong.registry.models import Person
+
+BATCH = 5000
+
+
+@dataclass
+class RecomputeReport:
+    evaluated: int = 0
+    changed: int = 0
+    refreshed: int = 0
+    conflicted: list[int] = field(default_factory=list)
+
+    def add(self, result: service.RecomputeResult, evaluated: int) -> None:
+        self.evaluated += evaluated
+        self.changed += len(result.changed)
+        self.refreshed += len(result.refreshed)
+        self.conflicted.extend(result.conflicted)
+
+
+def recompute_all(
+    *, session: Session, now: datetime, pack: HealthCodeSection | None = None, batch: int = BATCH
+) -> RecomputeReport:
+    """Every registered person, committed batch by batch."""
+    section = pack or service.pack_in_force(now=now)
+    report = RecomputeReport()
+    after = 0
+    while True:
+        ids = list(
+            session.scalars(
+                select(Person.id).where(Person.id > after).order_by(Person.id).limit(batch)
+            )
+        )
+        if not ids:
+            return report
+        result = service.recompute_affected(session=session, person_ids=ids, now=now, pack=section)
+        session.commit()
+        report.add(result, len(ids))
+        after = ids[-1]
+
+
+def recompute_due(*, session: Session, now: datetime, batch: int = BATCH) -> RecomputeReport:
+    """The codes whose ``valid_until`` has passed (a window lapsed, an override expired)."""
+    section = service.pack_in_force(now=now)
+    report = RecomputeReport()
+    seen: set[int] = set()
+    while True:
+        ids = [
+            pid
+            for pid in service.due_for_recompute(session=session, now=now, limit=batch)
+            if pid not in seen
+        ]
+        if not ids:
+            return report
+        seen.update(ids)
+        result = service.recompute_affected(session=session, person_ids=ids, now=now, pack=section)
+        session.commit()
+        report.add(result, len(ids))
