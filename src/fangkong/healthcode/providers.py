@@ -2,7 +2,7 @@
 
 Each provider reads one domain's tables for a chunk of person ids in a few set-based queries
 (never one query per person) and returns that domain's group of facts per person. Adding a
-domain (tracing, once its cases land) is one more function appended to ``PROVIDERS``.
+domain is one more function appended to ``DEFAULT_PROVIDERS``.
 
 The providers only read; they never write to another domain's tables.
 """
@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 from fangkong.areas.enums import DesignationStatus, TargetKind
 from fangkong.areas.enums import RiskLevel as AreaRiskLevel
 from fangkong.areas.models import RiskDesignation
-from fangkong.healthcode.enums import RiskLevel, SampleResult, Supervision
+from fangkong.healthcode.enums import CaseStatus, ContactKind, RiskLevel, SampleResult, Supervision
 from fangkong.healthcode.facts import (
     AreaFacts,
     IsolationFacts,
     Sample,
     SkippedRound,
     TestingFacts,
+    TracingFacts,
 )
 from fangkong.isolation.enums import OrderStatus, PhaseKind
 from fangkong.isolation.models import IsolationOrder
@@ -35,6 +36,9 @@ from fangkong.registry.enums import PersonTag
 from fangkong.registry.models import Building, Household, Person
 from fangkong.testing.enums import CampaignStatus, LabResult
 from fangkong.testing.models import TestCampaign, Tube, TubeMember, TubeResult
+from fangkong.tracing.enums import CaseKind, ContactCategory, ContactStatus
+from fangkong.tracing.enums import CaseStatus as CaseCourse
+from fangkong.tracing.models import Case, Contact
 from fangkong.vaccination.models import DoseRecord
 
 # Samples older than this say nothing a rule looks at, except the latest negative (its age
@@ -212,6 +216,68 @@ def _pool_awaiting_review(samples: Sequence[_MemberSample]) -> datetime | None:
         for s in samples
     )
     return None if rechecked else pool.reported_at
+
+
+CASE_OF_KIND = {
+    str(CaseKind.CONFIRMED): CaseStatus.CONFIRMED,
+    str(CaseKind.ASYMPTOMATIC): CaseStatus.ASYMPTOMATIC,
+}
+CONTACT_OF_CATEGORY = {
+    str(ContactCategory.CLOSE_CONTACT): ContactKind.CLOSE,
+    str(ContactCategory.SECONDARY_CONTACT): ContactKind.SECONDARY,
+}
+CONTACT_RANK = {ContactKind.CLOSE: 0, ContactKind.SECONDARY: 1}
+
+
+def tracing_facts(
+    *, session: Session, person_ids: Sequence[int], now: datetime
+) -> Mapping[int, TracingFacts]:
+    """Each person's latest case (a discharged case reads as recovered; a void one or a death
+    says nothing) and the closest open contact classification with its latest exposure."""
+    cases: dict[int, tuple[CaseStatus, datetime]] = {}
+    case_rows = session.execute(
+        select(Case.person_id, Case.kind, Case.status, Case.reported_at, Case.updated_at)
+        .where(
+            Case.person_id.in_(person_ids),
+            Case.status.not_in([str(CaseCourse.VOID), str(CaseCourse.DIED)]),
+            Case.reported_at <= now,
+        )
+        .order_by(Case.reported_at)
+    )
+    for person_id, kind, course, reported_at, updated_at in case_rows:
+        if course == str(CaseCourse.DISCHARGED):
+            cases[person_id] = (CaseStatus.RECOVERED, updated_at)
+        else:
+            cases[person_id] = (CASE_OF_KIND[kind], reported_at)
+    contacts: dict[int, tuple[ContactKind, datetime]] = {}
+    contact_rows = session.execute(
+        select(Contact.person_id, Contact.category, Contact.last_exposure_at).where(
+            Contact.person_id.in_(person_ids),
+            Contact.status != str(ContactStatus.CLOSED),
+            Contact.last_exposure_at <= now,
+        )
+    )
+    for person_id, category, exposed_at in contact_rows:
+        kind = CONTACT_OF_CATEGORY[category]
+        held = contacts.get(person_id)
+        # a close contact outranks a secondary one; within a class the latest exposure counts
+        if (
+            held is None
+            or CONTACT_RANK[kind] < CONTACT_RANK[held[0]]
+            or (kind is held[0] and exposed_at > held[1])
+        ):
+            contacts[person_id] = (kind, exposed_at)
+    result: dict[int, TracingFacts] = {}
+    for person_id in cases.keys() | contacts.keys():
+        case = cases.get(person_id)
+        contact = contacts.get(person_id)
+        result[person_id] = TracingFacts(
+            case_status=case[0] if case else CaseStatus.NONE,
+            case_status_since=case[1] if case else None,
+            contact=contact[0] if contact else ContactKind.NONE,
+            last_exposure_at=contact[1] if contact else None,
+        )
+    return result
 
 
 def isolation_facts(

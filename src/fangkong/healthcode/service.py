@@ -61,6 +61,7 @@ DEFAULT_PROVIDERS: tuple[FactsProvider, ...] = (
     providers.testing_facts,
     providers.isolation_facts,
     providers.area_facts,
+    providers.tracing_facts,
 )
 # The local pack while one is in force, else the national one.
 DEFAULT_SERIES: tuple[str, ...] = ("zhuzhou", "cn")
