@@ -15,11 +15,13 @@ from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.isolation.section import ISOLATION_SECTION
 from fangkong.rulepacks.catalog import PACKS_DIR, Catalog, load_catalog
 from fangkong.rulepacks.schemas import SectionSchema
+from fangkong.testing.section import TESTING_SECTION
 
 SECTION_SCHEMAS: tuple[SectionSchema[Any], ...] = (
     HEALTHCODE_SECTION,
     AREAS_SECTION,
     ISOLATION_SECTION,
+    TESTING_SECTION,
 )
 
 
