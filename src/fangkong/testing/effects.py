@@ -295,7 +295,7 @@ def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
         )
         .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
         .where(TubeOutcome.run_id == run_id, TubeOutcome.campaign_id.is_not(None))
-        .group_by(TubeOutcome.campaign_id, TubeMember.person_id)
+        .group_by(TubeMember.person_id, TubeOutcome.campaign_id)
     )
     table = PersonTestStatus.__table__
     statement = _insert(session)(table).from_select(
@@ -312,7 +312,7 @@ def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
     )
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
-        index_elements=["campaign_id", "person_id"],
+        index_elements=["person_id", "campaign_id"],
         set_={
             "status": excluded.status,
             "tube_id": excluded.tube_id,
@@ -326,7 +326,12 @@ def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
         ),
     )
     session.execute(statement)
-    return _count(session, select(func.count()).select_from(per_person.subquery()))
+    return _count(
+        session,
+        select(func.coalesce(func.sum(TubeOutcome.member_count), 0)).where(
+            TubeOutcome.run_id == run_id, TubeOutcome.campaign_id.is_not(None)
+        ),
+    )
 
 
 def _close_orders(*, session: Session, run_id: str, now: datetime) -> int:

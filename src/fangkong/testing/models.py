@@ -157,8 +157,10 @@ class PersonTestStatus(Base):
 
     __tablename__ = "person_test_status"
 
+    # The person leads the key: a health code reads one person's rounds, and a round's results
+    # are written in person order.
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("test_campaign.id"), primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True, index=True)
     status: Mapped[str] = mapped_column(String(16))
     tube_id: Mapped[int | None] = mapped_column(ForeignKey("tube.id"))
     last_sampled_at: Mapped[datetime]

@@ -1,8 +1,8 @@
 """testing result effects alerts resample orders
 
-Revision ID: 99bd4892dc21
+Revision ID: 8ec49156a6b4
 Revises: 97d4831b6caf
-Create Date: 2026-11-26 17:21:47.787449
+Create Date: 2026-11-26 17:29:26.637053
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import fangkong.db.base
 
-revision: str = "99bd4892dc21"
+revision: str = "8ec49156a6b4"
 down_revision: str | None = "97d4831b6caf"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -62,8 +62,8 @@ def upgrade() -> None:
 
     op.create_table(
         "person_test_status",
-        sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("tube_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("last_sampled_at", fangkong.db.base.UTCDateTime(timezone=True), nullable=False),
@@ -80,13 +80,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["tube_id"], ["tube.id"], name=op.f("fk_person_test_status_tube_id_tube")
         ),
-        sa.PrimaryKeyConstraint("campaign_id", "person_id", name=op.f("pk_person_test_status")),
+        sa.PrimaryKeyConstraint("person_id", "campaign_id", name=op.f("pk_person_test_status")),
     )
-    with op.batch_alter_table("person_test_status", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_person_test_status_person_id"), ["person_id"], unique=False
-        )
-
     op.create_table(
         "resample_order",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -221,9 +216,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_resample_order_area_path")
 
     op.drop_table("resample_order")
-    with op.batch_alter_table("person_test_status", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_person_test_status_person_id"))
-
     op.drop_table("person_test_status")
     with op.batch_alter_table("tube_outcome", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tube_outcome_tube_id"))
