@@ -32,6 +32,7 @@ class TestCampaign(Base):
     max_pool_size: Mapped[int]
     rule_ref: Mapped[str | None] = mapped_column(String(160))
     created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_test_campaign_area_path", "area_path"),)
 
