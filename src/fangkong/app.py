@@ -18,6 +18,7 @@ from fangkong.isolation.views import router as isolation_router
 from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
+from fangkong.testing.pages import router as testing_pages_router
 from fangkong.testing.views import router as testing_router
 from fangkong.tracing.views import router as tracing_router
 from fangkong.vaccination.views import router as vaccination_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vaccination_router,
         pages_router,
         registry_pages_router,
+        testing_pages_router,
     ):
         app.include_router(router)
     return app

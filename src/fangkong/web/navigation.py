@@ -22,6 +22,10 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Residents", "/persons", Permission.REGISTRY_VIEW),
     MenuItem("Import residents", "/registry/import", Permission.REGISTRY_IMPORT),
     MenuItem("Possible duplicates", "/registry/merges", Permission.REGISTRY_MERGE),
+    MenuItem("Test rounds", "/testing", Permission.TESTING_VIEW),
+    MenuItem("Testing alerts", "/testing/alerts", Permission.TESTING_VIEW),
+    MenuItem("Re-sample orders", "/testing/resample-orders", Permission.TESTING_VIEW),
+    MenuItem("Upload results", "/testing/results", Permission.TESTING_RESULTS),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 
