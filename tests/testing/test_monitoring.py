@@ -173,3 +173,37 @@ def test_an_alert_is_acknowledged_once_inside_the_jurisdiction(
     assert monitoring.list_alerts(session=session, actor=worker, open_only=True) == []
     orders = monitoring.list_orders(session=session, actor=worker)
     assert len(orders) == 4
+
+
+def test_the_staggered_schedule_spreads_floors_over_the_opening_hours(
+    session: Session, personas: Personas
+) -> None:
+    city = small_city.build(session)
+    actor = officer(personas)
+    area, groups = monitoring.floor_groups(
+        session=session, actor=actor, campaign_id=city.campaign.id, area_code=JIANNING
+    )
+    assert area.code == JIANNING
+    assert [(g.building_label, g.floor, g.people) for g in groups] == [
+        ("荷花小区 1栋", 4, 2),
+        ("荷花小区 1栋", 3, 2),
+        ("荷花小区 1栋", 2, 2),
+        ("荷花小区 1栋", 1, 2),
+        ("荷花小区 2栋", 2, 2),
+        ("荷花小区 2栋", 1, 2),
+    ]
+    opens = T0
+    slots = rules.stagger(groups, opens=opens, closes=opens + timedelta(hours=1), slot_minutes=20)
+    assert [(s.starts - opens, s.people, [g.floor for g in s.groups]) for s in slots] == [
+        (timedelta(0), 4, [4, 3]),
+        (timedelta(minutes=20), 4, [2, 1]),
+        (timedelta(minutes=40), 4, [2, 1]),
+    ]
+
+
+def test_stagger_puts_what_does_not_fit_in_the_last_slot() -> None:
+    groups = [rules.FloorGroup(1, "1栋", floor, 5) for floor in (3, 2, 1)]
+    slots = rules.stagger(groups, opens=T0, closes=T0 + timedelta(minutes=30), slot_minutes=30)
+    assert [(s.people, len(s.groups)) for s in slots] == [(15, 3)]
+    with pytest.raises(ValueError):
+        rules.stagger(groups, opens=T0, closes=T0, slot_minutes=30)

@@ -188,3 +188,23 @@ def test_the_coverage_api_is_scoped(
         404,
         TestingErrorCode.CAMPAIGN_NOT_FOUND,
     )
+
+
+def test_the_schedule_page_prints_slots_for_a_street(
+    client: TestClient, session: Session, personas: Personas
+) -> None:
+    city = small_city.build(session)
+    personas.grid_worker()
+    login(client, "jianning-grid")
+    page = client.get(
+        f"/testing/campaigns/{city.campaign.id}/schedule",
+        params={"area": JIANNING, "opens": "08:00", "closes": "09:00", "slot": "20"},
+    )
+    assert page.status_code == 200
+    assert page.text.count("data-slot=") == 3
+    assert "08:00–08:20" in page.text
+    bad = client.get(
+        f"/testing/campaigns/{city.campaign.id}/schedule",
+        params={"area": JIANNING, "opens": "09:00", "closes": "08:00"},
+    )
+    assert bad.status_code == 422 or bad.status_code == 400

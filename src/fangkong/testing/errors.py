@@ -52,6 +52,7 @@ class TestingErrorCode(StrEnum):
     CAMPAIGN_NOT_CLOSED = "testing.campaign_not_closed"
     BUILDING_NOT_IN_ROUND = "testing.building_not_in_round"
     ALERT_NOT_FOUND = "testing.alert_not_found"
+    SCHEDULE_INVALID = "testing.schedule_invalid"
     ALERT_ALREADY_ACKNOWLEDGED = "testing.alert_already_acknowledged"
     POOL_SIZE_ABOVE_CAMPAIGN_CAP = "testing.pool_size_above_campaign_cap"
     TUBE_NOT_FOUND = "testing.tube_not_found"

@@ -488,3 +488,32 @@ def list_orders(
         stmt = stmt.where(ResampleOrder.status == OrderStatus.OPEN.value)
     stmt = scope_to_jurisdiction(stmt, actor=actor, path_column=ResampleOrder.area_path)
     return list(session.execute(stmt.limit(500)).tuples())
+
+
+# --- Staggered schedule (分楼栋分楼层错峰) ----------------------------------------------------
+
+
+def floor_groups(
+    *, session: Session, actor: Actor, campaign_id: int, area_code: str
+) -> tuple[Area, list[rules.FloorGroup]]:
+    """The round's residents of an area by building and floor, in walking order (compound,
+    building, floor from the top down so that stairs are walked down)."""
+    campaign = get_campaign(session=session, actor=actor, campaign_id=campaign_id)
+    area = registry_service.get_by_code_or_raise(session=session, code=area_code)
+    path = scope_path(actor=actor, campaign=campaign)
+    if path is None or not area.path.startswith(path):
+        raise NotFound(TestingErrorCode.CAMPAIGN_NOT_FOUND, "that area is not in this round")
+    rows = session.execute(
+        select(Building.id, Compound.name, Building.label, Household.floor, func.count())
+        .join(Household, Household.building_id == Building.id)
+        .join(Compound, Compound.id == Building.compound_id)
+        .join(Person, Person.household_id == Household.id)
+        .where(within_path(Person.area_path, area.path), Person.status == PersonStatus.ACTIVE.value)
+        .group_by(Building.id, Compound.name, Building.label, Household.floor)
+        .order_by(Compound.name, Building.label, Building.id, Household.floor.desc())
+    ).tuples()
+    groups = [
+        rules.FloorGroup(building, f"{compound} {label}", floor, people)
+        for building, compound, label, floor, people in rows
+    ]
+    return area, groups

@@ -15,7 +15,7 @@ from fangkong.core.errors import FangkongError
 from fangkong.core.scope import Actor
 from fangkong.registry import service as registry_service
 from fangkong.registry.enums import AreaLevel
-from fangkong.testing import actions, monitoring, service
+from fangkong.testing import actions, monitoring, rules, service
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.errors import TestingErrorCode
 from fangkong.testing.formats.records import DEFAULT_LAB_TIMEZONE
@@ -191,3 +191,44 @@ def acknowledge(session: SessionDep, actor: ActorDep, alert_id: int) -> Response
     service.acknowledge_alert(session=session, actor=actor, alert_id=alert_id)
     session.commit()
     return _see_other("/testing/alerts")
+
+
+@router.get("/testing/campaigns/{campaign_id}/schedule", response_class=HTMLResponse)
+def schedule_page(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    campaign_id: int,
+    area: str,
+    day: str | None = None,
+    opens: str = "08:00",
+    closes: str = "12:00",
+    slot: int = 30,
+) -> Response:
+    """分楼栋分楼层错峰: time slots by building and floor over the site's opening hours, for
+    printing and sending to grid workers."""
+    actor.require(Permission.TESTING_VIEW)
+    campaign = monitoring.get_campaign(session=session, actor=actor, campaign_id=campaign_id)
+    chosen_day = day or campaign.starts_at.astimezone(DEFAULT_LAB_TIMEZONE).date().isoformat()
+    try:
+        start = datetime.fromisoformat(f"{chosen_day}T{opens}").replace(tzinfo=DEFAULT_LAB_TIMEZONE)
+        end = datetime.fromisoformat(f"{chosen_day}T{closes}").replace(tzinfo=DEFAULT_LAB_TIMEZONE)
+        place, groups = monitoring.floor_groups(
+            session=session, actor=actor, campaign_id=campaign_id, area_code=area
+        )
+        slots = rules.stagger(groups, opens=start, closes=end, slot_minutes=slot)
+    except ValueError as exc:
+        raise FangkongError(
+            TestingErrorCode.SCHEDULE_INVALID, "the opening hours or the slot are not valid"
+        ) from exc
+    context = {
+        "campaign": campaign,
+        "place": place,
+        "slots": slots,
+        "day": chosen_day,
+        "opens": opens,
+        "closes": closes,
+        "slot": slot,
+        "zone": DEFAULT_LAB_TIMEZONE,
+    }
+    return render(request, "testing/schedule.html", context)

@@ -73,3 +73,54 @@ def completion(*, required: int, sampled: int, last_hour: int, now: datetime) ->
     if last_hour <= 0:
         return Completion(required, sampled, last_hour, None)
     return Completion(required, sampled, last_hour, now + timedelta(hours=remaining / last_hour))
+
+
+# --- Staggered sampling (分楼栋分楼层错峰) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FloorGroup:
+    """The residents of one floor of one building."""
+
+    building_id: int
+    building_label: str
+    floor: int
+    people: int
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts: datetime
+    ends: datetime
+    groups: tuple[FloorGroup, ...]
+
+    @property
+    def people(self) -> int:
+        return sum(group.people for group in self.groups)
+
+
+def stagger(
+    groups: Sequence[FloorGroup], *, opens: datetime, closes: datetime, slot_minutes: int
+) -> list[Slot]:
+    """Spread floors over the site's opening hours in ``slot_minutes`` slots, building by
+    building and floor by floor in the given order, about the same number of people a slot: a
+    floor is never split, a slot takes the next floor while it stays under its share (or while it
+    is empty), and the last slot takes whatever remains."""
+    if slot_minutes <= 0 or closes <= opens:
+        raise ValueError("the site must open before it closes, in slots of at least a minute")
+    length = timedelta(minutes=slot_minutes)
+    count = max(1, int((closes - opens) / length))
+    total = sum(group.people for group in groups)
+    share = math.ceil(total / count) if total else 0
+    filled: list[list[FloorGroup]] = [[] for _ in range(count)]
+    index, load = 0, 0
+    for group in groups:
+        if filled[index] and load + group.people > share and index < count - 1:
+            index, load = index + 1, 0
+        filled[index].append(group)
+        load += group.people
+    return [
+        Slot(opens + length * n, min(opens + length * (n + 1), closes), tuple(chosen))
+        for n, chosen in enumerate(filled)
+        if chosen
+    ]
