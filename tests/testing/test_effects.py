@@ -255,3 +255,17 @@ def test_the_national_pack_does_not_flag_buildings(session: Session) -> None:
     with use_clock(ManualClock(T0 + timedelta(hours=7))):
         upload(session, first_round(session, city))
     assert session.scalar(select(func.count()).select_from(SamplingPriority)) == 0
+
+
+def test_sampled_people_get_a_status_that_a_result_then_replaces(session: Session) -> None:
+    city = small_city.build(session)
+    a1 = city.ids("A1")
+    with use_clock(ManualClock(T0 + timedelta(hours=2))):
+        content = first_round(session, city)
+        tubes = list(session.scalars(select(Tube.id).where(Tube.barcode.in_(["ZZ0001"]))))
+        effects.record_sampled(session=session, tube_ids=tubes)
+        assert statuses(session, city.campaign.id) == {p: "sampled" for p in a1[:4]}
+    with use_clock(ManualClock(T0 + timedelta(hours=7))):
+        upload(session, content)
+        effects.record_sampled(session=session, tube_ids=tubes)  # changes nothing now
+    assert [statuses(session, city.campaign.id)[p] for p in a1[:4]] == ["pending_review"] * 4

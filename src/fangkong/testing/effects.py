@@ -518,6 +518,37 @@ def _flag_buildings(
     )
 
 
+def record_sampled(*, session: Session, tube_ids: list[int]) -> None:
+    """Give the members of these tubes (in a round) the status ``sampled`` where they have none
+    in that round yet, in one ``INSERT … SELECT``; for the sampling side to call when tubes are
+    sealed. A result already applied is never overwritten."""
+    now = clock.now()
+    if not tube_ids:
+        return
+    members = (
+        select(
+            TubeMember.person_id,
+            Tube.campaign_id,
+            literal(PersonTestState.SAMPLED.value),
+            func.max(Tube.id),
+            func.max(TubeMember.sampled_at),
+            literal(now, type_=PersonTestStatus.__table__.c.updated_at.type),
+        )
+        .join(Tube, Tube.id == TubeMember.tube_id)
+        .where(Tube.id.in_(tube_ids), Tube.campaign_id.is_not(None))
+        .group_by(TubeMember.person_id, Tube.campaign_id)
+    )
+    statement = (
+        _insert(session)(PersonTestStatus.__table__)
+        .from_select(
+            ["person_id", "campaign_id", "status", "tube_id", "last_sampled_at", "updated_at"],
+            members,
+        )
+        .on_conflict_do_nothing(index_elements=["person_id", "campaign_id"])
+    )
+    session.execute(statement)
+
+
 # --- Hand-offs to other domains ---------------------------------------------------------------
 
 
