@@ -164,6 +164,8 @@ def apply_results(
         # A few big statements: compiling them with JIT costs more than it saves (this
         # transaction only).
         session.execute(text("SET LOCAL jit = off"))
+        # Room to sort a whole round's members in memory rather than in temporary files.
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
     outcomes = _record_outcomes(session=session, run_id=run_id, now=now, upload_id=upload_id)
     if outcomes == 0:
         return EffectsReport(run_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
