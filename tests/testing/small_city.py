@@ -1,7 +1,7 @@
 """A small synthetic round for the effects and monitoring tests.
 
 Two compounds in 建宁街道 (芦淞区): compound A with buildings 1栋 (4 households) and 2栋 (2), and
-compound B in 建设街道 with 1 building (2 households); every household holds 2 people, so 16
+compound B in 董家塅街道 with 1 building (2 households); every household holds 2 people, so 16
 residents are required in a round over 芦淞区. Tubes are registered straight in the tables
 (the sampling page is tested elsewhere), with sampling times given.
 """
