@@ -209,3 +209,40 @@ def test_the_schedule_page_prints_slots_for_a_street(
     )
     assert bad.status_code == 400
     assert TestingErrorCode.SCHEDULE_INVALID in bad.text
+
+
+def test_the_pages_refuse_those_who_may_not(
+    client: TestClient, session: Session, personas: Personas
+) -> None:
+    city = a_round(session)
+    personas.user("s-2", Role.SAMPLER, JIANNING)
+    login(client, "s-2")
+    assert client.get("/testing").status_code == 403
+    assert client.get("/testing/alerts").status_code == 403
+    assert client.get("/testing/results").status_code == 403
+
+    client.cookies.clear()
+    personas.grid_worker()
+    csrf = login(client, "jianning-grid")
+    refused = client.post(
+        "/testing/campaigns",
+        data={
+            "csrf_token": csrf,
+            "name": "x",
+            "area_code": JIANNING,
+            "starts_at": "2022-11-11T08:00",
+        },
+    )
+    assert refused.status_code == 403
+    assert session.scalars(select(TestCampaign.id)).all() == [city.campaign.id]
+    closing = client.post(f"/testing/campaigns/{city.campaign.id}/close", data={"csrf_token": csrf})
+    assert closing.status_code == 403
+
+    client.cookies.clear()
+    personas.user("hetang-officer", Role.DISTRICT_OFFICER, HETANG)
+    login(client, "hetang-officer")
+    assert client.get(f"/testing/campaigns/{city.campaign.id}").status_code == 404
+    building = city.buildings["A2"].id
+    assert (
+        client.get(f"/testing/campaigns/{city.campaign.id}/buildings/{building}").status_code == 404
+    )
