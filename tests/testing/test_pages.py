@@ -105,6 +105,8 @@ def test_a_lab_uploads_a_file_and_reads_its_report(
     for name, value in [("accepted", 2), ("stored", 2), ("unmatched", 1), ("rejected", 1)]:
         assert f'<dd data-count="{name}">{value}</dd>' in report.text
     assert f'data-code="{TestingErrorCode.TEST_CODE_NOT_ACCEPTED}"' in report.text
+    assert '<dd data-effect="pending_review">1</dd>' in report.text
+    assert '<dd data-effect="negative">0</dd>' in report.text
     again = client.post(
         "/testing/results",
         data={"csrf_token": csrf, "format": "hl7v2"},

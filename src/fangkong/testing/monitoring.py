@@ -36,6 +36,7 @@ from fangkong.testing.models import (
     Tube,
     TubeMember,
     TubeOutcome,
+    TubeResult,
 )
 
 
@@ -517,3 +518,20 @@ def floor_groups(
         for building, compound, label, floor, people in rows
     ]
     return area, groups
+
+
+def upload_effects(*, session: Session, upload_id: int) -> dict[str, int]:
+    """What an uploaded file's results did: tubes per effect (negative, pending_review for a
+    positive pool, positive, resample), for the upload report."""
+    pooled = TubeOutcome.member_count > 1
+    counts: dict[str, int] = {}
+    rows = session.execute(
+        select(TubeOutcome.result, pooled, func.count())
+        .join(TubeResult, TubeResult.id == TubeOutcome.lab_result_id)
+        .where(TubeResult.upload_id == upload_id)
+        .group_by(TubeOutcome.result, pooled)
+    ).tuples()
+    for result, is_pool, count in rows:
+        state = rules.tube_state(result=LabResult(result), member_count=2 if is_pool else 1)
+        counts[state.value] = counts.get(state.value, 0) + count
+    return counts

@@ -165,7 +165,8 @@ async def results_submit(
         content=await file.read(),
     )
     session.commit()
-    context = {"formats": FORMATS, "upload": upload, "is_new": is_new}
+    effects = monitoring.upload_effects(session=session, upload_id=upload.id)
+    context = {"formats": FORMATS, "upload": upload, "is_new": is_new, "effects": effects}
     return render(request, "testing/results.html", context)
 
 
