@@ -24,6 +24,7 @@ from fangkong.logistics.pages import router as logistics_pages_router
 from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
+from fangkong.testing.pages import router as testing_pages_router
 from fangkong.testing.sampling_pages import router as sampling_pages_router
 from fangkong.testing.views import router as testing_router
 from fangkong.testing.views import sampling_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logistics_pages_router,
         vaccination_pages_router,
         healthcode_pages_router,
+        testing_pages_router,
     ):
         app.include_router(router)
     return app

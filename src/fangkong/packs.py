@@ -15,6 +15,7 @@ from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.isolation.section import ISOLATION_SECTION
 from fangkong.rulepacks.catalog import PACKS_DIR, Catalog, load_catalog
 from fangkong.rulepacks.schemas import SectionSchema
+from fangkong.testing.section import TESTING_SECTION
 from fangkong.tracing.section import TRACING_SECTION
 
 SECTION_SCHEMAS: tuple[SectionSchema[Any], ...] = (
@@ -22,6 +23,7 @@ SECTION_SCHEMAS: tuple[SectionSchema[Any], ...] = (
     AREAS_SECTION,
     ISOLATION_SECTION,
     TRACING_SECTION,
+    TESTING_SECTION,
 )
 
 

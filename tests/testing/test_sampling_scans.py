@@ -22,7 +22,7 @@ from fangkong.testing import sampling, service
 from fangkong.testing.codes import issue_household_code, issue_person_code
 from fangkong.testing.enums import ScanFlag, TubeStatus
 from fangkong.testing.errors import TestingErrorCode
-from fangkong.testing.models import SamplingScan, Tube, TubeMember
+from fangkong.testing.models import PersonTestStatus, SamplingScan, Tube, TubeMember
 from fangkong.testing.views import get_scan_writer
 from tests.city import City
 from tests.personas import JIANNING, Personas
@@ -118,6 +118,12 @@ def test_it_binds_scans_in_one_batch_and_seals_the_full_tube(
     assert (tube.status, tube.member_count, tube.sealed_at) == (TubeStatus.SEALED.value, 3, NOW)
     members = session.scalars(select(TubeMember.person_id).where(TubeMember.tube_id == tube.id))
     assert sorted(members) == sorted(ids[:3])
+    statuses = session.execute(
+        select(PersonTestStatus.person_id, PersonTestStatus.status).where(
+            PersonTestStatus.campaign_id == tube.campaign_id
+        )
+    ).all()
+    assert sorted(statuses) == sorted((person, "sampled") for person in ids[:3])
     event = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "testing.scans_stored")
     ).one()

@@ -23,6 +23,7 @@ from fangkong.core import audit, clock
 from fangkong.core.scope import Actor
 from fangkong.testing import service
 from fangkong.testing.codes import verify_code
+from fangkong.testing.effects import EffectsReport, apply_results
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.errors import TestingError, TestingErrorCode
 from fangkong.testing.formats.csv_results import parse_csv
@@ -41,6 +42,7 @@ from fangkong.testing.service import get_upload_by_digest
 CHUNK = 2000
 RESULT_TABLE: Table = TubeResult.metadata.tables["lab_result"]
 T = TypeVar("T")
+__all__ = ["EffectsReport", "apply_results", "ingest_result_file", "parse_file"]
 
 
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -147,6 +149,7 @@ def ingest_result_file(
         occurred_at=now,
     )
     session.flush()
+    apply_results(session=session, actor=actor, upload_id=upload.id)
     return upload, True
 
 

@@ -50,3 +50,34 @@ class ScanFlag(StrEnum):
 
     REPEAT_IN_ROUND = "repeat_in_round"
     OUTSIDE_ROUND_SCOPE = "outside_round_scope"
+
+
+class PersonTestState(StrEnum):
+    """A person's standing in one round (``person_test_status.status``)."""
+
+    SAMPLED = "sampled"
+    NEGATIVE = "negative"
+    RESAMPLE = "resample"
+    PENDING_REVIEW = "pending_review"  # 待复核: a member of a positive pool
+    POSITIVE = "positive"
+
+
+class ResampleReason(StrEnum):
+    POSITIVE_POOL = "positive_pool"
+    INVALID = "invalid"
+    INCONCLUSIVE = "inconclusive"
+
+
+class OrderStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class AlertKind(StrEnum):
+    POSITIVE_POOL = "positive_pool"  # 混阳管
+    POSITIVE_SINGLE = "positive_single"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"

@@ -32,6 +32,7 @@ class TestCampaign(Base):
     max_pool_size: Mapped[int]
     rule_ref: Mapped[str | None] = mapped_column(String(160))
     created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_test_campaign_area_path", "area_path"),)
 
@@ -144,3 +145,115 @@ class SamplingScan(Base):
     stored_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_sampling_scan_campaign_id", "campaign_id"),)
+
+
+# --- What a result does (docs/testing.md "What a result does") ------------------------------
+
+
+class TubeOutcome(Base):
+    """One stored lab result applied to its tube: the effect run that applied it and the tube's
+    turnaround (first sample taken → result reported), kept for every tube.
+
+    ``lab_result_id`` is unique, so applying the same results again changes nothing.
+    ``member_count`` is the number of people in the tube when the result was applied: more than
+    one makes a positive a positive pool (混阳管).
+    """
+
+    __tablename__ = "tube_outcome"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    lab_result_id: Mapped[int] = mapped_column(ForeignKey("lab_result.id"), unique=True)
+    tube_id: Mapped[int] = mapped_column(ForeignKey("tube.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("test_campaign.id"), index=True)
+    area_path: Mapped[str] = mapped_column(AreaPath())
+    result: Mapped[str] = mapped_column(String(16))
+    member_count: Mapped[int]
+    sampled_at: Mapped[datetime]
+    result_at: Mapped[datetime]
+    turnaround_seconds: Mapped[int]
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    applied_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_tube_outcome_area_path", "area_path"),)
+
+
+class PersonTestStatus(Base):
+    """Where one person stands in one round: sampled, negative, pending review (待复核),
+    positive or to be re-sampled. Health codes, coverage and the 应检未检 lists read it.
+
+    A read model derived from ``tube_member`` and ``tube`` (whose foreign keys already hold),
+    written only by set-based statements, 4 million rows a round in a large city: it carries no
+    foreign keys of its own, whose per-row checks would cost more than the whole write.
+    """
+
+    __tablename__ = "person_test_status"
+
+    # The person leads the key: a health code reads one person's rounds, and a round's results
+    # are written in person order.
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    tube_id: Mapped[int | None] = mapped_column(BigIntId)
+    last_sampled_at: Mapped[datetime]
+    result_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class ResampleOrder(Base):
+    """A single-tube door-to-door re-sample of one person, after a positive pool or an invalid
+    or inconclusive tube. Done when a later single-tube result for the person is applied."""
+
+    __tablename__ = "resample_order"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("test_campaign.id"), index=True)
+    tube_outcome_id: Mapped[int] = mapped_column(ForeignKey("tube_outcome.id"))
+    area_path: Mapped[str] = mapped_column(AreaPath())
+    reason: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16))
+    rule_ref: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_outcome_id: Mapped[int | None] = mapped_column(ForeignKey("tube_outcome.id"))
+
+    __table_args__ = (
+        UniqueConstraint("tube_outcome_id", "person_id"),
+        Index("ix_resample_order_area_path", "area_path"),
+    )
+
+
+class Alert(Base):
+    """A positive tube announced in the platform to the community, the testing working group and
+    the police of its area (``audiences``), until someone acknowledges it."""
+
+    __tablename__ = "testing_alert"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    tube_outcome_id: Mapped[int] = mapped_column(ForeignKey("tube_outcome.id"), unique=True)
+    tube_id: Mapped[int] = mapped_column(ForeignKey("tube.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("test_campaign.id"), index=True)
+    area_path: Mapped[str] = mapped_column(AreaPath())
+    audiences: Mapped[str] = mapped_column(String(80))
+    member_count: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    rule_ref: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    __table_args__ = (Index("ix_testing_alert_area_path", "area_path"),)
+
+
+class SamplingPriority(Base):
+    """A building whose residents are sampled first in an open round, because a positive pool
+    held one of them (only where the rule pack enables it)."""
+
+    __tablename__ = "sampling_priority"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("test_campaign.id"), primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), primary_key=True)
+    tube_outcome_id: Mapped[int] = mapped_column(ForeignKey("tube_outcome.id"))
+    rule_ref: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime]

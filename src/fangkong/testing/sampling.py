@@ -41,7 +41,7 @@ from fangkong.core.scope import Actor
 from fangkong.registry import service as registry_service
 from fangkong.registry.identity import id_number_lookup_keys
 from fangkong.registry.models import Person
-from fangkong.testing import service
+from fangkong.testing import effects, service
 from fangkong.testing.codes import verify_code
 from fangkong.testing.enums import CampaignStatus, ScanFlag, ScanMethod, TubeStatus
 from fangkong.testing.errors import TestingError, TestingErrorCode
@@ -400,6 +400,8 @@ def process_batch(
                 for tube in changed
             ],
         )
+        # the round's coverage and the 应检未检 lists see a person as soon as they are sampled
+        effects.record_sampled(session=session, tube_ids=[tube.id for tube in changed])
     _audit_batch(session=session, scans=scans, accepted=accepted, scan_ids=scan_ids, now=moment)
     session.flush()
 

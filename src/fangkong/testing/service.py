@@ -14,10 +14,17 @@ from fangkong.core import audit, clock
 from fangkong.core.errors import Conflict, FangkongError, NotFound
 from fangkong.core.scope import Actor
 from fangkong.registry import service as registry_service
-from fangkong.testing.enums import CampaignStatus, TubeStatus
+from fangkong.testing.enums import AlertStatus, CampaignStatus, TubeStatus
 from fangkong.testing.errors import TestingError, TestingErrorCode
 from fangkong.testing.formats.records import RecordRefused, check_tube_barcode
-from fangkong.testing.models import ResultUpload, TestCampaign, Tube, TubeMember, TubeResult
+from fangkong.testing.models import (
+    Alert,
+    ResultUpload,
+    TestCampaign,
+    Tube,
+    TubeMember,
+    TubeResult,
+)
 
 
 def get_upload_by_digest(*, session: Session, content_sha256: str) -> ResultUpload | None:
@@ -118,7 +125,7 @@ def close_campaign(*, session: Session, actor: Actor, campaign_id: int) -> TestC
     closed = session.execute(
         update(TestCampaign)
         .where(TestCampaign.id == campaign_id, TestCampaign.status == CampaignStatus.OPEN.value)
-        .values(status=CampaignStatus.CLOSED.value)
+        .values(status=CampaignStatus.CLOSED.value, closed_at=clock.now())
         .execution_options(synchronize_session=False)
     )
     if cast(CursorResult[Any], closed).rowcount != 1:
@@ -326,3 +333,41 @@ def seal_tube(*, session: Session, actor: Actor, barcode: str) -> Tube:
         occurred_at=now,
     )
     return tube
+
+
+# --- Alerts of positive tubes -----------------------------------------------------------------
+
+
+def acknowledge_alert(*, session: Session, actor: Actor, alert_id: int) -> Alert:
+    """Mark a positive-tube alert as seen and acted on (open → acknowledged, atomically); the
+    alert must lie inside the actor's jurisdiction."""
+    alert = session.get(Alert, alert_id)
+    if alert is None or not actor.covers_path(alert.area_path):
+        raise NotFound(TestingErrorCode.ALERT_NOT_FOUND, "no such alert", field="alert_id")
+    now = clock.now()
+    changed = session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.status == AlertStatus.OPEN.value)
+        .values(
+            status=AlertStatus.ACKNOWLEDGED.value,
+            acknowledged_at=now,
+            acknowledged_by_user_id=actor.user_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], changed).rowcount != 1:
+        raise Conflict(
+            TestingErrorCode.ALERT_ALREADY_ACKNOWLEDGED, "someone has already acknowledged it"
+        )
+    session.refresh(alert)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="testing.alert_acknowledged",
+        subject_type="testing_alert",
+        subject_id=alert.id,
+        before={"status": AlertStatus.OPEN.value},
+        after={"status": AlertStatus.ACKNOWLEDGED.value},
+        occurred_at=now,
+    )
+    return alert

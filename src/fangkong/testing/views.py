@@ -1,4 +1,5 @@
-"""Testing API: labs upload result files; samplers open tubes and send scans."""
+"""Testing API: labs upload result files; samplers open tubes and send scans; positive-tube
+alerts, re-sample orders and coverage."""
 
 from __future__ import annotations
 
@@ -15,9 +16,19 @@ from fangkong.core import clock
 from fangkong.core.errors import AuthenticationFailed, CoreErrorCode, PermissionDenied
 from fangkong.core.scope import Actor
 from fangkong.db.session import create_db_engine
-from fangkong.testing import actions, sampling, service
+from fangkong.testing import actions, monitoring, sampling, service
 from fangkong.testing.enums import ResultFormat
-from fangkong.testing.schemas import ResultUploadRead, ScanCreate, ScanRead, TubeOpen, TubeRead
+from fangkong.testing.schemas import (
+    AlertRead,
+    CoverageRead,
+    CoverageRowRead,
+    ResampleOrderRead,
+    ResultUploadRead,
+    ScanCreate,
+    ScanRead,
+    TubeOpen,
+    TubeRead,
+)
 from fangkong.web.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -175,3 +186,55 @@ async def record_scan(
     )
     outcome = await writer.store(scan)
     return ScanRead.model_validate(outcome, from_attributes=True)
+
+
+Watcher = Annotated[Actor, Depends(requires(Permission.TESTING_VIEW))]
+
+
+@router.get("/alerts")
+def list_alerts(session: SessionDep, actor: Watcher, open_only: bool = False) -> list[AlertRead]:
+    """Positive-tube alerts inside the jurisdiction, newest first."""
+    alerts = monitoring.list_alerts(session=session, actor=actor, open_only=open_only)
+    return [AlertRead.model_validate(alert) for alert in alerts]
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge_alert(session: SessionDep, actor: Watcher, alert_id: int) -> AlertRead:
+    alert = service.acknowledge_alert(session=session, actor=actor, alert_id=alert_id)
+    session.commit()
+    return AlertRead.model_validate(alert)
+
+
+@router.get("/resample-orders")
+def list_resample_orders(
+    session: SessionDep, actor: Watcher, open_only: bool = True
+) -> list[ResampleOrderRead]:
+    orders = monitoring.list_orders(session=session, actor=actor, open_only=open_only)
+    return [ResampleOrderRead.model_validate(order) for order, _ in orders]
+
+
+@router.get("/campaigns/{campaign_id}/coverage")
+def campaign_coverage(
+    session: SessionDep, actor: Watcher, campaign_id: int, area: str | None = None
+) -> CoverageRead:
+    """Sampled / required in the round, by child area or (below the last level) by building."""
+    view = monitoring.coverage(
+        session=session, actor=actor, campaign_id=campaign_id, area_code=area
+    )
+
+    def row(item: monitoring.CoverageRow) -> CoverageRowRead:
+        return CoverageRowRead(
+            label=item.label,
+            area_code=item.area_code,
+            building_id=item.building_id,
+            required=item.required,
+            sampled=item.sampled,
+            sample_first=item.sample_first,
+        )
+
+    return CoverageRead(
+        campaign_id=campaign_id,
+        path=view.path,
+        total=row(view.total),
+        rows=[row(item) for item in view.rows],
+    )

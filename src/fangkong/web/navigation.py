@@ -47,6 +47,10 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Code overrides", "/healthcode/overrides", Permission.HEALTHCODE_APPROVE),
     MenuItem("Code appeals", "/healthcode/appeals", Permission.HEALTHCODE_APPEAL_REVIEW),
     MenuItem("Unexplained codes", "/healthcode/unexplained", Permission.HEALTHCODE_APPROVE),
+    MenuItem("Test rounds", "/testing", Permission.TESTING_VIEW),
+    MenuItem("Testing alerts", "/testing/alerts", Permission.TESTING_VIEW),
+    MenuItem("Re-sample orders", "/testing/resample-orders", Permission.TESTING_VIEW),
+    MenuItem("Upload results", "/testing/results", Permission.TESTING_RESULTS),
     MenuItem("Audit log", "/audit", Permission.AUDIT_VIEW),
 )
 

@@ -1,0 +1,584 @@
+"""What a lab result does (docs/testing.md "What a result does"), applied set-based.
+
+:func:`apply_results` takes every stored result not applied yet (optionally of one upload) and,
+in a handful of ``INSERT … SELECT`` / ``UPDATE`` statements whatever the number of tubes:
+
+1. records a :class:`TubeOutcome` per result, with the tube's turnaround (first sample → report);
+2. sets each member's :class:`PersonTestStatus` in the tube's round: negative, ``resample``
+   (invalid or inconclusive tube), ``pending_review`` (待复核, a positive pool) or ``positive``
+   (a positive single tube); a positive stays positive, and an older sample never overrides a
+   newer one;
+3. orders a single-tube door-to-door re-sample for every member of a positive pool and of an
+   invalid or inconclusive tube, and marks earlier orders done when the person's single-tube
+   result arrives;
+4. raises an :class:`Alert` for every positive tube, for the audiences the rule pack names;
+5. where the pack enables it, flags the buildings of a positive pool's members to be sampled
+   first in the open round.
+
+Outcomes are unique per stored result, so applying again (or uploading the same file twice)
+changes nothing. One audit event records each run, citing the pack's positive-pool rule.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from fangkong.core import audit, clock
+from fangkong.core.scope import Actor
+from fangkong.registry.models import Household, Person
+from fangkong.rulepacks.catalog import Catalog, load_catalog
+from fangkong.rulepacks.errors import RulePackError
+from fangkong.testing import rules
+from fangkong.testing.enums import (
+    AlertKind,
+    AlertStatus,
+    CampaignStatus,
+    LabResult,
+    OrderStatus,
+    PersonTestState,
+    ResampleReason,
+)
+from fangkong.testing.models import (
+    Alert,
+    PersonTestStatus,
+    ResampleOrder,
+    SamplingPriority,
+    TestCampaign,
+    Tube,
+    TubeMember,
+    TubeOutcome,
+    TubeResult,
+)
+from fangkong.testing.section import DEFAULT_POLICY, TESTING_SECTION, PositivePoolPolicy
+
+DEFAULT_SERIES = "cn"
+OUTCOME_TABLE: Table = TubeOutcome.metadata.tables["tube_outcome"]
+ORDER_TABLE: Table = TubeOutcome.metadata.tables["resample_order"]
+ALERT_TABLE: Table = TubeOutcome.metadata.tables["testing_alert"]
+UNREADABLE = (LabResult.INVALID.value, LabResult.INCONCLUSIVE.value)
+
+# A person's standing from one tube, as a rank: the highest rank of a run wins for a person
+# sampled twice in it.
+RANK = {
+    PersonTestState.NEGATIVE: 1,
+    PersonTestState.RESAMPLE: 2,
+    PersonTestState.PENDING_REVIEW: 3,
+    PersonTestState.POSITIVE: 4,
+}
+
+
+@dataclass(frozen=True)
+class EffectsReport:
+    """What one run of :func:`apply_results` did."""
+
+    run_id: str
+    tubes: int
+    negative_tubes: int
+    positive_pools: int
+    positive_singles: int
+    unreadable_tubes: int
+    statuses: int
+    resample_orders: int
+    orders_done: int
+    alerts: int
+    priority_buildings: int
+
+
+_catalog: Catalog | None = None
+
+
+def policy_at(*, now: datetime, pack_id: str | None = None) -> PositivePoolPolicy:
+    """The positive-pool policy of ``pack_id`` (or of the national pack in force at ``now``);
+    :data:`DEFAULT_POLICY` when the pack has no testing section."""
+    global _catalog
+    if _catalog is None:
+        _catalog = load_catalog(schemas=[TESTING_SECTION])
+    try:
+        pack = (
+            _catalog.in_force(series=DEFAULT_SERIES, at=now)
+            if pack_id is None
+            else _catalog.get(pack_id, None)
+        )
+    except RulePackError:
+        return DEFAULT_POLICY
+    if not pack.has_section(TESTING_SECTION.name):
+        return DEFAULT_POLICY
+    return pack.section(TESTING_SECTION)
+
+
+def _insert(session: Session) -> Any:
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[int]:
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.round(func.extract("epoch", later - earlier)), Integer)
+    return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0), Integer)
+
+
+def _count(session: Session, query: Any) -> int:
+    """Rows counted after a write (a driver's rowcount of ``INSERT … SELECT`` is not reliable:
+    psycopg reports -1 for some of them)."""
+    return int(session.scalar(query) or 0)
+
+
+def _of_run(run_id: str) -> Any:
+    return select(TubeOutcome.id).where(TubeOutcome.run_id == run_id)
+
+
+def apply_results(
+    *,
+    session: Session,
+    actor: Actor | None,
+    upload_id: int | None = None,
+    policy: PositivePoolPolicy | None = None,
+) -> EffectsReport:
+    """Apply every stored result that has a tube and no outcome yet (of ``upload_id`` only when
+    given), in the caller's transaction. ``actor`` None means the lab interface applied them."""
+    now = clock.now()
+    policy = policy or policy_at(now=now)
+    run_id = uuid.uuid4().hex
+    if session.get_bind().dialect.name == "postgresql":
+        # A few big statements: compiling them with JIT costs more than it saves (this
+        # transaction only).
+        session.execute(text("SET LOCAL jit = off"))
+        # Room to sort a whole round's members in memory rather than in temporary files.
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+    outcomes = _record_outcomes(session=session, run_id=run_id, now=now, upload_id=upload_id)
+    if outcomes == 0:
+        return EffectsReport(run_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    statuses = _set_statuses(session=session, run_id=run_id, now=now)
+    done = _close_orders(session=session, run_id=run_id, now=now)
+    orders = _order_resamples(session=session, run_id=run_id, now=now, policy=policy)
+    alerts = _raise_alerts(session=session, run_id=run_id, now=now, policy=policy)
+    buildings = (
+        _flag_buildings(session=session, run_id=run_id, now=now, policy=policy)
+        if policy.sample_building_first
+        else 0
+    )
+    pooled = TubeOutcome.member_count > 1
+    by_kind: dict[str, int] = {}
+    for result, is_pool, count in session.execute(
+        select(TubeOutcome.result, pooled, func.count())
+        .where(TubeOutcome.run_id == run_id)
+        .group_by(TubeOutcome.result, pooled)
+    ).tuples():
+        state = rules.tube_state(result=LabResult(result), member_count=2 if is_pool else 1)
+        by_kind[state.value] = by_kind.get(state.value, 0) + count
+    report = EffectsReport(
+        run_id=run_id,
+        tubes=outcomes,
+        negative_tubes=by_kind.get(PersonTestState.NEGATIVE.value, 0),
+        positive_pools=by_kind.get(PersonTestState.PENDING_REVIEW.value, 0),
+        positive_singles=by_kind.get(PersonTestState.POSITIVE.value, 0),
+        unreadable_tubes=by_kind.get(PersonTestState.RESAMPLE.value, 0),
+        statuses=statuses,
+        resample_orders=orders,
+        orders_done=done,
+        alerts=alerts,
+        priority_buildings=buildings,
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="testing.results_applied",
+        subject_type="effects_run",
+        subject_id=run_id,
+        after={key: value for key, value in report.__dict__.items() if key != "run_id"}
+        | {"upload_id": upload_id},
+        rule_ref=policy.rule_ref,
+        occurred_at=now,
+    )
+    return report
+
+
+def _tube_state() -> ColumnElement[str]:
+    """What a tube's outcome means for its members (a ``PersonTestState`` value)."""
+    return case(
+        (TubeOutcome.result == LabResult.NOT_DETECTED.value, PersonTestState.NEGATIVE.value),
+        (TubeOutcome.result.in_(UNREADABLE), PersonTestState.RESAMPLE.value),
+        (TubeOutcome.member_count > 1, PersonTestState.PENDING_REVIEW.value),
+        else_=PersonTestState.POSITIVE.value,
+    )
+
+
+def _record_outcomes(*, session: Session, run_id: str, now: datetime, upload_id: int | None) -> int:
+    first_sample = (
+        select(func.min(TubeMember.sampled_at))
+        .where(TubeMember.tube_id == TubeResult.tube_id)
+        .scalar_subquery()
+    )
+    members = (
+        select(func.count())
+        .select_from(TubeMember)
+        .where(TubeMember.tube_id == TubeResult.tube_id)
+        .scalar_subquery()
+    )
+    pending = (
+        select(
+            TubeResult.id.label("lab_result_id"),
+            TubeResult.tube_id,
+            Tube.campaign_id,
+            Tube.area_path,
+            TubeResult.result,
+            members.label("member_count"),
+            func.coalesce(first_sample, TubeResult.collected_at).label("sampled_at"),
+            TubeResult.reported_at.label("result_at"),
+        )
+        .join(Tube, Tube.id == TubeResult.tube_id)
+        .where(
+            TubeResult.tube_id.is_not(None),
+            ~exists().where(TubeOutcome.lab_result_id == TubeResult.id),
+        )
+    )
+    if upload_id is not None:
+        pending = pending.where(TubeResult.upload_id == upload_id)
+    # The turnaround is computed in the same statement: a second UPDATE of rows inserted in
+    # this transaction would run their foreign-key checks again on PostgreSQL.
+    rows = pending.subquery("pending")
+    outcomes = select(
+        rows.c.lab_result_id,
+        rows.c.tube_id,
+        rows.c.campaign_id,
+        rows.c.area_path,
+        rows.c.result,
+        rows.c.member_count,
+        rows.c.sampled_at,
+        rows.c.result_at,
+        _seconds_between(session, rows.c.result_at, rows.c.sampled_at),
+        literal(run_id),
+        literal(now, type_=OUTCOME_TABLE.c.applied_at.type),
+    )
+    columns = [
+        "lab_result_id",
+        "tube_id",
+        "campaign_id",
+        "area_path",
+        "result",
+        "member_count",
+        "sampled_at",
+        "result_at",
+        "turnaround_seconds",
+        "run_id",
+        "applied_at",
+    ]
+    session.execute(insert(OUTCOME_TABLE).from_select(columns, outcomes))
+    return _count(session, select(func.count()).where(TubeOutcome.run_id == run_id))
+
+
+def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
+    rank = case(*((_tube_state() == str(state), value) for state, value in RANK.items()))
+    best = func.max(rank)
+    per_person = (
+        select(
+            TubeOutcome.campaign_id,
+            TubeMember.person_id,
+            case(*((best == value, str(state)) for state, value in RANK.items())),
+            func.max(TubeOutcome.tube_id),
+            func.max(TubeMember.sampled_at),
+            func.max(TubeOutcome.result_at),
+            literal(now, type_=PersonTestStatus.__table__.c.updated_at.type),
+        )
+        .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
+        .where(TubeOutcome.run_id == run_id, TubeOutcome.campaign_id.is_not(None))
+        .group_by(TubeMember.person_id, TubeOutcome.campaign_id)
+    )
+    table = PersonTestStatus.__table__
+    statement = _insert(session)(table).from_select(
+        [
+            "campaign_id",
+            "person_id",
+            "status",
+            "tube_id",
+            "last_sampled_at",
+            "result_at",
+            "updated_at",
+        ],
+        per_person,
+    )
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=["person_id", "campaign_id"],
+        set_={
+            "status": excluded.status,
+            "tube_id": excluded.tube_id,
+            "last_sampled_at": excluded.last_sampled_at,
+            "result_at": excluded.result_at,
+            "updated_at": excluded.updated_at,
+        },
+        where=and_(
+            table.c.status != PersonTestState.POSITIVE.value,
+            table.c.last_sampled_at <= excluded.last_sampled_at,
+        ),
+    )
+    session.execute(statement)
+    return _count(
+        session,
+        select(func.coalesce(func.sum(TubeOutcome.member_count), 0)).where(
+            TubeOutcome.run_id == run_id, TubeOutcome.campaign_id.is_not(None)
+        ),
+    )
+
+
+def _close_orders(*, session: Session, run_id: str, now: datetime) -> int:
+    """Open re-sample orders whose person now has a readable single-tube result sampled after
+    the order: done, and the order's round takes that result (the re-test tube may belong to
+    no round, or to another one)."""
+    retest = (
+        select(func.min(TubeOutcome.id))
+        .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
+        .where(
+            TubeOutcome.run_id == run_id,
+            TubeOutcome.member_count == 1,
+            TubeOutcome.result.in_([LabResult.DETECTED.value, LabResult.NOT_DETECTED.value]),
+            TubeMember.person_id == ResampleOrder.person_id,
+            TubeMember.sampled_at >= ResampleOrder.created_at,
+        )
+        .scalar_subquery()
+    )
+    session.execute(
+        update(ResampleOrder)
+        .where(ResampleOrder.status == OrderStatus.OPEN.value, retest.is_not(None))
+        .values(status=OrderStatus.DONE.value, done_at=now, done_outcome_id=retest)
+        .execution_options(synchronize_session=False)
+    )
+    done = _count(
+        session,
+        select(func.count()).where(ResampleOrder.done_outcome_id.in_(_of_run(run_id))),
+    )
+    if not done:
+        return 0
+    order = ResampleOrder.__table__.alias("done_order")
+    outcome = TubeOutcome.__table__.alias("retest")
+    member = TubeMember.__table__.alias("retest_member")
+    finished = (
+        select(outcome.c.result, member.c.sampled_at, outcome.c.result_at, outcome.c.tube_id)
+        .select_from(order)
+        .join(outcome, outcome.c.id == order.c.done_outcome_id)
+        .join(
+            member,
+            and_(member.c.tube_id == outcome.c.tube_id, member.c.person_id == order.c.person_id),
+        )
+        .where(
+            outcome.c.run_id == run_id,
+            order.c.person_id == PersonTestStatus.person_id,
+            order.c.campaign_id == PersonTestStatus.campaign_id,
+        )
+        .order_by(outcome.c.id.desc())
+        .limit(1)
+    )
+    result = finished.with_only_columns(outcome.c.result).scalar_subquery()
+    session.execute(
+        update(PersonTestStatus)
+        .where(
+            PersonTestStatus.status != PersonTestState.POSITIVE.value,
+            finished.with_only_columns(outcome.c.id).exists(),
+        )
+        .values(
+            status=case(
+                (result == LabResult.DETECTED.value, PersonTestState.POSITIVE.value),
+                else_=PersonTestState.NEGATIVE.value,
+            ),
+            tube_id=finished.with_only_columns(outcome.c.tube_id).scalar_subquery(),
+            last_sampled_at=finished.with_only_columns(member.c.sampled_at).scalar_subquery(),
+            result_at=finished.with_only_columns(outcome.c.result_at).scalar_subquery(),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return done
+
+
+def _order_resamples(
+    *, session: Session, run_id: str, now: datetime, policy: PositivePoolPolicy
+) -> int:
+    reason = case(
+        (TubeOutcome.result == LabResult.INVALID.value, ResampleReason.INVALID.value),
+        (TubeOutcome.result == LabResult.INCONCLUSIVE.value, ResampleReason.INCONCLUSIVE.value),
+        else_=ResampleReason.POSITIVE_POOL.value,
+    )
+    wanted = (
+        select(
+            TubeMember.person_id,
+            TubeOutcome.campaign_id,
+            TubeOutcome.id,
+            Person.area_path,
+            reason,
+            literal(OrderStatus.OPEN.value),
+            literal(policy.rule_ref),
+            literal(now, type_=ResampleOrder.__table__.c.created_at.type),
+        )
+        .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
+        .join(Person, Person.id == TubeMember.person_id)
+        .where(
+            TubeOutcome.run_id == run_id,
+            (TubeOutcome.result.in_(UNREADABLE))
+            | ((TubeOutcome.result == LabResult.DETECTED.value) & (TubeOutcome.member_count > 1)),
+        )
+    )
+    columns = [
+        "person_id",
+        "campaign_id",
+        "tube_outcome_id",
+        "area_path",
+        "reason",
+        "status",
+        "rule_ref",
+        "created_at",
+    ]
+    session.execute(insert(ORDER_TABLE).from_select(columns, wanted))
+    return _count(
+        session,
+        select(func.count()).where(ResampleOrder.tube_outcome_id.in_(_of_run(run_id))),
+    )
+
+
+def _raise_alerts(
+    *, session: Session, run_id: str, now: datetime, policy: PositivePoolPolicy
+) -> int:
+    positives = select(
+        case(
+            (TubeOutcome.member_count > 1, AlertKind.POSITIVE_POOL.value),
+            else_=AlertKind.POSITIVE_SINGLE.value,
+        ),
+        TubeOutcome.id,
+        TubeOutcome.tube_id,
+        TubeOutcome.campaign_id,
+        TubeOutcome.area_path,
+        literal(",".join(policy.audiences)),
+        TubeOutcome.member_count,
+        literal(AlertStatus.OPEN.value),
+        literal(policy.rule_ref),
+        literal(now, type_=Alert.__table__.c.created_at.type),
+    ).where(TubeOutcome.run_id == run_id, TubeOutcome.result == LabResult.DETECTED.value)
+    columns = [
+        "kind",
+        "tube_outcome_id",
+        "tube_id",
+        "campaign_id",
+        "area_path",
+        "audiences",
+        "member_count",
+        "status",
+        "rule_ref",
+        "created_at",
+    ]
+    session.execute(insert(ALERT_TABLE).from_select(columns, positives))
+    return _count(session, select(func.count()).where(Alert.tube_outcome_id.in_(_of_run(run_id))))
+
+
+def _flag_buildings(
+    *, session: Session, run_id: str, now: datetime, policy: PositivePoolPolicy
+) -> int:
+    buildings = (
+        select(
+            TubeOutcome.campaign_id,
+            Household.building_id,
+            func.min(TubeOutcome.id),
+            literal(policy.rule_ref),
+            literal(now, type_=SamplingPriority.__table__.c.created_at.type),
+        )
+        .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
+        .join(Person, Person.id == TubeMember.person_id)
+        .join(Household, Household.id == Person.household_id)
+        .join(TestCampaign, TestCampaign.id == TubeOutcome.campaign_id)
+        .where(
+            TubeOutcome.run_id == run_id,
+            TubeOutcome.result == LabResult.DETECTED.value,
+            TubeOutcome.member_count > 1,
+            TestCampaign.status == CampaignStatus.OPEN.value,
+        )
+        .group_by(TubeOutcome.campaign_id, Household.building_id)
+    )
+    statement = (
+        _insert(session)(SamplingPriority.__table__)
+        .from_select(
+            ["campaign_id", "building_id", "tube_outcome_id", "rule_ref", "created_at"], buildings
+        )
+        .on_conflict_do_nothing(index_elements=["campaign_id", "building_id"])
+    )
+    session.execute(statement)
+    return _count(
+        session,
+        select(func.count()).where(SamplingPriority.tube_outcome_id.in_(_of_run(run_id))),
+    )
+
+
+def record_sampled(*, session: Session, tube_ids: list[int]) -> None:
+    """Give the members of these tubes (in a round) the status ``sampled`` where they have none
+    in that round yet, in one ``INSERT … SELECT``; for the sampling side to call when tubes are
+    sealed. A result already applied is never overwritten."""
+    now = clock.now()
+    if not tube_ids:
+        return
+    members = (
+        select(
+            TubeMember.person_id,
+            Tube.campaign_id,
+            literal(PersonTestState.SAMPLED.value),
+            func.max(Tube.id),
+            func.max(TubeMember.sampled_at),
+            literal(now, type_=PersonTestStatus.__table__.c.updated_at.type),
+        )
+        .join(Tube, Tube.id == TubeMember.tube_id)
+        .where(Tube.id.in_(tube_ids), Tube.campaign_id.is_not(None))
+        .group_by(TubeMember.person_id, Tube.campaign_id)
+    )
+    statement = (
+        _insert(session)(PersonTestStatus.__table__)
+        .from_select(
+            ["person_id", "campaign_id", "status", "tube_id", "last_sampled_at", "updated_at"],
+            members,
+        )
+        .on_conflict_do_nothing(index_elements=["person_id", "campaign_id"])
+    )
+    session.execute(statement)
+
+
+# --- Hand-offs to other domains ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PositivePerson:
+    person_id: int
+    tube_outcome_id: int
+    campaign_id: int | None
+    result_at: datetime
+
+
+def list_positive_persons(*, session: Session, since: datetime) -> list[PositivePerson]:
+    """People whose single tube tested positive, reported at or after ``since`` (the case
+    candidates that tracing turns into cases), oldest first."""
+    rows = session.execute(
+        select(TubeMember.person_id, TubeOutcome.id, TubeOutcome.campaign_id, TubeOutcome.result_at)
+        .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
+        .where(
+            TubeOutcome.result == LabResult.DETECTED.value,
+            TubeOutcome.member_count == 1,
+            TubeOutcome.result_at >= since,
+        )
+        .order_by(TubeOutcome.result_at, TubeOutcome.id)
+    ).tuples()
+    return [PositivePerson(*row) for row in rows]
