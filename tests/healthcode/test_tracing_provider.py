@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from fangkong.healthcode import providers, service
+from fangkong.healthcode import jobs, providers, service
 from fangkong.healthcode.enums import CaseStatus, ContactKind
 from fangkong.healthcode.facts import TracingFacts
 from fangkong.healthcode.models import HealthCode
@@ -61,3 +61,22 @@ def test_a_case_and_a_close_contact_get_red_codes_from_the_tables(
     }
     assert sorted(result.changed) == sorted(colours)
     assert colours == {world.case_person.id: "red", wife.id: "red", world.late_shopper.id: "green"}
+
+
+def test_the_changed_feed_recomputes_only_people_whose_facts_moved(
+    session: Session, personas: Personas
+) -> None:
+    world, case, contacts = confirmed(session, personas)
+    moved = {case.person_id, *(c.person_id for c in contacts)}
+
+    assert providers.changed_since(session=session, since=NOW - timedelta(minutes=1)) == moved
+    report = jobs.recompute_changed(
+        session=session, since=NOW - timedelta(minutes=1), now=NOW + timedelta(minutes=5)
+    )
+    later = jobs.recompute_changed(
+        session=session, since=NOW + timedelta(hours=1), now=NOW + timedelta(hours=1)
+    )
+
+    assert (report.evaluated, report.changed) == (len(moved), len(moved))
+    assert session.get(HealthCode, world.late_shopper.id) is None  # nothing moved for them
+    assert (later.evaluated, later.changed) == (0, 0)

@@ -1,4 +1,5 @@
-"""Scheduled recomputes: everyone (nightly, or after a pack change) and the codes that fall due.
+"""Scheduled recomputes: everyone (nightly, or after a pack change), the codes that fall due,
+and the people whose facts changed since the last run (every few minutes).
 
 Both walk people in id order, one chunk per transaction, so a city of millions never holds one
 long transaction and a failure loses only the chunk in hand. Idempotent: a second run changes
@@ -13,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.healthcode import service
+from fangkong.healthcode import providers, service
 from fangkong.healthcode.schemas import HealthCodeSection
 from fangkong.registry.models import Person
 
@@ -72,3 +73,21 @@ def recompute_due(*, session: Session, now: datetime, batch: int = BATCH) -> Rec
         result = service.recompute_affected(session=session, person_ids=ids, now=now, pack=section)
         session.commit()
         report.add(result, len(ids))
+
+
+def recompute_changed(
+    *, session: Session, since: datetime, now: datetime, batch: int = BATCH
+) -> RecomputeReport:
+    """The people whose facts moved at or after ``since`` (see ``providers.changed_since``):
+    the event-driven recompute, run after an upload, a confirmed investigation or an order."""
+    section = service.pack_in_force(now=now)
+    report = RecomputeReport()
+    ids = sorted(providers.changed_since(session=session, since=since))
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        result = service.recompute_affected(
+            session=session, person_ids=chunk, now=now, pack=section
+        )
+        session.commit()
+        report.add(result, len(chunk))
+    return report

@@ -35,7 +35,14 @@ from fangkong.isolation.models import IsolationOrder
 from fangkong.registry.enums import PersonTag
 from fangkong.registry.models import Building, Household, Person
 from fangkong.testing.enums import CampaignStatus, LabResult
-from fangkong.testing.models import TestCampaign, Tube, TubeMember, TubeResult
+from fangkong.testing.models import (
+    PersonTestStatus,
+    TestCampaign,
+    Tube,
+    TubeMember,
+    TubeOutcome,
+    TubeResult,
+)
 from fangkong.tracing.enums import CaseKind, ContactCategory, ContactStatus
 from fangkong.tracing.enums import CaseStatus as CaseCourse
 from fangkong.tracing.models import Case, Contact
@@ -395,3 +402,23 @@ def latest_negative_at(*, session: Session, person_id: int) -> datetime | None:
         )
     )
     return session.scalar(stmt)
+
+
+def changed_since(*, session: Session, since: datetime) -> set[int]:
+    """People whose testing, tracing or isolation facts moved at or after ``since``: results
+    applied to their tubes, their round status, their case, their contact classification or
+    their isolation order. The feed of the event-driven recompute; a change of risk areas
+    reaches residents through the nightly full recompute."""
+    queries = (
+        select(TubeMember.person_id)
+        .join(TubeOutcome, TubeOutcome.tube_id == TubeMember.tube_id)
+        .where(TubeOutcome.applied_at >= since),
+        select(PersonTestStatus.person_id).where(PersonTestStatus.updated_at >= since),
+        select(Case.person_id).where(Case.updated_at >= since),
+        select(Contact.person_id).where(Contact.updated_at >= since),
+        select(IsolationOrder.person_id).where(IsolationOrder.updated_at >= since),
+    )
+    changed: set[int] = set()
+    for query in queries:
+        changed.update(session.scalars(query.distinct()))
+    return changed
