@@ -19,6 +19,8 @@ from fangkong.healthcode.schemas import HealthCodeSection
 from fangkong.registry.models import Person
 
 BATCH = 5000
+# An upload whose results touch at most this many people recomputes their codes at once.
+INLINE_LIMIT = 20_000
 
 
 @dataclass
@@ -27,6 +29,7 @@ class RecomputeReport:
     changed: int = 0
     refreshed: int = 0
     conflicted: list[int] = field(default_factory=list)
+    deferred: int = 0  # people left to the change-feed job (more than an inline run takes)
 
     def add(self, result: service.RecomputeResult, evaluated: int) -> None:
         self.evaluated += evaluated
@@ -76,13 +79,23 @@ def recompute_due(*, session: Session, now: datetime, batch: int = BATCH) -> Rec
 
 
 def recompute_changed(
-    *, session: Session, since: datetime, now: datetime, batch: int = BATCH
+    *,
+    session: Session,
+    since: datetime,
+    now: datetime,
+    batch: int = BATCH,
+    limit: int | None = None,
 ) -> RecomputeReport:
     """The people whose facts moved at or after ``since`` (see ``providers.changed_since``):
-    the event-driven recompute, run after an upload, a confirmed investigation or an order."""
+    the event-driven recompute, run after an upload, a confirmed investigation or an order.
+    With ``limit``, more people than that are left to the scheduled run (``deferred``), so a
+    request that changed a whole round's results answers without waiting for their codes."""
     section = service.pack_in_force(now=now)
     report = RecomputeReport()
     ids = sorted(providers.changed_since(session=session, since=since))
+    if limit is not None and len(ids) > limit:
+        report.deferred = len(ids)
+        return report
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         result = service.recompute_affected(

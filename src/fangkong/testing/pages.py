@@ -13,6 +13,7 @@ from fangkong.accounts.enums import Permission
 from fangkong.core import clock
 from fangkong.core.errors import FangkongError
 from fangkong.core.scope import Actor
+from fangkong.healthcode import jobs as healthcode_jobs
 from fangkong.registry import service as registry_service
 from fangkong.registry.enums import AreaLevel
 from fangkong.testing import actions, monitoring, rules, service
@@ -157,6 +158,7 @@ async def results_submit(
     file: Annotated[UploadFile, File()],
 ) -> Response:
     actor.require(Permission.TESTING_RESULTS)
+    started = clock.now()
     upload, is_new = actions.ingest_result_file(
         session=session,
         actor=actor,
@@ -165,6 +167,10 @@ async def results_submit(
         content=await file.read(),
     )
     session.commit()
+    if is_new:
+        healthcode_jobs.recompute_changed(
+            session=session, since=started, now=clock.now(), limit=healthcode_jobs.INLINE_LIMIT
+        )
     effects = monitoring.upload_effects(session=session, upload_id=upload.id)
     context = {"formats": FORMATS, "upload": upload, "is_new": is_new, "effects": effects}
     return render(request, "testing/results.html", context)

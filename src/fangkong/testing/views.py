@@ -16,6 +16,7 @@ from fangkong.core import clock
 from fangkong.core.errors import AuthenticationFailed, CoreErrorCode, PermissionDenied
 from fangkong.core.scope import Actor
 from fangkong.db.session import create_db_engine
+from fangkong.healthcode import jobs as healthcode_jobs
 from fangkong.testing import actions, monitoring, sampling, service
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.schemas import (
@@ -54,6 +55,7 @@ def upload_result_file(
 
     201 with a new report; 200 with the first report when the same file was uploaded before.
     """
+    started = clock.now()
     upload, is_new = actions.ingest_result_file(
         session=session,
         actor=actor,
@@ -62,6 +64,10 @@ def upload_result_file(
         content=file.file.read(),
     )
     session.commit()
+    if is_new:
+        healthcode_jobs.recompute_changed(
+            session=session, since=started, now=clock.now(), limit=healthcode_jobs.INLINE_LIMIT
+        )
     if not is_new:
         response.status_code = status.HTTP_200_OK
     return ResultUploadRead.model_validate(upload)
