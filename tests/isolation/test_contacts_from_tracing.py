@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Role
 from fangkong.accounts.service import actor_for
 from fangkong.core.clock import ManualClock, use_clock
+from fangkong.healthcode.models import HealthCode
 from fangkong.isolation import actions, service
 from fangkong.isolation.models import IsolationOrder
 from fangkong.tracing.models import Contact
@@ -66,3 +68,23 @@ def test_identified_contacts_become_orders_and_are_handed_over_once(
     ).one()
     assert colleague.status == "identified"
     assert (second.created, second.already_ordered, second.refused) == ([], [], [])
+
+
+def test_the_officer_takes_due_contacts_over_http_and_their_codes_follow(
+    client: TestClient, session: Session, personas: Personas
+) -> None:
+    world, _, _ = confirmed(session, personas)
+    officer = personas.bearer(personas.user(f"iso-{LUSONG}", Role.ISOLATION_MANAGER, LUSONG))
+    grid_worker = personas.bearer(personas.grid_worker())
+    url = "/api/v1/isolation/orders/from-due-contacts?pack_id=cn-9"
+
+    with use_clock(ManualClock(NOW)):
+        refused = client.post(url, headers=grid_worker)  # a grid worker may not order isolation
+        answer = client.post(url, headers=officer)
+
+    assert refused.status_code == 403
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (len(body["created"]), body["already_ordered"], body["refused"]) == (4, [], [])
+    wife = session.get(HealthCode, world.housemates[0].id)
+    assert wife is not None and wife.colour == "red"

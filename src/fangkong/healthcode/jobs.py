@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.core import clock
 from fangkong.healthcode import providers, service
 from fangkong.healthcode.schemas import HealthCodeSection
 from fangkong.registry.models import Person
@@ -104,3 +105,9 @@ def recompute_changed(
         session.commit()
         report.add(result, len(chunk))
     return report
+
+
+def recompute_inline(*, session: Session, since: datetime) -> RecomputeReport:
+    """For a request that has just committed a change of facts: recompute the people it moved
+    (up to ``INLINE_LIMIT``; more are left to the change feed) and commit."""
+    return recompute_changed(session=session, since=since, now=clock.now(), limit=INLINE_LIMIT)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, status
 from fangkong.accounts.enums import Permission
 from fangkong.core import clock
 from fangkong.core.scope import Actor
+from fangkong.healthcode import jobs as healthcode_jobs
 from fangkong.isolation import actions, service
 from fangkong.isolation.enums import OrderStatus, TransferStatus
 from fangkong.isolation.models import TransferTask
@@ -30,6 +31,7 @@ from fangkong.isolation.schemas import (
     MissedCheckInRead,
     OrderCreate,
     OrderRead,
+    OrdersFromContacts,
     PlacementRead,
     PlacementsIn,
     ReasonIn,
@@ -206,6 +208,7 @@ def orders_from_contacts(
     body: ContactsIn, session: SessionDep, actor: Manager, pack_id: str | None = None
 ) -> ContactsResultRead:
     """Contacts tracing hands over become orders; bad ones are reported, good ones ordered."""
+    started = clock.now()
     result = actions.create_orders_from_contacts(
         session=session,
         actor=actor,
@@ -222,6 +225,28 @@ def orders_from_contacts(
         section=service.section_for(pack_id=pack_id, version=None, now=clock.now()),
     )
     session.commit()
+    healthcode_jobs.recompute_inline(session=session, since=started)
+    return _contacts_result(result)
+
+
+@router.post("/orders/from-due-contacts")
+def orders_from_due_contacts(
+    session: SessionDep, actor: Manager, pack_id: str | None = None
+) -> ContactsResultRead:
+    """Every contact tracing has identified in the jurisdiction becomes an order and is marked
+    handed over; refused ones stay with tracing and are reported."""
+    started = clock.now()
+    result = actions.isolate_due_contacts(
+        session=session,
+        actor=actor,
+        section=service.section_for(pack_id=pack_id, version=None, now=clock.now()),
+    )
+    session.commit()
+    healthcode_jobs.recompute_inline(session=session, since=started)
+    return _contacts_result(result)
+
+
+def _contacts_result(result: OrdersFromContacts) -> ContactsResultRead:
     return ContactsResultRead(
         created=result.created,
         already_ordered=result.already_ordered,

@@ -18,8 +18,10 @@ from sqlalchemy import select
 
 from fangkong.accounts.enums import Permission
 from fangkong.config import get_settings
+from fangkong.core import clock
 from fangkong.core.errors import CoreErrorCode, FangkongError
 from fangkong.core.scope import Actor
+from fangkong.healthcode import jobs as healthcode_jobs
 from fangkong.registry import service as registry_service
 from fangkong.registry.models import Venue
 from fangkong.tracing import actions, rules, service
@@ -298,10 +300,12 @@ def remove_entry(
 @router.post("/investigations/{investigation_id}/confirm")
 def confirm(session: SessionDep, actor: ActorDep, investigation_id: int) -> Response:
     actor.require(Permission.TRACING_INVESTIGATE)
+    started = clock.now()
     investigation, _ = actions.confirm_investigation(
         session=session, actor=actor, investigation_id=investigation_id
     )
     session.commit()
+    healthcode_jobs.recompute_inline(session=session, since=started)
     return _see_other(f"/cases/{investigation.case_id}#contacts")
 
 

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Response
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
+from fangkong.core import clock
 from fangkong.core.scope import Actor
+from fangkong.healthcode import jobs as healthcode_jobs
 from fangkong.tracing import actions, service
 from fangkong.tracing.enums import CaseKind, CaseStatus, ContactCategory, ContactStatus
 from fangkong.tracing.models import Contact, Investigation
@@ -212,11 +214,13 @@ def remove_entry(
 
 @router.post("/investigations/{investigation_id}/confirm")
 def confirm(investigation_id: int, session: SessionDep, actor: Investigator) -> InvestigationRead:
-    """Confirm the trajectory and find the contacts from it."""
+    """Confirm the trajectory and find the contacts from it (their health codes follow)."""
+    started = clock.now()
     investigation, _ = actions.confirm_investigation(
         session=session, actor=actor, investigation_id=investigation_id
     )
     session.commit()
+    healthcode_jobs.recompute_inline(session=session, since=started)
     return investigation_read(session, investigation)
 
 
