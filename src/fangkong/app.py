@@ -13,6 +13,7 @@ from fangkong import __version__
 from fangkong.accounts.views import router as accounts_router
 from fangkong.areas.pages import router as areas_pages_router
 from fangkong.areas.views import router as areas_router
+from fangkong.command.pages import router as command_pages_router
 from fangkong.config import Settings, get_settings
 from fangkong.enterprise.views import router as enterprise_router
 from fangkong.isolation.pages import router as isolation_pages_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         isolation_pages_router,
         areas_pages_router,
         tracing_pages_router,
+        command_pages_router,
     ):
         app.include_router(router)
     return app

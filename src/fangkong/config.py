@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     home_fever_celsius: float = Field(default=37.3, ge=35, le=42)
     isolation_reserve_share: float = Field(default=0.2, ge=0, le=1)
     isolation_forecast_days: int = Field(default=7, ge=1, le=30)
+    # Command centre: the hour (local time) the daily figures are cut at; 24 = midnight.
+    bulletin_cutoff_hour: int = Field(default=24, ge=1, le=24)
 
     @model_validator(mode="after")
     def _code_signing_key_parses(self) -> Settings:
