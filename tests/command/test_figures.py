@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.accounts.enums import Role
+from fangkong.accounts.service import actor_for
 from fangkong.command import rules, service
 from fangkong.command.enums import ListKind
 from fangkong.command.models import Bulletin, DailyFigures
+from fangkong.core.errors import FangkongError, PermissionDenied
+from tests.authz import snapshot
 from tests.command.outbreak import (
     CITY_PATH,
     DAY1,
@@ -181,3 +188,32 @@ def test_a_district_actor_sees_only_its_district_on_the_lists(
     assert (
         service.list_people(session=session, actor=hetang_actor, kind=ListKind.TREAT, now=NOW) == []
     )
+
+
+def test_a_day_not_started_or_a_bad_cut_off_is_refused_and_changes_nothing(
+    session: Session, personas: Personas
+) -> None:
+    build(session)
+    actor = command_actor(personas)
+    before = snapshot(session)
+    for day, hour, code in (
+        (date(2022, 11, 14), 24, "command.day_in_future"),
+        (DAY1, 0, "command.bad_cutoff"),
+    ):
+        with pytest.raises(FangkongError) as refused:
+            service.compute_day(
+                session=session, actor=actor, day=day, now=NOW, cutoff_hour=hour, timezone=TZ
+            )
+        assert refused.value.code == code
+    assert snapshot(session) == before
+
+
+def test_a_role_without_reports_view_is_refused(session: Session, personas: Personas) -> None:
+    build(session)
+    sampler = actor_for(personas.user("sampler", Role.SAMPLER, "4302"))
+    with pytest.raises(PermissionDenied):
+        service.compute_day(
+            session=session, actor=sampler, day=DAY1, now=NOW, cutoff_hour=24, timezone=TZ
+        )
+    with pytest.raises(PermissionDenied):
+        service.list_people(session=session, actor=sampler, kind=ListKind.ADMIT, now=NOW)

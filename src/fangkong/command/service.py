@@ -175,6 +175,11 @@ def _root_path(actor: Actor | None) -> str:
     return actor.jurisdiction_path
 
 
+def _cutoff_ref(cutoff_hour: int) -> str:
+    """What a system-made figure cites: the local setting that fixes the day's cut-off."""
+    return f"setting:FANGKONG_BULLETIN_CUTOFF_HOUR={cutoff_hour}"
+
+
 def _check_cutoff(cutoff_hour: int) -> None:
     if not rules.cutoff_hour_valid(cutoff_hour):
         raise FangkongError(
@@ -228,6 +233,7 @@ def compute_day(
         subject_type="command_day",
         subject_id=day.isoformat(),
         after={"areas": len(rows), "cutoff_at": end.isoformat()},
+        rule_ref=_cutoff_ref(cutoff_hour),
         occurred_at=now,
     )
     return rows
@@ -330,6 +336,7 @@ def generate_bulletins(
             subject_type="command_bulletin",
             subject_id=bulletin.id,
             after={"day": day.isoformat(), "area": area.code},
+            rule_ref=_cutoff_ref(cutoff_hour),
             occurred_at=now,
         )
         bulletins.append(bulletin)
