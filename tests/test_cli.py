@@ -103,7 +103,8 @@ def test_it_creates_a_user_from_the_console_and_refuses_a_bad_area(sqlite_url: s
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["db"], ["users"], ["areas"], ["serve"], ["demo"], ["keys"], ["audit"]]
+    "command",
+    [[], ["db"], ["users"], ["areas"], ["serve"], ["demo"], ["keys"], ["audit"], ["command"]],
 )
 def test_it_documents_every_command(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])

@@ -13,6 +13,7 @@ from fangkong import __version__
 from fangkong.accounts.views import router as accounts_router
 from fangkong.areas.pages import router as areas_pages_router
 from fangkong.areas.views import router as areas_router
+from fangkong.command.pages import router as command_pages_router
 from fangkong.config import Settings, get_settings
 from fangkong.enterprise.pages import router as enterprise_pages_router
 from fangkong.enterprise.views import router as enterprise_router
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vaccination_pages_router,
         healthcode_pages_router,
         testing_pages_router,
+        command_pages_router,
     ):
         app.include_router(router)
     return app

@@ -6,6 +6,7 @@ import typer
 
 from fangkong.accounts.cli import app as users_app
 from fangkong.areas.cli import app as risk_areas_app
+from fangkong.command.cli import app as command_app
 from fangkong.core.cli import audit_app, keys_app
 from fangkong.db.cli import app as db_app
 from fangkong.demo import app as demo_app
@@ -36,6 +37,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(testing_app, name="testing")
 app.add_typer(healthcode_app, name="healthcode")
+app.add_typer(command_app, name="command")
 app.add_typer(packs_app, name="packs")
 
 app.add_typer(city_app, name="city")

@@ -16,6 +16,7 @@ DOMAIN_MODEL_MODULES = (
     "fangkong.enterprise.models",
     "fangkong.logistics.models",
     "fangkong.vaccination.models",
+    "fangkong.command.models",
 )
 
 

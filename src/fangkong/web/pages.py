@@ -11,7 +11,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.accounts import service as accounts_service
-from fangkong.accounts.enums import Permission
+from fangkong.accounts.enums import Permission, Role
+from fangkong.command import service as command_service
 from fangkong.core import audit
 from fangkong.core.errors import FangkongError
 from fangkong.core.ids import new_token
@@ -104,7 +105,14 @@ def home(request: Request, session: SessionDep, actor: ActorDep) -> Response:
         counts = registry_service.count_by_level(
             session=session, under_path=actor.jurisdiction_path
         )
-    return render(request, "home.html", {"area": area, "counts": counts})
+    figures = None
+    if actor.role == Role.COMMAND_CENTRE and actor.jurisdiction_path:
+        # The command centre lands on the latest figures of its jurisdiction.
+        figures = command_service.latest_figures(
+            session=session, actor=actor, path=actor.jurisdiction_path
+        )
+    context = {"area": area, "counts": counts, "figures": figures}
+    return render(request, "home.html", context)
 
 
 @router.get("/audit", response_class=HTMLResponse)
