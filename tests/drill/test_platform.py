@@ -3,21 +3,32 @@ actions did the work, and what they stored is what the drill counted."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.accounts.enums import Role
 from fangkong.areas.models import RiskDesignation
 from fangkong.core.audit import AuditEvent
+from fangkong.core.clock import ManualClock, use_clock
 from fangkong.core.crypto import get_cipher
-from fangkong.drill.loop import CITY_CODE, DrillConfig, DrillRun, run_drill
+from fangkong.drill.loop import CITY_CODE, DrillConfig, DrillRun, drill_actor, run_drill
 from fangkong.drill.twin import CityIndex, load_parameters, load_population
-from fangkong.isolation.enums import OrderStatus, TransferStatus
+from fangkong.isolation import service as isolation_service
+from fangkong.isolation.enums import (
+    FacilityStatus,
+    OrderStatus,
+    PhaseKind,
+    TransferKind,
+    TransferStatus,
+)
 from fangkong.isolation.models import (
     IsolationOrder,
     IsolationTest,
+    Room,
     TransferStop,
     TransferTask,
 )
@@ -30,6 +41,7 @@ from fangkong.tracing.models import Case, Contact, Investigation
 
 PACK = "zhuzhou-2022-11"
 DAYS = 6
+ROOMS = 15  # of two beds each: fewer than the drill's centralised contacts
 
 
 @cache
@@ -43,6 +55,20 @@ def drilled(session: Session) -> tuple[DrillRun, CityIndex]:
     session.flush()
     start = load_parameters().start
     population, index = load_population(session=session, city_code=CITY_CODE, on=start.date())
+    manager = drill_actor(session=session, username="drill-isolation", role=Role.ISOLATION_MANAGER)
+    with use_clock(ManualClock(start - timedelta(days=1))):
+        facility = isolation_service.create_facility(
+            session=session,
+            actor=manager,
+            name="drill hotel",
+            area_code=CITY_CODE,
+            status=FacilityStatus.IN_USE,
+        )
+        for n in range(ROOMS):
+            isolation_service.add_room(
+                session=session, actor=manager, facility_id=facility.id, label=f"{n}", capacity=2
+            )
+    session.commit()
     run = run_drill(
         session=session,
         population=population,
@@ -83,10 +109,16 @@ def test_cases_come_from_single_tube_positives_and_go_to_the_shelter_hospital(
     }
     assert all(i.contacts_found_at is not None for i in investigations)
     # One checked-in transfer a day with cases, one stop per case.
-    tasks = session.scalars(select(TransferTask)).all()
+    tasks = session.scalars(
+        select(TransferTask).where(TransferTask.kind == TransferKind.POSITIVE.value)
+    ).all()
     assert len(tasks) == sum(1 for day in run.days if day.cases_found)
     assert {t.status for t in tasks} == {TransferStatus.CHECKED_IN.value}
-    stops = session.scalars(select(TransferStop.person_id)).all()
+    stops = session.scalars(
+        select(TransferStop.person_id)
+        .join(TransferTask, TransferTask.id == TransferStop.task_id)
+        .where(TransferTask.kind == TransferKind.POSITIVE.value)
+    ).all()
     assert sorted(stops) == sorted(c.person_id for c in cases)
 
 
@@ -123,6 +155,28 @@ def test_contacts_are_tracings_rows_and_isolation_took_them(
         .where(AuditEvent.action == "isolation.order.created")
     )
     assert created == len(orders)
+
+
+def test_centralised_contacts_are_placed_in_free_rooms_and_taken_there(
+    session: Session, drilled: tuple[DrillRun, CityIndex]
+) -> None:
+    run, _ = drilled
+    placed = session.scalars(
+        select(IsolationOrder).where(IsolationOrder.room_id.is_not(None))
+    ).all()
+    assert len(placed) == sum(day.orders_placed for day in run.days)
+    assert 0 < len(placed) <= 2 * ROOMS
+    assert {o.kind for o in placed} == {PhaseKind.CENTRALISED.value}
+    occupancy = session.scalar(select(func.sum(Room.occupancy)))
+    assert occupancy == len(placed)
+    assert session.scalar(select(func.max(Room.occupancy))) <= 2
+    stops = session.execute(
+        select(TransferStop.person_id, TransferStop.order_id, TransferTask.status)
+        .join(TransferTask, TransferTask.id == TransferStop.task_id)
+        .where(TransferTask.kind == TransferKind.CONTACT.value)
+    ).all()
+    assert sorted((p, o) for p, o, _ in stops) == sorted((o.person_id, o.id) for o in placed)
+    assert {status for _, _, status in stops} == {TransferStatus.CHECKED_IN.value}
 
 
 def test_isolation_tests_are_filed_and_orders_released_through_the_release_path(

@@ -93,6 +93,7 @@ class DayRecord:
     contacts_found: int = 0
     orders_released: int = 0
     orders_next_phase: int = 0
+    orders_placed: int = 0
     orders_held: int = 0
 
     def bulletin(self) -> str:
@@ -396,6 +397,9 @@ def run_drill(
                 pack_id=config.pack_id,
                 pack_version=pack_version,
             ).created
+            placed = platform.place_in_facilities(
+                session=session, officer=isolation_officer, team=transfer_team, order_ids=orders
+            )
             platform.transfer_cases(
                 session=session,
                 dispatcher=isolation_officer,
@@ -460,6 +464,7 @@ def run_drill(
                 contacts_found=len(traced),
                 orders_released=len(releases.released),
                 orders_next_phase=len(releases.next_phase),
+                orders_placed=len(placed),
                 orders_held=sum(releases.held.values()),
             )
             run.days.append(record)

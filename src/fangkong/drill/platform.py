@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from fangkong.areas import actions as areas_actions
@@ -37,7 +37,7 @@ from fangkong.areas.enums import Basis, DesignationStatus, TargetKind
 from fangkong.areas.models import RiskDesignation
 from fangkong.areas.schemas import CasePlace, DayFactsIn
 from fangkong.core import audit, clock
-from fangkong.core.errors import Conflict
+from fangkong.core.errors import Conflict, FangkongError
 from fangkong.core.scope import Actor
 from fangkong.healthcode import service as healthcode_service
 from fangkong.healthcode.enums import CaseStatus as CodeCaseStatus
@@ -51,6 +51,7 @@ from fangkong.isolation import service as isolation_service
 from fangkong.isolation.enums import (
     Category,
     DestinationKind,
+    FacilityStatus,
     OrderStatus,
     PhaseKind,
     ReleaseOutcome,
@@ -59,7 +60,7 @@ from fangkong.isolation.enums import (
     TransferStatus,
 )
 from fangkong.isolation.errors import IsolationErrorCode
-from fangkong.isolation.models import IsolationOrder, IsolationTest
+from fangkong.isolation.models import Facility, IsolationOrder, IsolationTest, Room
 from fangkong.isolation.schemas import IsolationSection, OrdersFromContacts, StopIn
 from fangkong.registry import bulk as registry_bulk
 from fangkong.registry.models import Building, Household, Person
@@ -324,6 +325,86 @@ def isolate_contacts(
         handled = len(result.created) + len(result.already_ordered)
         if not handled or handled + len(result.refused) < CONTACTS_PAGE:
             return total
+
+
+# ``propose_placements_for`` takes at most this many orders at a time (the API's limit).
+PLACEMENT_BATCH = 500
+
+
+def place_in_facilities(
+    *, session: Session, officer: Actor, team: Actor, order_ids: Sequence[int]
+) -> list[int]:
+    """New centralised orders go to rooms: the isolation officer asks for placements
+    (``isolation.service.propose_placements_for``: households together, capacity respected) and
+    confirms each one with a room (``isolation.actions.assign_room``); the people placed in a
+    facility go there in one transfer, run by the transfer team to check-in. Nothing happens
+    when no facility in use has a free bed (the people stay under their order unplaced).
+    Returns the orders placed."""
+    free = session.scalar(
+        select(func.count())
+        .select_from(Room)
+        .join(Facility, Facility.id == Room.facility_id)
+        .where(Facility.status == FacilityStatus.IN_USE.value, Room.occupancy < Room.capacity)
+    )
+    if not free or not order_ids:
+        return []
+    rows = session.execute(
+        select(IsolationOrder.id, IsolationOrder.person_id, IsolationOrder.category)
+        .where(
+            IsolationOrder.id.in_(list(order_ids)),
+            IsolationOrder.status == OrderStatus.ACTIVE.value,
+            IsolationOrder.kind == PhaseKind.CENTRALISED.value,
+            IsolationOrder.room_id.is_(None),
+        )
+        .order_by(IsolationOrder.id)
+    ).all()
+    order_of = {person: order_id for order_id, person, _ in rows}
+    by_category: dict[str, list[int]] = {}
+    for order_id, _, category in rows:
+        by_category.setdefault(category, []).append(order_id)
+    placed: dict[int, list[StopIn]] = {}
+    for _, ids in sorted(by_category.items()):
+        for start in range(0, len(ids), PLACEMENT_BATCH):
+            placements = isolation_service.propose_placements_for(
+                session=session, actor=officer, order_ids=ids[start : start + PLACEMENT_BATCH]
+            )
+            for placement in placements:
+                if placement.room_id is None or placement.facility_id is None:
+                    continue
+                order_id = order_of[placement.person_id]
+                savepoint = session.begin_nested()
+                try:
+                    isolation_actions.assign_room(
+                        session=session, actor=officer, order_id=order_id, room_id=placement.room_id
+                    )
+                except FangkongError:
+                    savepoint.rollback()  # the room filled meanwhile: the order stays unplaced
+                    continue
+                savepoint.commit()
+                placed.setdefault(placement.facility_id, []).append(
+                    StopIn(person_id=placement.person_id, order_id=order_id)
+                )
+    for facility_id, stops in sorted(placed.items()):
+        task = isolation_service.create_transfer(
+            session=session,
+            actor=officer,
+            kind=TransferKind.CONTACT,
+            destination_kind=DestinationKind.FACILITY,
+            facility_id=facility_id,
+            destination_name=None,
+            vehicle="drill bus",
+            team="drill transfer team",
+            stops=stops,
+        )
+        for step in (
+            TransferStatus.DISPATCHED,
+            TransferStatus.PICKED_UP,
+            TransferStatus.CHECKED_IN,
+        ):
+            isolation_actions.advance_transfer(
+                session=session, actor=team, transfer_id=task.id, to=step
+            )
+    return sorted(stop.order_id for stops in placed.values() for stop in stops if stop.order_id)
 
 
 SHELTER_HOSPITAL = "株洲市方舱医院 (drill)"
