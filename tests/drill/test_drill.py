@@ -12,13 +12,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.core.audit import AuditEvent
 from fangkong.db.session import create_db_engine
 from fangkong.drill import report as drill_report
 from fangkong.drill.cli import prepare_database, run_in_database
+from fangkong.isolation.enums import OrderStatus
 from fangkong.isolation.models import IsolationOrder
 from fangkong.testing.enums import LabResult
 from fangkong.testing.models import Tube, TubeMember, TubeResult
-from fangkong.tracing.models import PlaceScan
+from fangkong.tracing.models import Case, Contact, PlaceScan
 
 POPULATION = 3_000
 DAYS = 10
@@ -65,14 +67,32 @@ def test_the_report_counts_what_the_platform_stored(city_db: Path) -> None:
             .where(Tube.pool_size == 1, TubeResult.result == LabResult.DETECTED.value)
         )
         orders = session.scalar(select(func.count()).select_from(IsolationOrder))
+        released = session.scalar(
+            select(func.count())
+            .select_from(IsolationOrder)
+            .where(IsolationOrder.status == OrderStatus.RELEASED.value)
+        )
+        next_phase = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "isolation.order.next_phase")
+        )
+        cases = session.scalar(select(func.count()).select_from(Case))
+        contact_rows = session.scalar(select(func.count()).select_from(Contact))
+        contact_people = session.scalar(select(func.count(func.distinct(Contact.person_id))))
         scans = session.scalar(select(func.count()).select_from(PlaceScan))
     engine.dispose()
     assert result["days_run"] == DAYS
     assert result["population"] == POPULATION
     assert result["tubes"] == tubes
     assert result["samples"] == samples
-    assert result["cases_detected"] == single_positive_people
+    assert result["cases_detected"] == single_positive_people == cases
+    assert sum(day["cases_found"] for day in result["daily"]) == cases
+    assert sum(day["contacts_found"] for day in result["daily"]) == contact_rows
+    assert result["contacts"]["found"] == contact_people
     assert sum(day["orders_made"] for day in result["daily"]) == orders
+    assert sum(day["orders_released"] for day in result["daily"]) == released
+    assert sum(day["orders_next_phase"] for day in result["daily"]) == next_phase
     assert scans > 0
     assert result["infections_true"] == sum(p["infections"] for p in result["curve"])
     assert result["infections_true"] >= 10  # the seeded infections

@@ -1,5 +1,5 @@
-"""The drill's platform steps on both databases: what they store, and that they work only from
-what the platform stores."""
+"""The drill's platform steps on both databases: the platform's own tracing and isolation
+actions did the work, and what they stored is what the drill counted."""
 
 from __future__ import annotations
 
@@ -10,22 +10,38 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.accounts.enums import Role
 from fangkong.areas.models import RiskDesignation
+from fangkong.core.audit import AuditEvent
+from fangkong.core.clock import ManualClock, use_clock
 from fangkong.core.crypto import get_cipher
-from fangkong.drill import platform
-from fangkong.drill.loop import CITY_CODE, DrillConfig, DrillRun, run_drill
+from fangkong.drill.loop import CITY_CODE, DrillConfig, DrillRun, drill_actor, run_drill
 from fangkong.drill.twin import CityIndex, load_parameters, load_population
-from fangkong.isolation.enums import Category
-from fangkong.isolation.models import IsolationOrder
-from fangkong.registry.models import Person
+from fangkong.isolation import service as isolation_service
+from fangkong.isolation.enums import (
+    FacilityStatus,
+    OrderStatus,
+    PhaseKind,
+    TransferKind,
+    TransferStatus,
+)
+from fangkong.isolation.models import (
+    IsolationOrder,
+    IsolationTest,
+    Room,
+    TransferStop,
+    TransferTask,
+)
 from fangkong.sim.city.generator import City, generate
 from fangkong.sim.city.load import load_city
-from fangkong.testing.enums import CampaignStatus, TubeStatus
-from fangkong.testing.models import TestCampaign, Tube
-from fangkong.tracing.models import PlaceScan
+from fangkong.testing.enums import CampaignStatus, LabResult, TubeStatus
+from fangkong.testing.models import TestCampaign, Tube, TubeMember, TubeResult
+from fangkong.tracing.enums import CaseStatus, ContactStatus, InvestigationStatus
+from fangkong.tracing.models import Case, Contact, Investigation
 
 PACK = "zhuzhou-2022-11"
 DAYS = 6
+ROOMS = 15  # of two beds each: fewer than the drill's centralised contacts
 
 
 @cache
@@ -39,6 +55,20 @@ def drilled(session: Session) -> tuple[DrillRun, CityIndex]:
     session.flush()
     start = load_parameters().start
     population, index = load_population(session=session, city_code=CITY_CODE, on=start.date())
+    manager = drill_actor(session=session, username="drill-isolation", role=Role.ISOLATION_MANAGER)
+    with use_clock(ManualClock(start - timedelta(days=1))):
+        facility = isolation_service.create_facility(
+            session=session,
+            actor=manager,
+            name="drill hotel",
+            area_code=CITY_CODE,
+            status=FacilityStatus.IN_USE,
+        )
+        for n in range(ROOMS):
+            isolation_service.add_room(
+                session=session, actor=manager, facility_id=facility.id, label=f"{n}", capacity=2
+            )
+    session.commit()
     run = run_drill(
         session=session,
         population=population,
@@ -49,42 +79,150 @@ def drilled(session: Session) -> tuple[DrillRun, CityIndex]:
     return run, index
 
 
-def test_cases_are_the_people_with_a_detected_single_tube(
+def test_cases_come_from_single_tube_positives_and_go_to_the_shelter_hospital(
     session: Session, drilled: tuple[DrillRun, CityIndex]
 ) -> None:
     run, index = drilled
-    residents = session.scalar(select(func.count()).select_from(Person))
-    assert index.person_id.shape[0] == residents == 2_000
-    start = load_parameters().start
-    cases = platform.new_cases(session=session, since=start - timedelta(days=1), known=())
+    cases = session.scalars(select(Case).order_by(Case.id)).all()
     assert cases, "the drill found no case: pick a seed that does"
+    assert len(cases) == sum(day.cases_found for day in run.days) == len(run.case_found_day)
     assert sorted(c.person_id for c in cases) == sorted(
         index.person_id[sorted(run.case_found_day)].tolist()
     )
-    assert (
-        platform.new_cases(session=session, since=start, known=[c.person_id for c in cases]) == []
-    )
-
-    # The household members of a case are its contacts and got isolation orders.
-    case = platform.new_cases(session=session, since=start - timedelta(days=1), known=())[0]
-    household = session.scalar(select(Person.household_id).where(Person.id == case.person_id))
-    members = set(
+    positives = set(
         session.scalars(
-            select(Person.id).where(Person.household_id == household, Person.id != case.person_id)
+            select(TubeMember.person_id)
+            .join(Tube, Tube.id == TubeMember.tube_id)
+            .join(TubeResult, TubeResult.tube_id == Tube.id)
+            .where(Tube.pool_size == 1, TubeResult.result == LabResult.DETECTED.value)
         )
     )
-    contacts = platform.contacts_of(session=session, cases=[case], lookback=timedelta(days=4))
-    assert members <= set(contacts)
-    assert all(source == case.person_id for source, _ in contacts.values())
-    venue_contacts = set(contacts) - members
-    scanned = set(session.scalars(select(PlaceScan.person_id).distinct()))
-    assert venue_contacts <= scanned
-    ordered = set(session.scalars(select(IsolationOrder.person_id)))
-    # Members not ordered into isolation are cases themselves (taken out as cases).
-    assert members - ordered <= {c.person_id for c in cases}
+    assert {c.person_id for c in cases} == positives
+    assert {c.status for c in cases} == {CaseStatus.IN_SHELTER_HOSPITAL.value}
+    assert all(c.lab_result_id is not None for c in cases)
+    # Each case's investigation runs under the drill's pack and was confirmed by the twin's
+    # epidemiologist.
+    investigations = session.scalars(select(Investigation)).all()
+    assert len(investigations) == len(cases)
+    assert {(i.pack_id, i.status) for i in investigations} == {
+        (PACK, InvestigationStatus.CONFIRMED.value)
+    }
+    assert all(i.contacts_found_at is not None for i in investigations)
+    # One checked-in transfer a day with cases, one stop per case.
+    tasks = session.scalars(
+        select(TransferTask).where(TransferTask.kind == TransferKind.POSITIVE.value)
+    ).all()
+    assert len(tasks) == sum(1 for day in run.days if day.cases_found)
+    assert {t.status for t in tasks} == {TransferStatus.CHECKED_IN.value}
+    stops = session.scalars(
+        select(TransferStop.person_id)
+        .join(TransferTask, TransferTask.id == TransferStop.task_id)
+        .where(TransferTask.kind == TransferKind.POSITIVE.value)
+    ).all()
+    assert sorted(stops) == sorted(c.person_id for c in cases)
+
+
+def test_contacts_are_tracings_rows_and_isolation_took_them(
+    session: Session, drilled: tuple[DrillRun, CityIndex]
+) -> None:
+    run, index = drilled
+    contacts = session.scalars(select(Contact)).all()
+    assert contacts
+    assert len(contacts) == sum(day.contacts_found for day in run.days)
+    people = sorted({c.person_id for c in contacts})
+    assert sorted(run.contacts_found) == sorted(index.indices_of(people).tolist())
+    # Every contact not already a case was handed over to an isolation order.
+    statuses = {(c.status, c.closed_reason) for c in contacts}
+    assert statuses <= {
+        (ContactStatus.HANDED_OVER.value, None),
+        (ContactStatus.CLOSED.value, "already_case"),
+    }
+    handed = [c for c in contacts if c.status == ContactStatus.HANDED_OVER.value]
     orders = session.scalars(select(IsolationOrder)).all()
-    assert {(o.category, o.pack_id) for o in orders} == {(Category.CLOSE_CONTACT.value, PACK)}
+    assert len(orders) == sum(day.orders_made for day in run.days)
+    assert {o.person_id for o in orders} == {c.person_id for c in handed}
+    by_id = {o.id: o for o in orders}
+    for contact in handed:
+        assert contact.isolation_ref is not None
+        order = by_id[int(contact.isolation_ref.removeprefix("order:"))]
+        assert order.person_id == contact.person_id
+    assert {o.pack_id for o in orders} == {PACK}
+    assert {o.category for o in orders} <= {"close_contact", "secondary_contact"}
     assert all(o.rule_id for o in orders)
+    created = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "isolation.order.created")
+    )
+    assert created == len(orders)
+
+
+def test_centralised_contacts_are_placed_in_free_rooms_and_taken_there(
+    session: Session, drilled: tuple[DrillRun, CityIndex]
+) -> None:
+    run, _ = drilled
+    placed = session.scalars(
+        select(IsolationOrder).where(IsolationOrder.room_id.is_not(None))
+    ).all()
+    assert len(placed) == sum(day.orders_placed for day in run.days)
+    assert 0 < len(placed) <= 2 * ROOMS
+    assert {o.kind for o in placed} == {PhaseKind.CENTRALISED.value}
+    occupancy = session.scalar(select(func.sum(Room.occupancy)))
+    assert occupancy == len(placed)
+    assert session.scalar(select(func.max(Room.occupancy))) <= 2
+    stops = session.execute(
+        select(TransferStop.person_id, TransferStop.order_id, TransferTask.status)
+        .join(TransferTask, TransferTask.id == TransferStop.task_id)
+        .where(TransferTask.kind == TransferKind.CONTACT.value)
+    ).all()
+    assert sorted((p, o) for p, o, _ in stops) == sorted((o.person_id, o.id) for o in placed)
+    assert {status for _, _, status in stops} == {TransferStatus.CHECKED_IN.value}
+
+
+def test_isolation_tests_are_filed_and_orders_released_through_the_release_path(
+    session: Session, drilled: tuple[DrillRun, CityIndex]
+) -> None:
+    run, _ = drilled
+    filed = session.execute(
+        select(IsolationOrder.person_id, IsolationTest.sampled_at).join(
+            IsolationOrder, IsolationOrder.id == IsolationTest.order_id
+        )
+    ).all()
+    assert filed
+    single_samples = set(
+        session.execute(
+            select(TubeMember.person_id, TubeMember.sampled_at)
+            .join(Tube, Tube.id == TubeMember.tube_id)
+            .join(TubeResult, TubeResult.tube_id == Tube.id)
+            .where(Tube.pool_size == 1)
+        ).tuples()
+    )
+    isolation_round = set(
+        session.execute(
+            select(TubeMember.person_id, TubeMember.sampled_at)
+            .join(Tube, Tube.id == TubeMember.tube_id)
+            .join(TubeResult, TubeResult.tube_id == Tube.id)
+            .join(TestCampaign, TestCampaign.id == Tube.campaign_id)
+            .where(TestCampaign.rule_ref == f"drill.isolation_test@{PACK}")
+        ).tuples()
+    )
+    # Every isolation-round result was filed once on its order; every filed test is a
+    # single-tube result of the lab.
+    assert isolation_round
+    assert len(set(filed)) == len(filed)
+    assert isolation_round <= set(filed) <= single_samples
+    released = session.scalar(
+        select(func.count())
+        .select_from(IsolationOrder)
+        .where(IsolationOrder.status == OrderStatus.RELEASED.value)
+    )
+    assert released == sum(day.orders_released for day in run.days)
+    events = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "isolation.order.released")
+    )
+    assert events == released
 
 
 def test_rounds_are_closed_tubes_sealed_and_risk_areas_cite_their_rule(

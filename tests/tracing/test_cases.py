@@ -249,3 +249,18 @@ def test_the_intake_job_opens_cases_as_the_system_and_only_from_new_results(
         opened = jobs.run_case_intake(session=session, since=NOW - timedelta(days=1))
     assert later == []  # the result was stored 3 hours before NOW
     assert [(c.person_id, c.created_by_user_id) for c in opened] == [(world.case_person.id, None)]
+
+
+def test_the_intake_opens_investigations_under_the_pack_it_is_given(session: Session) -> None:
+    world = build(session)
+    positive_tube(session, [world.case_person], barcode="T0008")
+    positive_tube(session, [world.shopper], barcode="T0009", campaign=False)
+    with use_clock(ManualClock(NOW)):
+        opened = actions.open_cases_from_positive_results(
+            session=session, actor=None, pack_id="cn-20"
+        )
+        default = service.section_for(pack_id=None, version=None, now=NOW).pack_id
+    assert len(opened) == 2
+    packs = session.scalars(select(Investigation.pack_id).order_by(Investigation.id)).all()
+    assert packs == ["cn-20", "cn-20"]
+    assert default != "cn-20"  # without a pack the national pack in force at NOW applies

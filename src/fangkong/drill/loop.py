@@ -9,8 +9,12 @@ Each simulated day, under a manual clock:
    people under isolation orders, risk areas, mass rounds in districts with recent cases);
 3. 20:00 the lab tests the tubes and its result file goes through ingestion;
 4. 22:00 the venues' place-code scans of the day arrive;
-5. 22:30 the platform acts: new cases, their contacts, isolation orders, risk areas (confirmed by
-   the officer), the day's facts of every risk area, the daily evaluation, health codes.
+5. 22:30 the platform acts through its own actions: the case intake from positive results, the
+   epidemiologist confirms each new investigation (tracing finds the contacts), the isolation
+   officer orders the identified contacts into isolation, the day's cases are transferred to
+   the shelter hospital, isolation tests are filed and orders whose phase ended go through the
+   release path; risk areas (confirmed by the officer), the day's facts of every risk area, the
+   daily evaluation, health codes.
 
 The twin reads the model; the platform steps (``fangkong.drill.platform``) read only the
 database. The loop records both sides per day for the report.
@@ -40,14 +44,20 @@ from fangkong.drill.twin import (
     run_lab,
     scans_for,
 )
+from fangkong.healthcode.enums import ContactKind
 from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.rulepacks.catalog import load_catalog
 from fangkong.sim.epidemic.enums import State
 from fangkong.sim.epidemic.model import Interventions, Model
 from fangkong.sim.epidemic.parameters import load as load_epidemic
 from fangkong.sim.epidemic.population import Population
+from fangkong.tracing.enums import ContactCategory
 
 CITY_CODE = "4302"
+CONTACT_KINDS = {
+    ContactCategory.CLOSE_CONTACT.value: ContactKind.CLOSE,
+    ContactCategory.SECONDARY_CONTACT.value: ContactKind.SECONDARY,
+}
 ROUND_DURATION = timedelta(hours=10)
 
 
@@ -80,6 +90,11 @@ class DayRecord:
     risk_areas: int
     codes_changed: int
     results: str = ""
+    contacts_found: int = 0
+    orders_released: int = 0
+    orders_next_phase: int = 0
+    orders_placed: int = 0
+    orders_held: int = 0
 
     def bulletin(self) -> str:
         return (
@@ -156,6 +171,10 @@ def run_drill(
     sampler = drill_actor(session=session, username="drill-sampler", role=Role.SAMPLER)
     officer = drill_actor(session=session, username="drill-officer", role=Role.COMMAND_CENTRE)
     epi = drill_actor(session=session, username="drill-epi", role=Role.EPIDEMIOLOGIST)
+    isolation_officer = drill_actor(
+        session=session, username="drill-isolation", role=Role.ISOLATION_MANAGER
+    )
+    transfer_team = drill_actor(session=session, username="drill-transfer", role=Role.TRANSFER_TEAM)
     commit()
 
     rng = np.random.default_rng([config.seed, 1])
@@ -181,8 +200,8 @@ def run_drill(
     start = p.start
     local = start.tzinfo
     cases: dict[int, datetime] = {}  # platform person id -> first positive sample
-    contacts: dict[int, datetime] = {}  # platform person id -> last exposure
-    ordered_on: dict[int, int] = {}  # platform person id -> day of their isolation order
+    # platform person id -> kind and last exposure, from tracing's contact rows
+    contacts: dict[int, tuple[ContactKind, datetime]] = {}
     recheck: list[int] = []
     district_last_case: dict[str, int] = {}
     processed_until = start - timedelta(days=1)
@@ -197,7 +216,7 @@ def run_drill(
             day_start = start + timedelta(days=d)
             manual.set(day_start + timedelta(hours=6))
             # 1. The platform's restrictions are the model's interventions.
-            r = platform.restrictions(session=session, cases=cases)
+            r = platform.restrictions(session=session)
             centrally = index.known_indices_of(r.centrally)
             at_home = index.known_indices_of(r.at_home)
             locked_c = np.array(
@@ -247,12 +266,7 @@ def run_drill(
                 index.known_indices_of(recheck).tolist() if recheck else [],
                 "drill.pool_recheck",
             )
-            in_isolation = set(r.centrally) | set(r.at_home)
-            due = [
-                person
-                for person, since in ordered_on.items()
-                if (d - since) % p.contact_test_every_days == 1 and person in in_isolation
-            ]
+            due = platform.isolation_tests_due(session=session, sample_at=clock.now())
             single(
                 f"day {d} isolation tests",
                 index.indices_of(sorted(due)).tolist() if due else [],
@@ -343,13 +357,17 @@ def run_drill(
 
             # 5. The platform acts on what it knows.
             manual.set(day_start + timedelta(hours=22, minutes=30))
-            found = platform.new_cases(session=session, since=processed_until, known=cases)
+            found = platform.open_cases(
+                session=session, since=processed_until, pack_id=config.pack_id
+            )
             recheck = [
                 person
                 for person in platform.positive_pool_members(session=session, since=processed_until)
-                if person not in cases
+                if person not in cases and person not in {case.person_id for case in found}
             ]
-            processed_until = clock.now()
+            platform.file_isolation_tests(
+                session=session, officer=isolation_officer, since=processed_until
+            )
             for case in found:
                 cases[case.person_id] = case.sampled_at
                 known = index.known_indices_of([case.person_id])
@@ -361,26 +379,39 @@ def run_drill(
                     case.sampled_at.astimezone(local).date() - start.date()
                 ).days
                 district_last_case[paths[i].split("/")[3]] = d
-            new_contacts: dict[int, datetime] = {}
-            orders: list[int] = []
+            traced = platform.confirm_investigations(
+                session=session, epidemiologist=epi, cases=found
+            )
+            new_contacts = {
+                contact.person_id: (CONTACT_KINDS[contact.category], contact.last_exposure_at)
+                for contact in traced
+                if contact.already_case_id is None
+            }
+            contacts.update(new_contacts)
+            run.contacts_found.update(
+                index.known_indices_of(sorted({c.person_id for c in traced})).tolist()
+            )
+            orders = platform.isolate_contacts(
+                session=session,
+                officer=isolation_officer,
+                pack_id=config.pack_id,
+                pack_version=pack_version,
+            ).created
+            placed = platform.place_in_facilities(
+                session=session, officer=isolation_officer, team=transfer_team, order_ids=orders
+            )
+            platform.transfer_cases(
+                session=session,
+                dispatcher=isolation_officer,
+                team=transfer_team,
+                epidemiologist=epi,
+                cases=found,
+            )
+            releases = platform.release_due_orders(
+                session=session, officer=isolation_officer, since=processed_until
+            )
+            processed_until = clock.now()
             if found:
-                traced = platform.contacts_of(
-                    session=session, cases=found, lookback=timedelta(days=p.lookback_days)
-                )
-                new_contacts = {
-                    person: at for person, (_, at) in traced.items() if person not in cases
-                }
-                contacts.update(new_contacts)
-                run.contacts_found.update(index.known_indices_of(sorted(new_contacts)).tolist())
-                orders = platform.order_isolation(
-                    session=session,
-                    actor=epi,
-                    contacts=new_contacts,
-                    pack_id=config.pack_id,
-                    pack_version=pack_version,
-                )
-                for person in orders:
-                    ordered_on[person] = d
                 platform.propose_and_confirm_areas(
                     session=session,
                     officer=officer,
@@ -398,7 +429,12 @@ def run_drill(
             platform.evaluate_areas(session=session)
             changed = platform.recompute_codes(
                 session=session,
-                person_ids=sorted({c.person_id for c in found} | set(new_contacts)),
+                person_ids=sorted(
+                    {c.person_id for c in found}
+                    | set(new_contacts)
+                    | set(releases.released)
+                    | set(releases.next_phase)
+                ),
                 pack=codes_section,
                 cases=cases,
                 contacts=contacts,
@@ -425,6 +461,11 @@ def run_drill(
                 risk_areas=len(r.compounds) + len(r.buildings),
                 codes_changed=changed,
                 results=summary,
+                contacts_found=len(traced),
+                orders_released=len(releases.released),
+                orders_next_phase=len(releases.next_phase),
+                orders_placed=len(placed),
+                orders_held=sum(releases.held.values()),
             )
             run.days.append(record)
             on_day(record)

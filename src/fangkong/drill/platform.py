@@ -1,32 +1,33 @@
 """The platform steps a drill drives, in one place.
 
 Every function here works only from what the platform stores (lab results, tubes, scans,
-isolation orders, risk designations, the registry); none reads the epidemic model, and an
-import contract in pyproject.toml forbids this module from importing ``fangkong.sim``.
+cases, investigations and contacts, isolation orders and their tests, risk designations, the
+registry); none reads the epidemic model, and an import contract in pyproject.toml forbids this
+module from importing ``fangkong.sim``.
 
-Some steps the platform does not have yet as actions of its own; they are implemented here from
-the public services that exist and are meant to be swapped for the real actions:
+Each day the platform runs its own actions: the case intake from positive results
+(``tracing.actions.open_cases_from_positive_results``), the epidemiologist's confirmation of each
+new investigation (``tracing.actions.confirm_investigation``, which finds and classifies the
+contacts under the pack), isolation of the identified contacts
+(``isolation.actions.isolate_due_contacts``), a transfer of the new cases to the shelter
+hospital (``isolation.service.create_transfer`` and ``advance_transfer``) with the cases' status
+following it, the filing of isolation tests and the release path (``isolation.actions.release``)
+for orders whose phase ends. The drill's twin only plays the people: it decides nothing the
+platform could not know.
 
-- ``new_cases``: a case is a person with a detected single-tube result (tracing's case model
-  and ``open_cases_from_positive_results`` will replace it);
-- ``contacts_of``: household members plus people who shared a venue with a case
-  (``tracing.service.contacts_for_exposures``) in the look-back window (tracing's investigations
-  will replace it);
-- ``order_isolation``: close contacts get an isolation order under the pack's rule (isolation's
-  transfer will place them);
-- cases themselves are taken out of the community from the day they are found (hospital or
-  fangcang: treatment is outside the platform), so ``isolated_people`` lists them as centrally
-  isolated.
+Two bulk paths remain where the per-call services are too slow for a 100,000-person city:
+mass rounds of more than ``SERVICE_TUBES_MAX`` tubes (``_sample_in_bulk``) and, on SQLite, the
+day's place-code scans (``record_scans``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from fangkong.areas import actions as areas_actions
@@ -36,27 +37,42 @@ from fangkong.areas.enums import Basis, DesignationStatus, TargetKind
 from fangkong.areas.models import RiskDesignation
 from fangkong.areas.schemas import CasePlace, DayFactsIn
 from fangkong.core import audit, clock
-from fangkong.core.errors import FangkongError
+from fangkong.core.errors import Conflict, FangkongError
 from fangkong.core.scope import Actor
 from fangkong.healthcode import service as healthcode_service
-from fangkong.healthcode.enums import CaseStatus, ContactKind, Supervision
+from fangkong.healthcode.enums import CaseStatus as CodeCaseStatus
+from fangkong.healthcode.enums import ContactKind, Supervision
 from fangkong.healthcode.facts import IsolationFacts, TracingFacts
 from fangkong.healthcode.schemas import HealthCodeSection
 from fangkong.healthcode.service import FactGroup
+from fangkong.isolation import actions as isolation_actions
+from fangkong.isolation import rules as isolation_rules
 from fangkong.isolation import service as isolation_service
-from fangkong.isolation.enums import Category, OrderStatus, PhaseKind
+from fangkong.isolation.enums import (
+    Category,
+    DestinationKind,
+    FacilityStatus,
+    OrderStatus,
+    PhaseKind,
+    ReleaseOutcome,
+    SampleResult,
+    TransferKind,
+    TransferStatus,
+)
 from fangkong.isolation.errors import IsolationErrorCode
-from fangkong.isolation.models import IsolationOrder
+from fangkong.isolation.models import Facility, IsolationOrder, IsolationTest, Room
+from fangkong.isolation.schemas import IsolationSection, OrdersFromContacts, StopIn
 from fangkong.registry import bulk as registry_bulk
 from fangkong.registry.models import Building, Household, Person
 from fangkong.testing import actions as testing_actions
 from fangkong.testing import service as testing_service
 from fangkong.testing.enums import LabResult, ResultFormat, TubeStatus
 from fangkong.testing.models import Tube, TubeMember, TubeResult
+from fangkong.tracing import actions as tracing_actions
 from fangkong.tracing import service as tracing_service
-from fangkong.tracing.enums import ScanSource
-from fangkong.tracing.models import PlaceScan
-from fangkong.tracing.rules import Exposure
+from fangkong.tracing.enums import CaseStatus, InvestigationStatus, ScanSource
+from fangkong.tracing.models import Case as TracingCase
+from fangkong.tracing.models import Contact
 
 SCAN_BATCH = 5000
 # Rounds of up to this many tubes go through the testing service tube by tube (as samplers'
@@ -67,8 +83,9 @@ BULK_CHUNK = 5000
 
 @dataclass(frozen=True)
 class Case:
-    """A person the platform knows as infected, from the first detected single-tube sample."""
+    """A case the platform opened (a ``tracing_case`` row), as the drill follows it."""
 
+    case_id: int
     person_id: int
     sampled_at: datetime
 
@@ -254,108 +271,318 @@ def _detected_since(session: Session, since: datetime, single: bool) -> list[tup
     return [(person, at) for person, at in session.execute(stmt)]
 
 
-def new_cases(*, session: Session, since: datetime, known: Iterable[int]) -> list[Case]:
-    """People with a detected single-tube result stored after ``since`` who were not cases."""
-    seen = set(known)
-    cases = []
-    for person, sampled_at in _detected_since(session, since, single=True):
-        if person not in seen:
-            seen.add(person)
-            cases.append(Case(person, sampled_at))
-    return cases
-
-
 def positive_pool_members(*, session: Session, since: datetime) -> list[int]:
     """Members of pooled tubes found positive after ``since``: to be re-sampled one by one."""
     return sorted({person for person, _ in _detected_since(session, since, single=False)})
 
 
-def contacts_of(
-    *, session: Session, cases: Sequence[Case], lookback: timedelta
-) -> dict[int, tuple[int, datetime]]:
-    """Close contacts of ``cases``: ``{contact person: (case person, last exposure)}``.
+def open_cases(*, session: Session, since: datetime, pack_id: str) -> list[Case]:
+    """The platform's case intake: a case (with its investigation, under the drill's pack) for
+    every person with a single-person positive result stored from ``since`` on, through
+    ``tracing.actions.open_cases_from_positive_results``."""
+    opened = tracing_actions.open_cases_from_positive_results(
+        session=session, actor=None, since=since, pack_id=pack_id
+    )
+    return [Case(c.id, c.person_id, c.sampled_at or c.reported_at) for c in opened]
 
-    Household members (exposed until the case's sample) and everyone who shared a venue with a
-    case, from the case's own scans in the ``lookback`` before the sample."""
-    found: dict[int, tuple[int, datetime]] = {}
 
-    def add(person: int, case: int, at: datetime) -> None:
-        if person != case and (person not in found or found[person][1] < at):
-            found[person] = (case, at)
-
-    by_person = {case.person_id: case for case in cases}
-    households: dict[int, int | None] = {
-        person: household
-        for person, household in session.execute(
-            select(Person.id, Person.household_id).where(Person.id.in_(list(by_person)))
-        )
-    }
-    members = session.execute(
-        select(Person.household_id, Person.id).where(
-            Person.household_id.in_([h for h in households.values() if h is not None])
-        )
-    ).all()
-    household_of_case = {h: p for p, h in households.items() if h is not None}
-    for household_id, person in members:
-        case = by_person[household_of_case[household_id]]
-        add(person, case.person_id, case.sampled_at)
+def confirm_investigations(
+    *, session: Session, epidemiologist: Actor, cases: Sequence[Case]
+) -> list[Contact]:
+    """The epidemiologist confirms each new case's investigation as the platform drafted it
+    (trajectory from scans, home and workplace; nothing added): tracing finds and classifies the
+    contacts under the pack. Returns the contact rows of these investigations."""
+    found: list[Contact] = []
     for case in cases:
-        scans = session.execute(
-            select(PlaceScan.venue_id, PlaceScan.scanned_at).where(
-                PlaceScan.person_id == case.person_id,
-                PlaceScan.scanned_at >= case.sampled_at - lookback,
-                PlaceScan.scanned_at <= case.sampled_at,
-            )
-        ).all()
-        exposures = [Exposure(case.person_id, venue, at, at) for venue, at in scans]
-        if not exposures:
+        investigation = tracing_service.investigation_of_case(session=session, case_id=case.case_id)
+        if investigation is None or investigation.status != InvestigationStatus.DRAFT.value:
             continue
-        for contact in tracing_service.contacts_for_exposures(session=session, exposures=exposures):
-            last = datetime.fromtimestamp(contact.last_scan, case.sampled_at.tzinfo)
-            add(contact.contact_person_id, case.person_id, min(last, case.sampled_at))
+        _, contacts = tracing_actions.confirm_investigation(
+            session=session, actor=epidemiologist, investigation_id=investigation.id
+        )
+        found.extend(contacts)
     return found
 
 
-def order_isolation(
+# ``isolate_due_contacts`` takes the identified contacts a page at a time (tracing's list limit).
+CONTACTS_PAGE = 1000
+
+
+def isolate_contacts(
+    *, session: Session, officer: Actor, pack_id: str, pack_version: int
+) -> OrdersFromContacts:
+    """The isolation officer takes every contact tracing has identified: orders under the pack
+    (``isolation.actions.isolate_due_contacts``), contacts marked handed over."""
+    section = isolation_service.section_for(pack_id=pack_id, version=pack_version, now=clock.now())
+    total = OrdersFromContacts(created=[], already_ordered=[], refused=[])
+    while True:
+        result = isolation_actions.isolate_due_contacts(
+            session=session, actor=officer, section=section
+        )
+        total.created.extend(result.created)
+        total.already_ordered.extend(result.already_ordered)
+        total.refused.extend(result.refused)
+        handled = len(result.created) + len(result.already_ordered)
+        if not handled or handled + len(result.refused) < CONTACTS_PAGE:
+            return total
+
+
+# ``propose_placements_for`` takes at most this many orders at a time (the API's limit).
+PLACEMENT_BATCH = 500
+
+
+def place_in_facilities(
+    *, session: Session, officer: Actor, team: Actor, order_ids: Sequence[int]
+) -> list[int]:
+    """New centralised orders go to rooms: the isolation officer asks for placements
+    (``isolation.service.propose_placements_for``: households together, capacity respected) and
+    confirms each one with a room (``isolation.actions.assign_room``); the people placed in a
+    facility go there in one transfer, run by the transfer team to check-in. Nothing happens
+    when no facility in use has a free bed (the people stay under their order unplaced).
+    Returns the orders placed."""
+    free = session.scalar(
+        select(func.count())
+        .select_from(Room)
+        .join(Facility, Facility.id == Room.facility_id)
+        .where(Facility.status == FacilityStatus.IN_USE.value, Room.occupancy < Room.capacity)
+    )
+    if not free or not order_ids:
+        return []
+    rows = session.execute(
+        select(IsolationOrder.id, IsolationOrder.person_id, IsolationOrder.category)
+        .where(
+            IsolationOrder.id.in_(list(order_ids)),
+            IsolationOrder.status == OrderStatus.ACTIVE.value,
+            IsolationOrder.kind == PhaseKind.CENTRALISED.value,
+            IsolationOrder.room_id.is_(None),
+        )
+        .order_by(IsolationOrder.id)
+    ).all()
+    order_of = {person: order_id for order_id, person, _ in rows}
+    by_category: dict[str, list[int]] = {}
+    for order_id, _, category in rows:
+        by_category.setdefault(category, []).append(order_id)
+    placed: dict[int, list[StopIn]] = {}
+    for _, ids in sorted(by_category.items()):
+        for start in range(0, len(ids), PLACEMENT_BATCH):
+            placements = isolation_service.propose_placements_for(
+                session=session, actor=officer, order_ids=ids[start : start + PLACEMENT_BATCH]
+            )
+            for placement in placements:
+                if placement.room_id is None or placement.facility_id is None:
+                    continue
+                order_id = order_of[placement.person_id]
+                savepoint = session.begin_nested()
+                try:
+                    isolation_actions.assign_room(
+                        session=session, actor=officer, order_id=order_id, room_id=placement.room_id
+                    )
+                except FangkongError:
+                    savepoint.rollback()  # the room filled meanwhile: the order stays unplaced
+                    continue
+                savepoint.commit()
+                placed.setdefault(placement.facility_id, []).append(
+                    StopIn(person_id=placement.person_id, order_id=order_id)
+                )
+    for facility_id, stops in sorted(placed.items()):
+        task = isolation_service.create_transfer(
+            session=session,
+            actor=officer,
+            kind=TransferKind.CONTACT,
+            destination_kind=DestinationKind.FACILITY,
+            facility_id=facility_id,
+            destination_name=None,
+            vehicle="drill bus",
+            team="drill transfer team",
+            stops=stops,
+        )
+        for step in (
+            TransferStatus.DISPATCHED,
+            TransferStatus.PICKED_UP,
+            TransferStatus.CHECKED_IN,
+        ):
+            isolation_actions.advance_transfer(
+                session=session, actor=team, transfer_id=task.id, to=step
+            )
+    return sorted(stop.order_id for stops in placed.values() for stop in stops if stop.order_id)
+
+
+SHELTER_HOSPITAL = "株洲市方舱医院 (drill)"
+
+
+def transfer_cases(
     *,
     session: Session,
-    actor: Actor,
-    contacts: Mapping[int, datetime],
-    pack_id: str,
-    pack_version: int,
-) -> list[int]:
-    """Order close contacts without an active order into isolation under the pack's rule;
-    returns the people newly ordered (none when the pack has no close-contact rule)."""
-    now = clock.now()
-    section = isolation_service.section_for(pack_id=pack_id, version=pack_version, now=now)
-    already = set(
-        session.scalars(
-            select(IsolationOrder.person_id).where(
-                IsolationOrder.status == OrderStatus.ACTIVE.value,
-                IsolationOrder.planned_end_at > now,
-                IsolationOrder.person_id.in_(list(contacts)),
-            )
-        )
+    dispatcher: Actor,
+    team: Actor,
+    epidemiologist: Actor,
+    cases: Sequence[Case],
+) -> int | None:
+    """The day's new cases go to the shelter hospital in one transfer: the isolation officer
+    plans it, the transfer team dispatches, picks up and checks in, and the epidemiologist moves
+    each case to ``transferred`` at pick-up and ``in_shelter_hospital`` at check-in. Returns the
+    transfer's id (None without cases)."""
+    if not cases:
+        return None
+    task = isolation_service.create_transfer(
+        session=session,
+        actor=dispatcher,
+        kind=TransferKind.POSITIVE,
+        destination_kind=DestinationKind.SHELTER_HOSPITAL,
+        facility_id=None,
+        destination_name=SHELTER_HOSPITAL,
+        vehicle="drill ambulance",
+        team="drill transfer team",
+        stops=[StopIn(person_id=case.person_id) for case in cases],
     )
-    created = []
-    for person in sorted(contacts):
-        if person in already:
+    steps = (
+        (TransferStatus.DISPATCHED, None),
+        (TransferStatus.PICKED_UP, CaseStatus.TRANSFERRED),
+        (TransferStatus.CHECKED_IN, CaseStatus.IN_SHELTER_HOSPITAL),
+    )
+    for step, case_status in steps:
+        isolation_actions.advance_transfer(
+            session=session, actor=team, transfer_id=task.id, to=step
+        )
+        if case_status is None:
             continue
-        try:
-            isolation_service.create_order(
+        for case in cases:
+            tracing_service.advance_status(
                 session=session,
-                actor=actor,
-                person_id=person,
-                category=Category.CLOSE_CONTACT,
-                last_exposure_at=min(contacts[person], now),
-                section=section,
+                actor=epidemiologist,
+                case_id=case.case_id,
+                to=case_status,
+                reason=f"transfer {task.id}",
             )
-        except FangkongError as error:
-            if error.code == IsolationErrorCode.CATEGORY_NOT_IN_PACK:
-                break  # the pack has no rule for close contacts: nobody is ordered
-            raise
-        created.append(person)
-    return created
+    return task.id
+
+
+def isolation_tests_due(*, session: Session, sample_at: datetime) -> list[int]:
+    """People whose active order requires a test on the phase day ``sample_at`` falls on (the
+    pack's test days of the current phase) and who have none filed for it yet."""
+    rows = session.execute(
+        select(
+            IsolationOrder.id,
+            IsolationOrder.person_id,
+            IsolationOrder.pack_id,
+            IsolationOrder.pack_version,
+            IsolationOrder.category,
+            IsolationOrder.phase_index,
+            IsolationOrder.phase_started_at,
+        )
+        .where(
+            IsolationOrder.status == OrderStatus.ACTIVE.value,
+            IsolationOrder.phase_started_at <= sample_at,
+            IsolationOrder.planned_end_at > sample_at,
+        )
+        .order_by(IsolationOrder.id)
+    ).all()
+    if not rows:
+        return []
+    taken = set(
+        session.execute(
+            select(IsolationTest.order_id, IsolationTest.phase_index, IsolationTest.day)
+            .join(IsolationOrder, IsolationOrder.id == IsolationTest.order_id)
+            .where(IsolationOrder.status == OrderStatus.ACTIVE.value)
+        ).tuples()
+    )
+    sections: dict[tuple[str, int], IsolationSection] = {}
+    due: set[int] = set()
+    for order_id, person, pack_id, version, category, phase_index, started in rows:
+        key = (pack_id, version)
+        if key not in sections:
+            sections[key] = isolation_service.section_for(
+                pack_id=pack_id, version=version, now=sample_at
+            )
+        rule = sections[key].rule_for(Category(category))
+        if rule is None or phase_index >= len(rule.phases):
+            continue
+        day = isolation_rules.phase_day(phase_started_at=started, sampled_at=sample_at)
+        if day in rule.phases[phase_index].test_days and (order_id, phase_index, day) not in taken:
+            due.add(person)
+    return sorted(due)
+
+
+FILED_RESULTS = {
+    LabResult.DETECTED.value: SampleResult.POSITIVE,
+    LabResult.NOT_DETECTED.value: SampleResult.NEGATIVE,
+}
+
+
+def file_isolation_tests(*, session: Session, officer: Actor, since: datetime) -> int:
+    """The isolation officer files, on each active order, the single-tube results stored from
+    ``since`` on of samples its person gave during the order's current phase; returns how many
+    tests were filed."""
+    rows = session.execute(
+        select(IsolationOrder.id, TubeMember.sampled_at, TubeResult.result, TubeResult.ct_values)
+        .join(TubeMember, TubeMember.person_id == IsolationOrder.person_id)
+        .join(Tube, Tube.id == TubeMember.tube_id)
+        .join(TubeResult, TubeResult.tube_id == Tube.id)
+        .where(
+            IsolationOrder.status == OrderStatus.ACTIVE.value,
+            Tube.pool_size == 1,
+            TubeResult.stored_at >= since,
+            TubeResult.result.in_(list(FILED_RESULTS)),
+            TubeMember.sampled_at >= IsolationOrder.phase_started_at,
+            TubeMember.sampled_at <= IsolationOrder.planned_end_at,
+        )
+        .order_by(IsolationOrder.id, TubeMember.sampled_at, TubeResult.id)
+    ).all()
+    for order_id, sampled_at, result, ct_values in rows:
+        isolation_service.record_test(
+            session=session,
+            actor=officer,
+            order_id=order_id,
+            sampled_at=sampled_at,
+            result=FILED_RESULTS[result],
+            ct=min(ct_values.values()) if ct_values else None,
+        )
+    return len(rows)
+
+
+@dataclass
+class Releases:
+    """What the release path did with the orders due today."""
+
+    released: list[int] = field(default_factory=list)  # people set free
+    next_phase: list[int] = field(default_factory=list)  # people moved to the next phase
+    held: dict[str, int] = field(default_factory=dict)  # refusals by code
+
+
+HELD = {IsolationErrorCode.TESTS_MISSING, IsolationErrorCode.TEST_POSITIVE}
+
+
+def release_due_orders(*, session: Session, officer: Actor, since: datetime) -> Releases:
+    """The isolation officer asks the release path (``isolation.actions.release``) for every
+    active order whose phase ended since ``since`` (or that was made since then with its phase
+    already over): it moves to the next phase, is released, or is held (a required test missing
+    or positive) for the officer to deal with."""
+    now = clock.now()
+    due = session.execute(
+        select(IsolationOrder.id, IsolationOrder.person_id)
+        .where(
+            IsolationOrder.status == OrderStatus.ACTIVE.value,
+            IsolationOrder.planned_end_at <= now,
+            (IsolationOrder.planned_end_at > since) | (IsolationOrder.created_at > since),
+        )
+        .order_by(IsolationOrder.id)
+    ).all()
+    out = Releases()
+    for order_id, person in due:
+        try:
+            _, decision = isolation_actions.release(
+                session=session, actor=officer, order_id=order_id
+            )
+        except Conflict as error:
+            if error.code not in HELD:
+                raise
+            out.held[str(error.code)] = out.held.get(str(error.code), 0) + 1
+            continue
+        if decision.outcome is ReleaseOutcome.NEXT_PHASE:
+            out.next_phase.append(person)
+        else:
+            out.released.append(person)
+    return out
 
 
 @dataclass(frozen=True)
@@ -368,10 +595,20 @@ class Restrictions:
     buildings: list[int]
 
 
-def restrictions(*, session: Session, cases: Iterable[int]) -> Restrictions:
-    """People in isolation orders in force now (by the phase's kind) and cases; compounds and
-    buildings under a confirmed risk designation."""
+LIVE_CASE = (
+    CaseStatus.REPORTED.value,
+    CaseStatus.TRANSFERRED.value,
+    CaseStatus.IN_HOSPITAL.value,
+    CaseStatus.IN_SHELTER_HOSPITAL.value,
+)
+
+
+def restrictions(*, session: Session) -> Restrictions:
+    """People in isolation orders in force now (by the phase's kind) and live cases (taken to
+    care: treatment is outside the platform); compounds and buildings under a confirmed risk
+    designation."""
     now = clock.now()
+    cases = session.scalars(select(TracingCase.person_id).where(TracingCase.status.in_(LIVE_CASE)))
     orders = session.execute(
         select(IsolationOrder.person_id, IsolationOrder.kind).where(
             IsolationOrder.status == OrderStatus.ACTIVE.value,
@@ -493,10 +730,12 @@ def recompute_codes(
     person_ids: Sequence[int],
     pack: HealthCodeSection,
     cases: Mapping[int, datetime],
-    contacts: Mapping[int, datetime],
+    contacts: Mapping[int, tuple[ContactKind, datetime]],
 ) -> int:
-    """Recompute the health codes of ``person_ids`` from case, contact and isolation facts;
-    returns how many codes changed. (Providers of the domains will replace the two below.)"""
+    """Recompute the health codes of ``person_ids`` from case facts (``cases``: person → first
+    positive sample), contact facts (``contacts``: person → kind and last exposure, from
+    tracing's contact rows) and isolation orders; returns how many codes changed. (Providers of
+    the domains will replace the two below.)"""
 
     def tracing_facts(
         *, session: Session, person_ids: Sequence[int], now: datetime
@@ -505,12 +744,11 @@ def recompute_codes(
         for person in person_ids:
             if person in cases:
                 out[person] = TracingFacts(
-                    case_status=CaseStatus.CONFIRMED, case_status_since=cases[person]
+                    case_status=CodeCaseStatus.CONFIRMED, case_status_since=cases[person]
                 )
             elif person in contacts:
-                out[person] = TracingFacts(
-                    contact=ContactKind.CLOSE, last_exposure_at=contacts[person]
-                )
+                kind, last = contacts[person]
+                out[person] = TracingFacts(contact=kind, last_exposure_at=last)
         return out
 
     def isolation_facts(

@@ -52,8 +52,6 @@ class TwinParameters:
     mass_round_pool_size: int
     risk_area_pool_size: int
     case_window_days: int
-    contact_test_every_days: int
-    lookback_days: int
     seed_district: str
     seed_infections: int
     zero_community_days: int

@@ -40,7 +40,11 @@ POSITIVE_RULE = "tracing.case_from_positive_result"
 
 
 def open_cases_from_positive_results(
-    *, session: Session, actor: Actor | None, since: datetime | None = None
+    *,
+    session: Session,
+    actor: Actor | None,
+    since: datetime | None = None,
+    pack_id: str | None = None,
 ) -> list[Case]:
     """Open a case for every single-person tube that tested positive (a tube with exactly one
     member: the result is that person's) and whose person has no live case yet. A tube of a
@@ -48,7 +52,8 @@ def open_cases_from_positive_results(
 
     Pooled positives (混阳管) are not cases: their members are re-sampled one by one first.
     ``since`` limits the search to results stored from then on; an ``actor`` limits it to
-    people of their jurisdiction. The caller commits.
+    people of their jurisdiction. ``pack_id`` names the pack the investigations run under
+    (default: the national pack in force). The caller commits.
     """
     singles = (
         select(TubeMember.tube_id)
@@ -79,7 +84,7 @@ def open_cases_from_positive_results(
             continue
         seen.add(person.id)
         try:
-            case = _case_from_result(session, actor, result, tube, member, person.id)
+            case = _case_from_result(session, actor, result, tube, member, person.id, pack_id)
         except Conflict as exc:
             if exc.code is not TracingErrorCode.CASE_PERSON_ALREADY_CASE:
                 raise
@@ -95,6 +100,7 @@ def _case_from_result(
     tube: Tube,
     member: TubeMember,
     person_id: int,
+    pack_id: str | None,
 ) -> Case:
     return service.create_case(
         session=session,
@@ -108,6 +114,7 @@ def _case_from_result(
         sampled_at=member.sampled_at,
         source_ref=f"tube {tube.barcode}, result {result.id}",
         lab_result_id=result.id,
+        pack_id=pack_id,
         rule_ref=POSITIVE_RULE,
     )
 
