@@ -4,6 +4,7 @@ what the report says it did."""
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.command.models import Bulletin, DailyFigures
 from fangkong.core.audit import AuditEvent
 from fangkong.db.session import create_db_engine
 from fangkong.drill import report as drill_report
@@ -81,6 +83,14 @@ def test_the_report_counts_what_the_platform_stored(city_db: Path) -> None:
         contact_rows = session.scalar(select(func.count()).select_from(Contact))
         contact_people = session.scalar(select(func.count(func.distinct(Contact.person_id))))
         scans = session.scalar(select(func.count()).select_from(PlaceScan))
+        bulletin_days = sorted(
+            session.scalars(select(Bulletin.day).where(Bulletin.area_path == "/43/4302/"))
+        )
+        reported = session.scalar(
+            select(func.sum(DailyFigures.new_confirmed + DailyFigures.new_asymptomatic)).where(
+                DailyFigures.area_path == "/43/4302/"  # the city
+            )
+        )
     engine.dispose()
     assert result["days_run"] == DAYS
     assert result["population"] == POPULATION
@@ -94,6 +104,9 @@ def test_the_report_counts_what_the_platform_stored(city_db: Path) -> None:
     assert sum(day["orders_released"] for day in result["daily"]) == released
     assert sum(day["orders_next_phase"] for day in result["daily"]) == next_phase
     assert scans > 0
+    # the command centre filed one city bulletin a day, and its new cases are the platform's
+    assert bulletin_days == [date.fromisoformat(day["date"]) for day in result["daily"]]
+    assert reported == cases
     assert result["infections_true"] == sum(p["infections"] for p in result["curve"])
     assert result["infections_true"] >= 10  # the seeded infections
     contacts = result["contacts"]

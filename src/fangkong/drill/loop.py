@@ -440,6 +440,10 @@ def run_drill(
                 contacts=contacts,
             )
             commit()
+            # 6. Past the day's cut-off, the command centre files the day's bulletin.
+            manual.set(day_start + timedelta(days=1, minutes=5))
+            platform.publish_bulletin(session=session, day=day_start.date())
+            commit()
 
             record = DayRecord(
                 day=d,

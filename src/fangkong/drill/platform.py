@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -36,6 +36,7 @@ from fangkong.areas import service as areas_service
 from fangkong.areas.enums import Basis, DesignationStatus, TargetKind
 from fangkong.areas.models import RiskDesignation
 from fangkong.areas.schemas import CasePlace, DayFactsIn
+from fangkong.command import jobs as command_jobs
 from fangkong.core import audit, clock
 from fangkong.core.errors import Conflict, FangkongError
 from fangkong.core.scope import Actor
@@ -781,3 +782,9 @@ def recompute_codes(
         providers=(tracing_facts, isolation_facts),
     )
     return len(result.changed)
+
+
+def publish_bulletin(*, session: Session, day: date) -> int:
+    """The command centre's daily job after the day's cut-off: the figures of ``day`` for the
+    city and each district and the archived bulletin. Returns the bulletins written."""
+    return len(command_jobs.run_daily_bulletin(session=session, day=day))
