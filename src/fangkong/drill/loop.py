@@ -442,7 +442,7 @@ def run_drill(
             commit()
             # 6. Past the day's cut-off, the command centre files the day's bulletin.
             manual.set(day_start + timedelta(days=1, minutes=5))
-            platform.publish_bulletin(session=session, day=day_start.date())
+            platform.publish_bulletin(session=session, officer=officer, day=day_start.date())
             commit()
 
             record = DayRecord(

@@ -36,7 +36,8 @@ from fangkong.areas import service as areas_service
 from fangkong.areas.enums import Basis, DesignationStatus, TargetKind
 from fangkong.areas.models import RiskDesignation
 from fangkong.areas.schemas import CasePlace, DayFactsIn
-from fangkong.command import jobs as command_jobs
+from fangkong.command import service as command_service
+from fangkong.config import get_settings
 from fangkong.core import audit, clock
 from fangkong.core.errors import Conflict, FangkongError
 from fangkong.core.scope import Actor
@@ -784,7 +785,18 @@ def recompute_codes(
     return len(result.changed)
 
 
-def publish_bulletin(*, session: Session, day: date) -> int:
-    """The command centre's daily job after the day's cut-off: the figures of ``day`` for the
-    city and each district and the archived bulletin. Returns the bulletins written."""
-    return len(command_jobs.run_daily_bulletin(session=session, day=day))
+def publish_bulletin(*, session: Session, officer: Actor, day: date) -> int:
+    """What the command centre's daily job does after the day's cut-off, for the officer's city
+    only (the drill's city is the only one with data): the figures of ``day`` for the city and
+    each district and the archived bulletin. Returns the bulletins written."""
+    settings = get_settings()
+    return len(
+        command_service.generate_bulletins(
+            session=session,
+            actor=officer,
+            day=day,
+            now=clock.now(),
+            cutoff_hour=settings.bulletin_cutoff_hour,
+            timezone=settings.timezone,
+        )
+    )
