@@ -193,3 +193,21 @@ class TransmissionLink(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("infector_case_id", "infectee_case_id"),)
+
+
+class SelfCheckAttempt(Base):
+    """One resident self-check (自查), counted per account and per address in a sliding window
+    to throttle it (the pattern of :class:`fangkong.accounts.models.LoginFailure`). Refused
+    checks store nothing."""
+
+    __tablename__ = "tracing_self_check_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    attempted_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_tracing_self_check_attempt_user", "user_id", "attempted_at"),
+        Index("ix_tracing_self_check_attempt_ip", "ip", "attempted_at"),
+    )
