@@ -45,7 +45,7 @@ from fangkong.testing.models import (
 )
 from fangkong.tracing.enums import CaseKind, ContactCategory, ContactStatus
 from fangkong.tracing.enums import CaseStatus as CaseCourse
-from fangkong.tracing.models import Case, Contact
+from fangkong.tracing.models import Case, CompanionFlag, Contact
 from fangkong.vaccination.models import DoseRecord
 
 # Samples older than this say nothing a rule looks at, except the latest negative (its age
@@ -274,8 +274,17 @@ def tracing_facts(
             or (kind is held[0] and exposed_at > held[1])
         ):
             contacts[person_id] = (kind, exposed_at)
+    # spatio-temporal companion flags: the latest co-location in the cell counts
+    companions: dict[int, datetime] = {
+        person_id: at
+        for person_id, at in session.execute(
+            select(CompanionFlag.person_id, func.max(CompanionFlag.at))
+            .where(CompanionFlag.person_id.in_(person_ids), CompanionFlag.at <= now)
+            .group_by(CompanionFlag.person_id)
+        ).tuples()
+    }
     result: dict[int, TracingFacts] = {}
-    for person_id in cases.keys() | contacts.keys():
+    for person_id in cases.keys() | contacts.keys() | companions.keys():
         case = cases.get(person_id)
         contact = contacts.get(person_id)
         result[person_id] = TracingFacts(
@@ -283,6 +292,7 @@ def tracing_facts(
             case_status_since=case[1] if case else None,
             contact=contact[0] if contact else ContactKind.NONE,
             last_exposure_at=contact[1] if contact else None,
+            companion_flagged_at=companions.get(person_id),
         )
     return result
 

@@ -6,6 +6,7 @@ No database, no clock: ``now`` is passed in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -567,3 +568,23 @@ def self_check_matches(
             if start < min(stay.end, exposure.end):
                 found.add((label, day_of(start)))
     return sorted(found, key=lambda pair: (pair[1], pair[0]))
+
+
+# --- Spatio-temporal companions (时空伴随者) ---------------------------------------------------
+
+METRES_PER_DEGREE = 111_320.0  # along a meridian, and along the equator
+
+
+def grid_cell(*, latitude: float, longitude: float, grid_m: float) -> tuple[int, int]:
+    """The square cell of side ``grid_m`` holding a point: rows of constant latitude, columns
+    scaled by the cosine of the row's latitude so a cell is about ``grid_m`` wide anywhere."""
+    row = math.floor(latitude * METRES_PER_DEGREE / grid_m)
+    centre = (row + 0.5) * grid_m / METRES_PER_DEGREE
+    width = grid_m / (METRES_PER_DEGREE * math.cos(math.radians(centre)))
+    return row, math.floor(longitude / width)
+
+
+def overlap_minutes(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> int:
+    """Whole minutes two stays share (0 when they do not meet)."""
+    shared = min(a_end, b_end) - max(a_start, b_start)
+    return max(0, int(shared.total_seconds() // 60))
