@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.audit import AuditEvent
 from fangkong.core.clock import ManualClock, use_clock
-from fangkong.healthcode.providers import tracing_facts
+from fangkong.healthcode.providers import changed_since, tracing_facts
 from fangkong.registry.models import Venue
 from fangkong.rulepacks.errors import RulePackError, RulePackErrorCode
 from fangkong.rulepacks.schemas import Manifest, SectionContext
@@ -109,6 +109,7 @@ def test_people_in_the_case_venues_cell_long_enough_are_flagged_with_evidence(
 
     facts = tracing_facts(session=session, person_ids=[near.person_id], now=NOW)
     assert facts[near.person_id].companion_flagged_at == VISIT
+    assert near.person_id in changed_since(session=session, since=NOW)  # codes recomputed
 
     # Confirming runs once; flagging again adds nobody twice.
     with use_clock(ManualClock(NOW)):

@@ -416,8 +416,8 @@ def latest_negative_at(*, session: Session, person_id: int) -> datetime | None:
 
 def changed_since(*, session: Session, since: datetime) -> set[int]:
     """People whose testing, tracing or isolation facts moved at or after ``since``: results
-    applied to their tubes, their round status, their case, their contact classification or
-    their isolation order. The feed of the event-driven recompute; a change of risk areas
+    applied to their tubes, their round status, their case, their contact classification, a
+    companion flag or their isolation order. The feed of the event-driven recompute; a change of risk areas
     reaches residents through the nightly full recompute."""
     queries = (
         select(TubeMember.person_id)
@@ -426,6 +426,7 @@ def changed_since(*, session: Session, since: datetime) -> set[int]:
         select(PersonTestStatus.person_id).where(PersonTestStatus.updated_at >= since),
         select(Case.person_id).where(Case.updated_at >= since),
         select(Contact.person_id).where(Contact.updated_at >= since),
+        select(CompanionFlag.person_id).where(CompanionFlag.flagged_at >= since),
         select(IsolationOrder.person_id).where(IsolationOrder.updated_at >= since),
     )
     changed: set[int] = set()
