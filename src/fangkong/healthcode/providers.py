@@ -417,8 +417,8 @@ def latest_negative_at(*, session: Session, person_id: int) -> datetime | None:
 def changed_since(*, session: Session, since: datetime) -> set[int]:
     """People whose testing, tracing or isolation facts moved at or after ``since``: results
     applied to their tubes, their round status, their case, their contact classification, a
-    companion flag or their isolation order. The feed of the event-driven recompute; a change of risk areas
-    reaches residents through the nightly full recompute."""
+    companion flag or their isolation order. The feed of the event-driven recompute; a change of
+    risk areas reaches residents through the nightly full recompute."""
     queries = (
         select(TubeMember.person_id)
         .join(TubeOutcome, TubeOutcome.tube_id == TubeMember.tube_id)
