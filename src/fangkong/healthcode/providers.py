@@ -45,7 +45,7 @@ from fangkong.testing.models import (
 )
 from fangkong.tracing.enums import CaseKind, ContactCategory, ContactStatus
 from fangkong.tracing.enums import CaseStatus as CaseCourse
-from fangkong.tracing.models import Case, Contact
+from fangkong.tracing.models import Case, CompanionFlag, Contact
 from fangkong.vaccination.models import DoseRecord
 
 # Samples older than this say nothing a rule looks at, except the latest negative (its age
@@ -274,8 +274,17 @@ def tracing_facts(
             or (kind is held[0] and exposed_at > held[1])
         ):
             contacts[person_id] = (kind, exposed_at)
+    # spatio-temporal companion flags: the latest co-location in the cell counts
+    companions: dict[int, datetime] = {
+        person_id: at
+        for person_id, at in session.execute(
+            select(CompanionFlag.person_id, func.max(CompanionFlag.at))
+            .where(CompanionFlag.person_id.in_(person_ids), CompanionFlag.at <= now)
+            .group_by(CompanionFlag.person_id)
+        ).tuples()
+    }
     result: dict[int, TracingFacts] = {}
-    for person_id in cases.keys() | contacts.keys():
+    for person_id in cases.keys() | contacts.keys() | companions.keys():
         case = cases.get(person_id)
         contact = contacts.get(person_id)
         result[person_id] = TracingFacts(
@@ -283,6 +292,7 @@ def tracing_facts(
             case_status_since=case[1] if case else None,
             contact=contact[0] if contact else ContactKind.NONE,
             last_exposure_at=contact[1] if contact else None,
+            companion_flagged_at=companions.get(person_id),
         )
     return result
 
@@ -406,9 +416,9 @@ def latest_negative_at(*, session: Session, person_id: int) -> datetime | None:
 
 def changed_since(*, session: Session, since: datetime) -> set[int]:
     """People whose testing, tracing or isolation facts moved at or after ``since``: results
-    applied to their tubes, their round status, their case, their contact classification or
-    their isolation order. The feed of the event-driven recompute; a change of risk areas
-    reaches residents through the nightly full recompute."""
+    applied to their tubes, their round status, their case, their contact classification, a
+    companion flag or their isolation order. The feed of the event-driven recompute; a change of
+    risk areas reaches residents through the nightly full recompute."""
     queries = (
         select(TubeMember.person_id)
         .join(TubeOutcome, TubeOutcome.tube_id == TubeMember.tube_id)
@@ -416,6 +426,7 @@ def changed_since(*, session: Session, since: datetime) -> set[int]:
         select(PersonTestStatus.person_id).where(PersonTestStatus.updated_at >= since),
         select(Case.person_id).where(Case.updated_at >= since),
         select(Contact.person_id).where(Contact.updated_at >= since),
+        select(CompanionFlag.person_id).where(CompanionFlag.flagged_at >= since),
         select(IsolationOrder.person_id).where(IsolationOrder.updated_at >= since),
     )
     changed: set[int] = set()

@@ -15,7 +15,7 @@ from fangkong.db.transitions import transition
 from fangkong.registry.models import Household, Person
 from fangkong.testing.enums import LabResult
 from fangkong.testing.models import Tube, TubeMember, TubeResult
-from fangkong.tracing import events, service
+from fangkong.tracing import companions, events, service
 from fangkong.tracing.enums import (
     CaseKind,
     ContactBasis,
@@ -436,4 +436,7 @@ def confirm_investigation(
         after=events.investigation_snapshot(investigation),
     )
     contacts = find_contacts(session=session, actor=actor, investigation_id=investigation.id)
+    companions.flag_companions(
+        session=session, actor=actor, investigation=investigation, now=clock.now()
+    )
     return investigation, contacts

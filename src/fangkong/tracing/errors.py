@@ -37,3 +37,12 @@ class TracingErrorCode(StrEnum):
 
     CONTACT_NOT_FOUND = "contact.not_found"
     CONTACT_STATUS_CONFLICT = "contact.status_conflict"
+
+    SELF_CHECK_NO_PERSON = "selfcheck.no_person"
+    SELF_CHECK_THROTTLED = "selfcheck.throttled"
+    SELF_CHECK_TOO_MANY_ITEMS = "selfcheck.too_many_items"
+    SELF_CHECK_ITEM_INVALID = "selfcheck.item_invalid"
+    SELF_CHECK_SPAN_TOO_LONG = "selfcheck.span_too_long"
+    SELF_CHECK_OUT_OF_WINDOW = "selfcheck.out_of_window"
+    SELF_CHECK_UNKNOWN_VENUE = "selfcheck.unknown_venue"
+    SELF_CHECK_UNKNOWN_AREA = "selfcheck.unknown_area"

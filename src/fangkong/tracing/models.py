@@ -193,3 +193,45 @@ class TransmissionLink(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("infector_case_id", "infectee_case_id"),)
+
+
+class SelfCheckAttempt(Base):
+    """One resident self-check (自查), counted per account and per address in a sliding window
+    to throttle it (the pattern of :class:`fangkong.accounts.models.LoginFailure`). Refused
+    checks store nothing."""
+
+    __tablename__ = "tracing_self_check_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    attempted_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_tracing_self_check_attempt_user", "user_id", "attempted_at"),
+        Index("ix_tracing_self_check_attempt_ip", "ip", "attempted_at"),
+    )
+
+
+class CompanionFlag(Base):
+    """A spatio-temporal companion (时空伴随者) of a case, under a pack's companion rule: the
+    person scanned a venue in the same grid cell as a venue on the case's confirmed trajectory,
+    overlapping it for ``minutes``. Evidence: the person's venue, the case's venue, the cell and
+    the time. Not a contact: the health code reads it (yellow under the pack's rule)."""
+
+    __tablename__ = "tracing_companion_flag"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(ForeignKey("tracing_investigation.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("tracing_case.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    area_path: Mapped[str] = mapped_column(AreaPath(), index=True)
+    venue_id: Mapped[int] = mapped_column(Integer)
+    case_venue_id: Mapped[int] = mapped_column(Integer)
+    cell: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+    minutes: Mapped[int]
+    rule_ref: Mapped[str] = mapped_column(String(160))
+    flagged_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("investigation_id", "person_id"),)

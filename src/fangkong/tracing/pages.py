@@ -23,8 +23,9 @@ from fangkong.core.errors import CoreErrorCode, FangkongError
 from fangkong.core.scope import Actor
 from fangkong.healthcode import jobs as healthcode_jobs
 from fangkong.registry import service as registry_service
-from fangkong.registry.models import Venue
-from fangkong.tracing import actions, rules, service
+from fangkong.registry.enums import AreaLevel
+from fangkong.registry.models import Area, Venue
+from fangkong.tracing import actions, rules, selfcheck, service
 from fangkong.tracing.enums import (
     CaseKind,
     CaseStatus,
@@ -33,6 +34,7 @@ from fangkong.tracing.enums import (
     Severity,
     TrajectoryKind,
 )
+from fangkong.tracing.errors import TracingErrorCode
 from fangkong.tracing.models import Case, Investigation, TransmissionLink
 from fangkong.web.deps import ActorDep, SessionDep
 from fangkong.web.templating import render
@@ -414,3 +416,92 @@ def cluster_page(request: Request, session: SessionDep, actor: ActorDep) -> Resp
     )
     context = {"graph": graph_layout(links, cases), "links": links, "stats": stats}
     return render(request, "tracing/clusters.html", context)
+
+
+# --- Self-check (自查) ------------------------------------------------------------------------
+
+PICKER_LIMIT = 500
+
+
+def _self_check_context(session: SessionDep) -> dict[str, Any]:
+    venues = session.scalars(select(Venue).order_by(Venue.name).limit(PICKER_LIMIT)).all()
+    areas = session.scalars(
+        select(Area)
+        .where(Area.level.in_([str(AreaLevel.COUNTY), str(AreaLevel.TOWNSHIP)]))
+        .order_by(Area.path)
+        .limit(PICKER_LIMIT)
+    ).all()
+    today = clock.now().astimezone(_zone()).date()
+    return {
+        "venues": venues,
+        "areas": areas,
+        "today": today.isoformat(),
+        "earliest": (today - rules.SELF_CHECK_LOOKBACK).isoformat(),
+        "answer": None,
+        "refusal": None,
+    }
+
+
+@router.get("/self-check", response_class=HTMLResponse)
+def self_check_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    selfcheck.own_person(session=session, actor=actor)
+    return render(request, "tracing/self_check.html", _self_check_context(session))
+
+
+def _form_itinerary(
+    venue_id: str, day: str, start: str, end: str, area_id: str, area_day: str
+) -> tuple[list[selfcheck.VenueStay], list[selfcheck.AreaDay]]:
+    venues: list[selfcheck.VenueStay] = []
+    areas: list[selfcheck.AreaDay] = []
+    venue = _parsed(int, venue_id, "venue_id")
+    if venue is not None:
+        on = _parsed(date.fromisoformat, day, "day")
+        if on is None or not start.strip() or not end.strip():
+            raise FangkongError(
+                TracingErrorCode.SELF_CHECK_ITEM_INVALID, "give the day and the times", field="day"
+            )
+        begins = _parsed(_local_time, f"{on.isoformat()}T{start.strip()}", "start")
+        ends = _parsed(_local_time, f"{on.isoformat()}T{end.strip()}", "end")
+        assert begins is not None and ends is not None
+        venues.append(selfcheck.VenueStay(venue, begins, ends))
+    area = _parsed(int, area_id, "area_id")
+    if area is not None:
+        on = _parsed(date.fromisoformat, area_day, "area_day")
+        if on is None:
+            raise FangkongError(
+                TracingErrorCode.SELF_CHECK_ITEM_INVALID, "give the day", field="area_day"
+            )
+        areas.append(selfcheck.AreaDay(area, on))
+    return venues, areas
+
+
+@router.post("/self-check", response_class=HTMLResponse)
+def self_check_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    venue_id: Annotated[str, Form()] = "",
+    day: Annotated[str, Form()] = "",
+    start: Annotated[str, Form()] = "",
+    end: Annotated[str, Form()] = "",
+    area_id: Annotated[str, Form()] = "",
+    area_day: Annotated[str, Form()] = "",
+) -> Response:
+    selfcheck.own_person(session=session, actor=actor)
+    context = _self_check_context(session)
+    try:
+        venues, areas = _form_itinerary(venue_id, day, start, end, area_id, area_day)
+        context["answer"] = selfcheck.self_check(
+            session=session,
+            actor=actor,
+            venues=venues,
+            areas=areas,
+            ip=request.client.host if request.client else None,
+            now=clock.now(),
+        )
+        session.commit()
+    except FangkongError as refusal:
+        session.rollback()
+        context["refusal"] = refusal
+    status = 200 if context["refusal"] is None else context["refusal"].status
+    return render(request, "tracing/self_check.html", context, status=status)

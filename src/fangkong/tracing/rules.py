@@ -6,6 +6,7 @@ No database, no clock: ``now`` is passed in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -485,3 +486,105 @@ def case_anchor(onset_date: date | None, sampled_at: datetime | None) -> datetim
     if onset_date is not None:
         return datetime.combine(onset_date, time(0), UTC)
     return sampled_at
+
+
+# --- Self-check (自查) ------------------------------------------------------------------------
+
+# A resident may check 10 times an hour from one account; one address (a family, a workplace
+# behind one router) 30 times. Enough for honest use, too few to sweep places and days.
+SELF_CHECK_PER_ACCOUNT = 10
+SELF_CHECK_PER_IP = 30
+SELF_CHECK_THROTTLE_WINDOW = timedelta(hours=1)
+# Only the last 14 days are checked: the longest look-back of any pack plus the incubation a
+# resident still needs to act on (and what place-code scans are kept for).
+SELF_CHECK_LOOKBACK = timedelta(days=14)
+# An entered itinerary: at most 5 places, each a stay of at most 24 hours, or an area and a day.
+SELF_CHECK_MAX_ITEMS = 5
+SELF_CHECK_MAX_SPAN = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Stay:
+    """Someone at a venue (``venue_id``) or anywhere in an area (``area_path``, for an entered
+    district or street and a day) from ``start`` to ``end``. ``label`` is what the answer may
+    show the resident: the place's own name, or the area they entered."""
+
+    start: datetime
+    end: datetime
+    venue_id: int | None = None
+    area_path: str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class CaseVisit:
+    """A venue on a confirmed case trajectory, and when the case was there."""
+
+    venue_id: int
+    venue_name: str
+    area_path: str
+    start: datetime
+    end: datetime
+
+
+def self_check_throttled(*, by_account: int, by_ip: int) -> bool:
+    return by_account >= SELF_CHECK_PER_ACCOUNT or by_ip >= SELF_CHECK_PER_IP
+
+
+def check_entered_stay(*, start: datetime, end: datetime, now: datetime) -> TracingErrorCode | None:
+    """Why an entered stay is refused, or None. Aware datetimes only."""
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        return TracingErrorCode.SELF_CHECK_ITEM_INVALID
+    if end - start > SELF_CHECK_MAX_SPAN:
+        return TracingErrorCode.SELF_CHECK_SPAN_TOO_LONG
+    if start < now - SELF_CHECK_LOOKBACK or start > now + CLOCK_SKEW_ALLOWANCE:
+        return TracingErrorCode.SELF_CHECK_OUT_OF_WINDOW
+    return None
+
+
+def self_check_matches(
+    *, stays: Iterable[Stay], exposures: Iterable[CaseVisit], day_of: Any
+) -> list[tuple[str, date]]:
+    """The (place, day) pairs where one of the resident's stays overlapped a case's presence,
+    sorted and without repeats. A venue stay matches the same venue at an overlapping time; an
+    area stay matches any case venue inside the area at an overlapping time, and is named by
+    the area, so the case's venue is not disclosed. ``day_of`` turns a moment into the local
+    calendar day (the zone is configuration, so it is passed in)."""
+    exposure_list = list(exposures)
+    found: set[tuple[str, date]] = set()
+    for stay in stays:
+        for exposure in exposure_list:
+            if stay.venue_id is not None:
+                if exposure.venue_id != stay.venue_id:
+                    continue
+                label = exposure.venue_name
+            elif stay.area_path is not None:
+                if not exposure.area_path.startswith(stay.area_path):
+                    continue
+                label = stay.label
+            else:
+                continue
+            start = max(stay.start, exposure.start)
+            if start < min(stay.end, exposure.end):
+                found.add((label, day_of(start)))
+    return sorted(found, key=lambda pair: (pair[1], pair[0]))
+
+
+# --- Spatio-temporal companions (时空伴随者) ---------------------------------------------------
+
+METRES_PER_DEGREE = 111_320.0  # along a meridian, and along the equator
+
+
+def grid_cell(*, latitude: float, longitude: float, grid_m: float) -> tuple[int, int]:
+    """The square cell of side ``grid_m`` holding a point: rows of constant latitude, columns
+    scaled by the cosine of the row's latitude so a cell is about ``grid_m`` wide anywhere."""
+    row = math.floor(latitude * METRES_PER_DEGREE / grid_m)
+    centre = (row + 0.5) * grid_m / METRES_PER_DEGREE
+    width = grid_m / (METRES_PER_DEGREE * math.cos(math.radians(centre)))
+    return row, math.floor(longitude / width)
+
+
+def overlap_minutes(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> int:
+    """Whole minutes two stays share (0 when they do not meet)."""
+    shared = min(a_end, b_end) - max(a_start, b_start)
+    return max(0, int(shared.total_seconds() // 60))

@@ -153,3 +153,40 @@ class InvestigationRead(BaseModel):
 
 class HandOver(BaseModel):
     isolation_ref: str | None = Field(default=None, max_length=80)
+
+
+class SelfCheckVenueIn(BaseModel):
+    """A place the resident went to, from the venue picker, with the time they were there."""
+
+    venue_id: int
+    start: datetime
+    end: datetime
+
+
+class SelfCheckAreaIn(BaseModel):
+    """A district or street the resident went to, and the (local) day."""
+
+    area_id: int
+    day: date
+
+
+class SelfCheckIn(BaseModel):
+    """The caller's own scans of the last 14 days are always checked; the itinerary adds up
+    to 5 places or areas they went to without scanning."""
+
+    venues: list[SelfCheckVenueIn] = Field(default_factory=list, max_length=50)
+    areas: list[SelfCheckAreaIn] = Field(default_factory=list, max_length=50)
+
+
+class SelfCheckMatchRead(BaseModel):
+    place: str
+    day: date
+
+
+class SelfCheckRead(BaseModel):
+    """Only whether, where (the resident's own place or area) and which day; what to do."""
+
+    overlap: bool
+    matches: list[SelfCheckMatchRead]
+    advice: str
+    message: str

@@ -25,6 +25,11 @@ cite the rule that made it::
         criteria: [via_contact]
         handover_within: {value: 24, unit: hour}
         source: nhc-9th-secondary-contacts
+      - id: tr.companion              # optional, local: spatio-temporal companions (时空伴随者)
+        kind: companion
+        grid: {value: 800, unit: metre}        # square cells of this side
+        min_overlap: {value: 10, unit: minute} # time in the same cell as the case
+        source: chengdu-companion-2021
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ RULE_KEYS: Mapping[str, frozenset[str]] = {
     "lookback": frozenset({"before", "serial_testing"}),
     "close_contact": frozenset({"criteria", "dwell", "min_overlap", "handover_within"}),
     "secondary_contact": frozenset({"criteria", "handover_within"}),
+    "companion": frozenset({"grid", "min_overlap"}),
 }
 COMMON_KEYS = frozenset({"id", "kind", "source", "note"})
 CLOSE_CRITERIA = frozenset(
@@ -69,6 +75,16 @@ class ContactRule:
 
 
 @dataclass(frozen=True)
+class CompanionRule:
+    """Spatio-temporal companions: people in the same grid cell as a case's trajectory venue
+    for at least ``min_overlap`` (a local rule; see docs/tracing.md)."""
+
+    id: str
+    grid_m: float
+    min_overlap: timedelta
+
+
+@dataclass(frozen=True)
 class TracingSection:
     pack_id: str
     pack_version: int
@@ -80,6 +96,7 @@ class TracingSection:
     serial_from_last_negative: bool
     close: ContactRule
     secondary: ContactRule | None  # None: the pack no longer determines secondary contacts
+    companion: CompanionRule | None = None  # None: the pack flags no spatio-temporal companions
 
     @property
     def pack_ref(self) -> str:
@@ -135,6 +152,28 @@ def parse_section(raw: Mapping[str, Any], context: SectionContext) -> TracingSec
         secondary=None
         if secondary is None
         else _contact_rule(secondary, SECONDARY_CRITERIA, context),
+        companion=_companion_rule(by_kind["companion"], context)
+        if "companion" in by_kind
+        else None,
+    )
+
+
+def _companion_rule(rule: Mapping[str, Any], context: SectionContext) -> CompanionRule:
+    rule_id = str(rule["id"])
+    grid = context.quantity(
+        rule.get("grid"), path=f"rules[{rule_id}].grid", rule_id=rule_id, units=("metre",)
+    )
+    if grid.value <= 0:
+        raise context.error(
+            RulePackErrorCode.FIELD_INVALID,
+            "grid: a cell side above 0 metres",
+            path=f"rules[{rule_id}].grid",
+            rule_id=rule_id,
+        )
+    return CompanionRule(
+        id=rule_id,
+        grid_m=grid.value,
+        min_overlap=_duration(rule, "min_overlap", context, default=timedelta(minutes=10)),
     )
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
 from fangkong.core import clock
 from fangkong.core.scope import Actor
 from fangkong.healthcode import jobs as healthcode_jobs
-from fangkong.tracing import actions, service
+from fangkong.tracing import actions, selfcheck, service
 from fangkong.tracing.enums import CaseKind, CaseStatus, ContactCategory, ContactStatus
 from fangkong.tracing.models import Contact, Investigation
 from fangkong.tracing.schemas import (
@@ -29,6 +29,9 @@ from fangkong.tracing.schemas import (
     ScanBatchIn,
     ScanBatchRead,
     ScanRejectionRead,
+    SelfCheckIn,
+    SelfCheckMatchRead,
+    SelfCheckRead,
     StatusChange,
 )
 from fangkong.web.deps import ActorDep, SessionDep, requires
@@ -37,6 +40,7 @@ router = APIRouter(prefix="/api/v1", tags=["tracing"])
 
 ScanRecorder = Annotated[Actor, Depends(requires(Permission.TRACING_RECORD_SCANS))]
 TracingViewer = Annotated[Actor, Depends(requires(Permission.TRACING_VIEW))]
+Resident = Annotated[Actor, Depends(requires(Permission.SELF_SERVICE))]
 Investigator = Annotated[Actor, Depends(requires(Permission.TRACING_INVESTIGATE))]
 Format = Literal["xlsx", "csv"]
 
@@ -285,3 +289,31 @@ def export_cases(
     return Response(
         export.content, media_type=export.media_type, headers={"content-disposition": disposition}
     )
+
+
+def self_check_read(answer: selfcheck.SelfCheckAnswer) -> SelfCheckRead:
+    return SelfCheckRead(
+        overlap=answer.overlap,
+        matches=[SelfCheckMatchRead(place=place, day=day) for place, day in answer.matches],
+        advice=answer.advice,
+        message=selfcheck.ADVICE_TEXT[answer.advice],
+    )
+
+
+@router.post("/tracing/self-check")
+def self_check(
+    body: SelfCheckIn, request: Request, session: SessionDep, actor: Resident
+) -> SelfCheckRead:
+    """A resident's self-check (自查) against confirmed case trajectories: their own scans of
+    the last 14 days plus up to 5 places or areas they enter. 10 checks an hour per account,
+    30 per address; a refusal (``selfcheck.throttled``, 429) stores nothing."""
+    answer = selfcheck.self_check(
+        session=session,
+        actor=actor,
+        venues=[selfcheck.VenueStay(v.venue_id, v.start, v.end) for v in body.venues],
+        areas=[selfcheck.AreaDay(a.area_id, a.day) for a in body.areas],
+        ip=request.client.host if request.client else None,
+        now=clock.now(),
+    )
+    session.commit()
+    return self_check_read(answer)

@@ -46,6 +46,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Unvaccinated elderly", "/vaccination/unvaccinated", Permission.VACCINATION_VIEW),
     MenuItem("Import doses", "/vaccination/import", Permission.VACCINATION_RECORD),
     MenuItem("My health code", "/my-code", Permission.SELF_SERVICE),
+    MenuItem("Self-check", "/self-check", Permission.SELF_SERVICE),
     MenuItem("Code check", "/checkpoint", Permission.HEALTHCODE_VERIFY),
     MenuItem("Code overrides", "/healthcode/overrides", Permission.HEALTHCODE_APPROVE),
     MenuItem("Code appeals", "/healthcode/appeals", Permission.HEALTHCODE_APPEAL_REVIEW),
