@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fangkong.testing.enums import LabResult, PersonTestState
+from fangkong.testing.section import PoolSizePolicy
 
 
 def tube_state(*, result: LabResult, member_count: int) -> PersonTestState:
@@ -22,6 +23,15 @@ def tube_state(*, result: LabResult, member_count: int) -> PersonTestState:
     if member_count > 1:
         return PersonTestState.PENDING_REVIEW
     return PersonTestState.POSITIVE
+
+
+def pool_size_for(*, risk_level: str, is_isolation_site: bool, policy: PoolSizePolicy) -> int:
+    """People per tube for a tube opened for a place: the pack's size for a centralised
+    isolation site, else for the risk level of the place's area (``high``, ``medium``, ``low``;
+    ``normal`` or any level the pack does not name gets the ``normal`` size)."""
+    if is_isolation_site:
+        return policy.isolation_site
+    return policy.for_level(risk_level)
 
 
 @dataclass(frozen=True)
