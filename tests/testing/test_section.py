@@ -9,10 +9,11 @@ import pytest
 from fangkong.rulepacks.errors import RulePackError, RulePackErrorCode
 from fangkong.rulepacks.schemas import Manifest, SectionContext
 from fangkong.testing import rules
-from fangkong.testing.effects import policy_at, pool_sizes_at
+from fangkong.testing.effects import cadence_at, policy_at, pool_sizes_at
 from fangkong.testing.section import (
     DEFAULT_POLICY,
     DEFAULT_POOL_SIZES,
+    CadencePolicy,
     PoolSizePolicy,
     PositivePoolPolicy,
     parse_section,
@@ -199,3 +200,47 @@ def test_a_local_pack_may_set_some_sizes_and_keep_the_default_for_the_rest() -> 
     # A level the pack does not know (e.g. a future one) gets the size of "normal".
     assert rules.pool_size_for(risk_level="unknown", is_isolation_site=False, policy=policy) == 10
     assert rules.pool_size_for(risk_level="high", is_isolation_site=True, policy=policy) == 2
+
+
+def test_only_cn9_sets_a_round_cadence() -> None:
+    assert cadence_at(now=datetime(2022, 11, 10, tzinfo=UTC)) == CadencePolicy(
+        rule_ref="cn-9@1#test.round_cadence",
+        every_days=1,
+        clear_rounds=3,
+        then_after_days=3,
+        confirm_rounds=1,
+    )
+    assert cadence_at(now=datetime(2022, 11, 20, tzinfo=UTC)) is None  # cn-20
+    assert cadence_at(now=datetime(2022, 12, 20, tzinfo=UTC)) is None  # cn-10
+
+
+@pytest.mark.parametrize(
+    ("rule", "code"),
+    [
+        ({"every": {"value": 1, "unit": "day"}}, RulePackErrorCode.FIELD_MISSING),
+        (
+            {
+                "every": {"value": 0, "unit": "day"},
+                "clear_rounds": {"value": 3, "unit": "round"},
+                "then_after": {"value": 3, "unit": "day"},
+                "confirm_rounds": {"value": 1, "unit": "round"},
+            },
+            RulePackErrorCode.FIELD_INVALID,
+        ),
+        (
+            {
+                "every": {"value": 1, "unit": "hour"},
+                "clear_rounds": {"value": 3, "unit": "round"},
+                "then_after": {"value": 3, "unit": "day"},
+                "confirm_rounds": {"value": 1, "unit": "round"},
+            },
+            RulePackErrorCode.UNIT_UNKNOWN,
+        ),
+        ({"every": {"value": 1, "unit": "day"}, "daily": True}, RulePackErrorCode.FIELD_UNKNOWN),
+    ],
+)
+def test_it_refuses_a_bad_cadence(rule: dict[str, object], code: RulePackErrorCode) -> None:
+    raw = {"rules": [{"id": "test.positive_pool"}, {"id": "test.round_cadence", **rule}]}
+    with pytest.raises(RulePackError) as error:
+        parse_section(raw, CONTEXT)
+    assert error.value.code == code

@@ -74,6 +74,7 @@ from fangkong.testing.models import (
 from fangkong.testing.section import (
     DEFAULT_TESTING,
     TESTING_SECTION,
+    CadencePolicy,
     PoolSizePolicy,
     PositivePoolPolicy,
     TestingPolicy,
@@ -125,6 +126,12 @@ def pool_sizes_at(*, now: datetime, pack_id: str | None = None) -> PoolSizePolic
     """The pool sizes by risk class of ``pack_id`` (or of the national pack in force at
     ``now``); :data:`~fangkong.testing.section.DEFAULT_POOL_SIZES` without a rule."""
     return testing_policy_at(now=now, pack_id=pack_id).pool_sizes
+
+
+def cadence_at(*, now: datetime, pack_id: str | None = None) -> CadencePolicy | None:
+    """How rounds repeat under ``pack_id`` (or the national pack in force at ``now``); None
+    when the pack sets no cadence."""
+    return testing_policy_at(now=now, pack_id=pack_id).cadence
 
 
 def testing_policy_at(*, now: datetime, pack_id: str | None = None) -> TestingPolicy:

@@ -39,6 +39,10 @@ SECTION_NAME = "testing"
 SECTION_KEYS = frozenset({"rules", "note"})
 RULE_KEYS = frozenset({"id", "alert", "sample_building_first", "source", "note"})
 POOL_SIZE_KEYS = frozenset({"id", "isolation_site", "by_risk", "source", "note"})
+CADENCE_KEYS = frozenset(
+    {"id", "every", "clear_rounds", "then_after", "confirm_rounds", "source", "note"}
+)
+CADENCE_RULE = "test.round_cadence"
 POSITIVE_POOL_RULE = "test.positive_pool"
 POOL_SIZE_RULE = "test.pool_size"
 AUDIENCES = ("community", "testing_group", "police")
@@ -81,13 +85,27 @@ DEFAULT_POOL_SIZES = PoolSizePolicy(rule_ref="fangkong-default#test.pool_size")
 
 
 @dataclass(frozen=True)
+class CadencePolicy:
+    """How often rounds repeat: every ``every_days`` until ``clear_rounds`` rounds in a row find
+    no community infection, then ``confirm_rounds`` more rounds ``then_after_days`` apart; when
+    those are clear too, mass testing stops."""
+
+    rule_ref: str
+    every_days: int = 1
+    clear_rounds: int = 3
+    then_after_days: int = 3
+    confirm_rounds: int = 1
+
+
+@dataclass(frozen=True)
 class TestingPolicy:
-    """The whole testing section of a pack."""
+    """The whole testing section of a pack (``cadence`` None: the pack sets no cadence)."""
 
     __test__ = False  # the name starts with "Test"; pytest must not collect it
 
     positive_pool: PositivePoolPolicy
     pool_sizes: PoolSizePolicy = DEFAULT_POOL_SIZES
+    cadence: CadencePolicy | None = None
 
 
 DEFAULT_TESTING = TestingPolicy(positive_pool=DEFAULT_POLICY)
@@ -101,7 +119,42 @@ def parse_section(raw: Mapping[str, Any], context: SectionContext) -> TestingPol
     pool_sizes = DEFAULT_POOL_SIZES
     if POOL_SIZE_RULE in rules:
         pool_sizes = _parse_pool_sizes(rules[POOL_SIZE_RULE], context)
-    return TestingPolicy(_parse_positive_pool(rules, context), pool_sizes)
+    cadence = _parse_cadence(rules[CADENCE_RULE], context) if CADENCE_RULE in rules else None
+    return TestingPolicy(_parse_positive_pool(rules, context), pool_sizes, cadence)
+
+
+def _whole(raw: Any, context: SectionContext, path: str, unit: str, minimum: int) -> int:
+    value = context.quantity(raw, path=path, rule_id=CADENCE_RULE, units=(unit,)).value
+    if not value.is_integer() or value < minimum:
+        raise context.error(
+            RulePackErrorCode.FIELD_INVALID,
+            f"a whole number of {unit}s, at least {minimum}",
+            path=path,
+            rule_id=CADENCE_RULE,
+        )
+    return int(value)
+
+
+def _parse_cadence(rule: Mapping[str, Any], context: SectionContext) -> CadencePolicy:
+    path = f"rules[{CADENCE_RULE}]"
+    unknown = sorted(set(rule) - CADENCE_KEYS)
+    missing = sorted({"every", "clear_rounds", "then_after", "confirm_rounds"} - set(rule))
+    if unknown or missing:
+        raise context.error(
+            RulePackErrorCode.FIELD_UNKNOWN if unknown else RulePackErrorCode.FIELD_MISSING,
+            f"unknown keys {unknown}" if unknown else f"missing keys {missing}",
+            path=path,
+            rule_id=CADENCE_RULE,
+        )
+    return CadencePolicy(
+        rule_ref=f"{context.manifest.ref}#{CADENCE_RULE}",
+        every_days=_whole(rule["every"], context, f"{path}.every", "day", 1),
+        clear_rounds=_whole(rule["clear_rounds"], context, f"{path}.clear_rounds", "round", 1),
+        then_after_days=_whole(rule["then_after"], context, f"{path}.then_after", "day", 1),
+        confirm_rounds=_whole(
+            rule["confirm_rounds"], context, f"{path}.confirm_rounds", "round", 0
+        ),
+    )
 
 
 def _size(raw: Any, context: SectionContext, path: str) -> int:
