@@ -71,7 +71,14 @@ from fangkong.testing.models import (
     TubeOutcome,
     TubeResult,
 )
-from fangkong.testing.section import DEFAULT_POLICY, TESTING_SECTION, PositivePoolPolicy
+from fangkong.testing.section import (
+    DEFAULT_TESTING,
+    TESTING_SECTION,
+    CadencePolicy,
+    PoolSizePolicy,
+    PositivePoolPolicy,
+    TestingPolicy,
+)
 
 DEFAULT_SERIES = "cn"
 OUTCOME_TABLE: Table = TubeOutcome.metadata.tables["tube_outcome"]
@@ -111,7 +118,24 @@ _catalog: Catalog | None = None
 
 def policy_at(*, now: datetime, pack_id: str | None = None) -> PositivePoolPolicy:
     """The positive-pool policy of ``pack_id`` (or of the national pack in force at ``now``);
-    :data:`DEFAULT_POLICY` when the pack has no testing section."""
+    :data:`~fangkong.testing.section.DEFAULT_POLICY` when the pack has no testing section."""
+    return testing_policy_at(now=now, pack_id=pack_id).positive_pool
+
+
+def pool_sizes_at(*, now: datetime, pack_id: str | None = None) -> PoolSizePolicy:
+    """The pool sizes by risk class of ``pack_id`` (or of the national pack in force at
+    ``now``); :data:`~fangkong.testing.section.DEFAULT_POOL_SIZES` without a rule."""
+    return testing_policy_at(now=now, pack_id=pack_id).pool_sizes
+
+
+def cadence_at(*, now: datetime, pack_id: str | None = None) -> CadencePolicy | None:
+    """How rounds repeat under ``pack_id`` (or the national pack in force at ``now``); None
+    when the pack sets no cadence."""
+    return testing_policy_at(now=now, pack_id=pack_id).cadence
+
+
+def testing_policy_at(*, now: datetime, pack_id: str | None = None) -> TestingPolicy:
+    """The testing section of ``pack_id`` (or of the national pack in force at ``now``)."""
     global _catalog
     if _catalog is None:
         _catalog = load_catalog(schemas=[TESTING_SECTION])
@@ -122,9 +146,9 @@ def policy_at(*, now: datetime, pack_id: str | None = None) -> PositivePoolPolic
             else _catalog.get(pack_id, None)
         )
     except RulePackError:
-        return DEFAULT_POLICY
+        return DEFAULT_TESTING
     if not pack.has_section(TESTING_SECTION.name):
-        return DEFAULT_POLICY
+        return DEFAULT_TESTING
     return pack.section(TESTING_SECTION)
 
 

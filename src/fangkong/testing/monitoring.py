@@ -3,8 +3,10 @@ building, the 应检未检 list, the completion estimate, turnaround, positive p
 hand-off of people who skipped a closed round to the health-code rules.
 
 Everything is scoped twice: to the round's area and to the actor's jurisdiction, whichever is
-deeper. "Required" is every active resident of the area; "sampled" is everyone bound to one of
-the round's tubes, live.
+deeper. "Required" (:func:`required_people`) is every active resident of the area minus the
+people excused from the round: those under an active centralised isolation order (sampled at
+their site) and active cases in care (transferred, in hospital or in a shelter hospital).
+"Sampled" is everyone bound to one of the round's tubes, live.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
@@ -20,6 +22,9 @@ from fangkong.core import audit
 from fangkong.core.errors import Conflict, NotFound
 from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.healthcode.facts import SkippedRound
+from fangkong.isolation.enums import OrderStatus as IsolationStatus
+from fangkong.isolation.enums import PhaseKind
+from fangkong.isolation.models import IsolationOrder
 from fangkong.registry import persons as registry_persons
 from fangkong.registry import service as registry_service
 from fangkong.registry.enums import PersonStatus
@@ -38,6 +43,8 @@ from fangkong.testing.models import (
     TubeOutcome,
     TubeResult,
 )
+from fangkong.tracing.enums import CaseStatus as TracingCaseStatus
+from fangkong.tracing.models import Case
 
 
 def ancestors(path: str) -> list[str]:
@@ -80,6 +87,51 @@ def scope_path(*, actor: Actor, campaign: TestCampaign) -> str | None:
     return None
 
 
+# --- Who a round requires ---------------------------------------------------------------------
+
+CASES_IN_CARE = (
+    TracingCaseStatus.TRANSFERRED.value,
+    TracingCaseStatus.IN_HOSPITAL.value,
+    TracingCaseStatus.IN_SHELTER_HOSPITAL.value,
+)
+"""Case statuses whose person is cared for elsewhere, not sampled."""
+
+
+def excused() -> ColumnElement[bool]:
+    """True for a ``Person`` a round does not require: under an active centralised isolation
+    order, or an active case being transferred to or treated in a (shelter) hospital."""
+    isolated = (
+        select(IsolationOrder.id)
+        .where(
+            IsolationOrder.person_id == Person.id,
+            IsolationOrder.status == IsolationStatus.ACTIVE.value,
+            IsolationOrder.kind == PhaseKind.CENTRALISED.value,
+        )
+        .exists()
+    )
+    in_care = (
+        select(Case.active_person_id)
+        .where(
+            Case.active_person_id == Person.id,
+            Case.status.in_(CASES_IN_CARE),
+        )
+        .exists()
+    )
+    return or_(isolated, in_care)
+
+
+def required_people(path: str) -> ColumnElement[bool]:
+    """The condition on ``Person`` for the round's required population under ``path``:
+    active residents there who are not :func:`excused`. (The rule packs have no rule yet that
+    adds people to a round, so nobody is added.)"""
+    return and_(within_path(Person.area_path, path), required_residents())
+
+
+def required_residents() -> ColumnElement[bool]:
+    """:func:`required_people` without the area condition (for one building's residents)."""
+    return and_(Person.status == PersonStatus.ACTIVE.value, ~excused())
+
+
 # --- Coverage ---------------------------------------------------------------------------------
 
 
@@ -112,9 +164,7 @@ class Coverage:
 
 
 def _residents(path: str) -> Select[tuple[int]]:
-    return select(func.count()).where(
-        within_path(Person.area_path, path), Person.status == PersonStatus.ACTIVE.value
-    )
+    return select(func.count()).select_from(Person).where(required_people(path))
 
 
 def _sampled(campaign_id: int, path: str) -> Select[tuple[int]]:
@@ -179,7 +229,7 @@ def _building_rows(*, session: Session, campaign_id: int, path: str) -> list[Cov
         for building, count in session.execute(
             select(Household.building_id, func.count())
             .join(Person, Person.household_id == Household.id)
-            .where(within_path(Person.area_path, path), Person.status == PersonStatus.ACTIVE.value)
+            .where(required_people(path))
             .group_by(Household.building_id)
         ).tuples()
     }
@@ -275,7 +325,7 @@ def not_tested(
         )
         .where(
             Household.building_id == building.id,
-            Person.status == PersonStatus.ACTIVE.value,
+            required_residents(),
             or_(~sampled, PersonTestStatus.status == "resample"),
         )
         .order_by(Household.unit, Household.floor, Household.room, Person.id)
@@ -313,7 +363,7 @@ def not_tested(
             .join(Household, Household.id == Person.household_id)
             .where(
                 Household.building_id == building.id,
-                Person.status == PersonStatus.ACTIVE.value,
+                required_residents(),
             )
         )
         or 0
@@ -452,13 +502,7 @@ def list_skipped(*, session: Session, campaign_id: int) -> list[tuple[int, Skipp
         .exists()
     )
     people = session.scalars(
-        select(Person.id)
-        .where(
-            within_path(Person.area_path, campaign.area_path),
-            Person.status == PersonStatus.ACTIVE.value,
-            ~sampled,
-        )
-        .order_by(Person.id)
+        select(Person.id).where(required_people(campaign.area_path), ~sampled).order_by(Person.id)
     )
     round_id = f"testing:{campaign.id}"
     return [
@@ -509,7 +553,7 @@ def floor_groups(
         .join(Household, Household.building_id == Building.id)
         .join(Compound, Compound.id == Building.compound_id)
         .join(Person, Person.household_id == Household.id)
-        .where(within_path(Person.area_path, area.path), Person.status == PersonStatus.ACTIVE.value)
+        .where(required_people(area.path))
         .group_by(Building.id, Compound.name, Building.label, Household.floor)
         .order_by(Compound.name, Building.label, Building.id, Household.floor.desc())
     ).tuples()

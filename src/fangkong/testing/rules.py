@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from fangkong.testing.enums import LabResult, PersonTestState
+from fangkong.testing.section import CadencePolicy, PoolSizePolicy
 
 
 def tube_state(*, result: LabResult, member_count: int) -> PersonTestState:
@@ -22,6 +23,37 @@ def tube_state(*, result: LabResult, member_count: int) -> PersonTestState:
     if member_count > 1:
         return PersonTestState.PENDING_REVIEW
     return PersonTestState.POSITIVE
+
+
+def pool_size_for(*, risk_level: str, is_isolation_site: bool, policy: PoolSizePolicy) -> int:
+    """People per tube for a tube opened for a place: the pack's size for a centralised
+    isolation site, else for the risk level of the place's area (``high``, ``medium``, ``low``;
+    ``normal`` or any level the pack does not name gets the ``normal`` size)."""
+    if is_isolation_site:
+        return policy.isolation_site
+    return policy.for_level(risk_level)
+
+
+def next_round_date(*, rounds: Sequence[tuple[date, bool]], policy: CadencePolicy) -> date | None:
+    """The day of the next round, from the past rounds in date order as ``(day, clear)`` where
+    ``clear`` means the round found no community infection; None when mass testing stops.
+
+    Rounds repeat every ``every_days`` until ``clear_rounds`` clear rounds in a row; then
+    ``confirm_rounds`` more follow ``then_after_days`` apart; when they are clear as well the
+    testing stops. A round that finds an infection starts the count again."""
+    if not rounds:
+        raise ValueError("the cadence follows the first round: give at least one")
+    streak = 0
+    for _, clear in reversed(rounds):
+        if not clear:
+            break
+        streak += 1
+    last = rounds[-1][0]
+    if streak < policy.clear_rounds:
+        return last + timedelta(days=policy.every_days)
+    if streak < policy.clear_rounds + policy.confirm_rounds:
+        return last + timedelta(days=policy.then_after_days)
+    return None
 
 
 @dataclass(frozen=True)

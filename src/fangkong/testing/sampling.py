@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from fangkong.areas import service as areas_service
 from fangkong.core import audit, clock
 from fangkong.core.crypto import get_cipher, parse_keyring
 from fangkong.core.errors import Conflict, CoreErrorCode, FangkongError, NotFound, PermissionDenied
@@ -41,7 +42,7 @@ from fangkong.core.scope import Actor
 from fangkong.registry import service as registry_service
 from fangkong.registry.identity import id_number_lookup_keys
 from fangkong.registry.models import Person
-from fangkong.testing import effects, service
+from fangkong.testing import effects, rules, service
 from fangkong.testing.codes import verify_code
 from fangkong.testing.enums import CampaignStatus, ScanFlag, ScanMethod, TubeStatus
 from fangkong.testing.errors import TestingError, TestingErrorCode
@@ -730,13 +731,16 @@ def open_round_tube(
     campaign_id: int,
     site_code: str,
     pool_size: int | None = None,
+    isolation_site: bool = False,
 ) -> Tube:
-    """Open a tube for a round at a sampling site (an area code inside the round's area).
+    """Open a tube at a sampling site for a round (an area code inside the round's area).
 
-    The pool size defaults to the round's pool policy cap (``max_pool_size``, whose rule the
-    round cites). Scanning a tube that is already open at this site for this round carries on
-    filling it (a phone that reloaded its page); any other registered tube is refused with
-    ``tube_barcode_taken``.
+    The pool size comes from the pack's ``test.pool_size`` rule for the site's area risk class
+    (``areas.service.risk_status``; ``isolation_site`` for a centralised isolation site), never
+    above the round's cap (``max_pool_size``). A smaller ``pool_size`` may be asked for; a larger
+    one is refused with ``pool_size_above_campaign_cap``. Scanning a tube that is already open
+    at this site for this round carries on filling it (a phone that reloaded its page); any other
+    registered tube is refused with ``tube_barcode_taken``.
     """
     site = registry_service.get_by_code_or_raise(session=session, code=site_code)
     actor.require_path(site.path)
@@ -751,11 +755,25 @@ def open_round_tube(
     campaign = session.get(TestCampaign, campaign_id)
     if campaign is None:
         raise NotFound(TestingErrorCode.CAMPAIGN_NOT_FOUND, "no such round", field="campaign_id")
+    policy = effects.pool_sizes_at(now=clock.now())
+    level = areas_service.risk_status(session=session, area_path=site.path).level
+    allowed = min(
+        rules.pool_size_for(risk_level=str(level), is_isolation_site=isolation_site, policy=policy),
+        campaign.max_pool_size,
+    )
+    if pool_size is not None and pool_size > allowed:
+        where = "an isolation site" if isolation_site else f"a {level} risk area"
+        raise TestingError(
+            TestingErrorCode.POOL_SIZE_ABOVE_CAMPAIGN_CAP,
+            f"in {where} this round pools at most {allowed} people a tube ({policy.rule_ref})",
+            field="pool_size",
+        )
     return service.open_tube(
         session=session,
         actor=actor,
         barcode=barcode.strip(),
         area_path=site.path,
-        pool_size=pool_size or campaign.max_pool_size,
+        pool_size=pool_size or allowed,
         campaign_id=campaign_id,
+        rule_ref=policy.rule_ref,
     )

@@ -58,6 +58,9 @@ class TubeOpen(BaseModel):
     campaign_id: int
     site: str = Field(min_length=1, max_length=40, description="area code of the sampling site")
     pool_size: int | None = Field(default=None, ge=1, le=50)
+    isolation_site: bool = Field(
+        default=False, description="the site is a centralised isolation site (single tubes)"
+    )
 
 
 class TubeRead(BaseModel):

@@ -172,11 +172,12 @@ def open_tube(
     area_path: str,
     pool_size: int,
     campaign_id: int | None = None,
+    rule_ref: str | None = None,
 ) -> Tube:
     """Register a tube at a sampling site inside the actor's jurisdiction.
 
     ``pool_size`` is the cap for this tube (1 for single sampling, or up to the campaign's cap;
-    the site must lie inside the campaign's area).
+    the site must lie inside the campaign's area); ``rule_ref`` the pack rule that set it.
     """
     actor.require_path(area_path)
     try:
@@ -222,6 +223,7 @@ def open_tube(
         subject_type="tube",
         subject_id=tube.id,
         after={"barcode": barcode, "pool_size": pool_size, "area_path": area_path},
+        rule_ref=rule_ref,
         occurred_at=now,
     )
     return tube

@@ -142,7 +142,8 @@ ScanWriterDep = Annotated[sampling.ScanWriter, Depends(get_scan_writer)]
 
 @sampling_router.post("/tubes", status_code=status.HTTP_201_CREATED)
 def open_sampling_tube(session: SessionDep, actor: Sampler, body: TubeOpen) -> TubeRead:
-    """Open a tube at a sampling site for a round; the pool size defaults to the round's cap."""
+    """Open a tube at a sampling site for a round; the pool size defaults to the pack's size for
+    the site's risk class, within the round's cap."""
     tube = sampling.open_round_tube(
         session=session,
         actor=actor,
@@ -150,6 +151,7 @@ def open_sampling_tube(session: SessionDep, actor: Sampler, body: TubeOpen) -> T
         campaign_id=body.campaign_id,
         site_code=body.site,
         pool_size=body.pool_size,
+        isolation_site=body.isolation_site,
     )
     session.commit()
     return TubeRead.model_validate(tube)
