@@ -121,7 +121,7 @@ def home_items(*, session: Session, actor: Actor, now: datetime, today: Any) -> 
             HomeItem(
                 "missed_checkins",
                 "Check-ins missed today",
-                "/isolation/checkin",
+                "/isolation/checkins",
                 _missed_checkins(session, actor, today),
             ),
         ]
@@ -178,7 +178,7 @@ def home_items(*, session: Session, actor: Actor, now: datetime, today: Any) -> 
             HomeItem(
                 "missed_checkins",
                 "Check-ins missed today",
-                "/isolation",
+                "/isolation/checkins",
                 _missed_checkins(session, actor, today),
             ),
         ]
