@@ -28,7 +28,7 @@ from tests.command.outbreak import (
     command_actor,
     utc,
 )
-from tests.personas import LUSONG, ZHUZHOU, Personas, login
+from tests.personas import HETANG, LUSONG, ZHUZHOU, Personas, login
 
 
 def _more(session: Session, outbreak: Outbreak) -> None:
@@ -199,3 +199,26 @@ def test_dashboard_panels_fragment_and_map_pages(
     )
     assert 'stroke="#b3261e"' in city_map.text  # 荷塘区 has a risk area in force
     assert district_map.status_code == 200
+
+
+def test_who_may_see_the_panels_and_the_map(
+    client: TestClient, session: Session, personas: Personas
+) -> None:
+    build(session)
+    personas.user("sampler", Role.SAMPLER, ZHUZHOU)
+    personas.user("hetang-commander", Role.COMMAND_CENTRE, HETANG)
+    with clock.use_clock(clock.ManualClock(NOW)):
+        anonymous = client.get("/command/map", follow_redirects=False)
+        login(client, "sampler")
+        refused = [client.get(url).status_code for url in ("/command/panels", "/command/map")]
+        login(client, "hetang-commander")
+        outside = [
+            client.get(url, params={"path": LUSONG_PATH}).status_code
+            for url in ("/command/panels", "/command/map")
+        ]
+        own_map = client.get("/command/map")
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    assert refused == [403, 403]
+    assert outside == [403, 403]
+    assert own_map.status_code == 200 and "Up one level" not in own_map.text
+    assert "返回上一级" not in own_map.text  # never above the jurisdiction
