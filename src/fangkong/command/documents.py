@@ -17,6 +17,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
+from fangkong.command.rules import Tile
+
 FONT = "STSong-Light"
 MARGIN = 18 * mm
 
@@ -118,5 +120,30 @@ def curve_svg(
                 f'<text x="{x + bar / 2:.1f}" y="{height - 10}" text-anchor="middle" '
                 f'font-size="10">{day:%m-%d}</text>'
             )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def map_svg(tiles: Sequence[tuple[Tile, str, str, bool, str]], *, size: int = 600) -> str:
+    """A schematic map: one linked rectangle per area ``(tile, name, fill, outlined, href)``,
+    filled by rate and outlined red where risk areas exist. The shapes are not geography:
+    sizes follow population, positions follow the order of the area codes."""
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" role="img" '
+        'class="area-map" aria-label="schematic map">'
+    ]
+    for tile, name, fill, outlined, href in tiles:
+        stroke = (
+            'stroke="#b3261e" stroke-width="5"' if outlined else 'stroke="#fff" stroke-width="2"'
+        )
+        px, py, pw, ph = tile.x * size, tile.y * size, tile.w * size, tile.h * size
+        parts.append(
+            f'<a href="{escape(href)}" data-area="{escape(tile.key)}">'
+            f'<rect x="{px + 3:.1f}" y="{py + 3:.1f}" width="{max(pw - 6, 1):.1f}" '
+            f'height="{max(ph - 6, 1):.1f}" fill="{fill}" {stroke}>'
+            f"<title>{escape(name)}</title></rect>"
+            f'<text x="{px + pw / 2:.1f}" y="{py + ph / 2:.1f}" text-anchor="middle" '
+            f'dominant-baseline="middle" font-size="16">{escape(name)}</text></a>'
+        )
     parts.append("</svg>")
     return "".join(parts)

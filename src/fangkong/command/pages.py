@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Annotated
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from fangkong.accounts.enums import Permission
-from fangkong.command import documents, service
+from fangkong.command import documents, panels, rules, service
 from fangkong.command.enums import ListKind
 from fangkong.config import Settings, get_settings
 from fangkong.core import clock
@@ -81,6 +82,7 @@ def dashboard(
     )
     areas = service.reporting_areas(session=session, under_path=actor.jurisdiction_path or "/")
     curve = documents.curve_svg([(r.day, r.new_confirmed, r.new_asymptomatic) for r in series])
+    onset = panels.onset_curve(session=session, actor=actor, path=area_path, first=first, last=last)
     context = {
         "series": series,
         "latest": latest,
@@ -91,8 +93,63 @@ def dashboard(
         "last": last,
         "days": days,
         "curve": Markup(curve),  # noqa: S704 (drawn from numbers and dates, labels escaped)
+        "onset_curve": Markup(documents.curve_svg(onset)),  # noqa: S704 (numbers and dates)
+        "panels": panels.panels(session=session, actor=actor, path=area_path, now=clock.now()),
     }
     return render(request, "command/dashboard.html", context)
+
+
+@router.get("/command/panels", response_class=HTMLResponse)
+def panels_fragment(
+    request: Request, session: SessionDep, actor: ActorDep, path: str | None = None
+) -> Response:
+    """The live panels alone: the dashboard polls this fragment every minute."""
+    area_path = _area_path(actor, path)
+    context = {
+        "panels": panels.panels(session=session, actor=actor, path=area_path, now=clock.now()),
+        "area_path": area_path,
+    }
+    return render(request, "command/_panels.html", context)
+
+
+@router.get("/command/map", response_class=HTMLResponse)
+def map_page(
+    request: Request, session: SessionDep, actor: ActorDep, path: str | None = None
+) -> Response:
+    """The schematic map of the areas under ``path`` (the jurisdiction by default)."""
+    actor.require(Permission.REPORTS_VIEW)
+    area_path = _area_path(actor, path)
+    areas = panels.map_areas(session=session, actor=actor, parent_path=area_path)
+    layout = rules.treemap([(a.area.path, a.population) for a in areas])
+    by_path = {a.area.path: a for a in areas}
+    tiles = [
+        (
+            tile,
+            by_path[tile.key].area.name,
+            rules.rate_colour(by_path[tile.key].rate),
+            by_path[tile.key].risk_areas > 0,
+            f"/command/map?path={quote(tile.key)}",
+        )
+        for tile in layout
+    ]
+    context = {
+        "areas": areas,
+        "area_path": area_path,
+        "map": Markup(documents.map_svg(tiles)),  # noqa: S704 (names escaped)
+        "steps": rules.RATE_STEPS,
+        "parent": _parent_path(actor, area_path),
+    }
+    return render(request, "command/map.html", context)
+
+
+def _parent_path(actor: Actor, path: str) -> str | None:
+    """The path one level up, while it stays inside the jurisdiction."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    if len(parts) <= 1:
+        return None
+    up = "/" + "/".join(parts[:-1]) + "/"
+    root = actor.jurisdiction_path or "/"
+    return up if up.startswith(root) else None
 
 
 @router.post("/command/bulletins")

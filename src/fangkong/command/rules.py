@@ -206,3 +206,69 @@ def ranking(counts: Mapping[str, int]) -> list[tuple[int, str, int]]:
         rank = ranked[-1][0] if ranked and ranked[-1][2] == count else position
         ranked.append((rank, name, count))
     return ranked
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One area's rectangle on the schematic map (0..1 coordinates)."""
+
+    key: str
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+def treemap(
+    weights: Sequence[tuple[str, int]],
+    *,
+    x: float = 0.0,
+    y: float = 0.0,
+    w: float = 1.0,
+    h: float = 1.0,
+) -> list[Tile]:
+    """A deterministic layout of ``(key, weight)`` in the rectangle: the list (in the given order)
+    is cut in two halves of near-equal weight, side by side along the longer side, recursively.
+    A zero weight counts as one so that an empty area still gets a tile."""
+    if not weights:
+        return []
+    if len(weights) == 1:
+        return [Tile(weights[0][0], x, y, w, h)]
+    sizes = [max(weight, 1) for _, weight in weights]
+    total = sum(sizes)
+    running, cut = 0, 1
+    for index, size in enumerate(sizes[:-1], start=1):
+        running += size
+        cut = index
+        if running * 2 >= total:
+            break
+    share = sum(sizes[:cut]) / total
+    if w >= h:
+        first = treemap(weights[:cut], x=x, y=y, w=w * share, h=h)
+        rest = treemap(weights[cut:], x=x + w * share, y=y, w=w * (1 - share), h=h)
+    else:
+        first = treemap(weights[:cut], x=x, y=y, w=w, h=h * share)
+        rest = treemap(weights[cut:], x=x, y=y + h * share, w=w, h=h * (1 - share))
+    return first + rest
+
+
+# Colour steps for current cases per 100,000 residents (upper bounds, last is open-ended).
+RATE_STEPS: tuple[tuple[float, str], ...] = (
+    (0.0, "#e8f5e9"),
+    (10.0, "#fff3c4"),
+    (50.0, "#ffcc80"),
+    (100.0, "#ef8a62"),
+    (float("inf"), "#b3261e"),
+)
+
+
+def per_100k(cases: int, population: int) -> float:
+    return round(100_000 * cases / population, 1) if population else 0.0
+
+
+def rate_colour(rate: float) -> str:
+    """The fill of a tile: the first step whose bound the rate does not exceed."""
+    for bound, colour in RATE_STEPS:
+        if rate <= bound:
+            return colour
+    return RATE_STEPS[-1][1]

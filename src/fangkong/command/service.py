@@ -449,6 +449,15 @@ def list_counts(
     return [(rank, area_of[name], count) for rank, name, count in rules.ranking(by_name)]
 
 
+def list_total(*, session: Session, actor: Actor, kind: ListKind, now: datetime) -> int:
+    """How many people are on one list inside the actor's jurisdiction (for the role homes: a
+    grid worker sees the count of their own grid without the command centre's lists)."""
+    stmt, path_column = _list_query(session=session, kind=kind, now=now)
+    counted = stmt.with_only_columns(func.count()).order_by(None)
+    counted = scope_to_jurisdiction(counted, actor=actor, path_column=path_column)
+    return int(session.scalar(counted) or 0)
+
+
 def list_people(
     *,
     session: Session,

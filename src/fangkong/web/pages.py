@@ -6,14 +6,16 @@ from __future__ import annotations
 import hmac
 from datetime import timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Permission, Role
+from fangkong.command import homes
 from fangkong.command import service as command_service
-from fangkong.core import audit
+from fangkong.core import audit, clock
 from fangkong.core.errors import FangkongError
 from fangkong.core.ids import new_token
 from fangkong.registry import service as registry_service
@@ -97,7 +99,7 @@ def logout(request: Request, session: SessionDep, actor: ActorDep) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+def home(request: Request, session: SessionDep, actor: ActorDep, settings: SettingsDep) -> Response:
     area = None
     counts: dict[str, int] = {}
     if actor.jurisdiction_path:
@@ -111,7 +113,11 @@ def home(request: Request, session: SessionDep, actor: ActorDep) -> Response:
         figures = command_service.latest_figures(
             session=session, actor=actor, path=actor.jurisdiction_path
         )
-    context = {"area": area, "counts": counts, "figures": figures}
+    now = clock.now()
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    # Each role lands on its work for today: a few counts, each a link to where it is done.
+    work = homes.home_items(session=session, actor=actor, now=now, today=today)
+    context = {"area": area, "counts": counts, "figures": figures, "work": work}
     return render(request, "home.html", context)
 
 
