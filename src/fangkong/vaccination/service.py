@@ -208,38 +208,42 @@ def coverage_counts(
         value=DoseRecord.product,
         else_=rules.DEFAULT_PRIMARY_DOSES,
     )
-    doses = (
-        select(
-            DoseRecord.person_id.label("person_id"),
-            func.max(DoseRecord.dose_number).label("highest"),
-            func.max(case((DoseRecord.dose_number == 1, course))).label("course"),
-        )
-        .group_by(DoseRecord.person_id)
-        .subquery()
-    )
-    highest = func.coalesce(doses.c.highest, 0)
-    level = case(
-        (highest < 1, int(VaccinationLevel.NONE)),
-        (highest < func.coalesce(doses.c.course, rules.DEFAULT_PRIMARY_DOSES), 1),
-        (highest == func.coalesce(doses.c.course, rules.DEFAULT_PRIMARY_DOSES), 2),
-        else_=int(VaccinationLevel.BOOSTER),
-    ).label("level")
+    # One row per resident (its doses joined through the (person_id, dose_number) index),
+    # then grouped: joining the residents to a grouped dose subquery instead made SQLite
+    # match every resident against every dose group.
+    area = func.substr(Person.area_path, 1, _prefix_length(by))
     group = case(
         *(
             (Person.birth_date <= _born_by(on, floor), str(age_group))
             for floor, age_group in sorted(rules.AGE_GROUP_FLOORS, reverse=True)
         ),
         else_=None,
-    ).label("age_group")
-    area = func.substr(Person.area_path, 1, _prefix_length(by)).label("area")
-    stmt = scope_to_jurisdiction(
-        select(area, group, level, func.count())
+    )
+    residents = scope_to_jurisdiction(
+        select(
+            area.label("area"),
+            group.label("age_group"),
+            func.coalesce(func.max(DoseRecord.dose_number), 0).label("highest"),
+            func.coalesce(
+                func.max(case((DoseRecord.dose_number == 1, course))),
+                rules.DEFAULT_PRIMARY_DOSES,
+            ).label("course"),
+        )
         .select_from(Person)
-        .outerjoin(doses, doses.c.person_id == Person.id)
+        .outerjoin(DoseRecord, DoseRecord.person_id == Person.id)
         .where(Person.status == PersonStatus.ACTIVE, Person.birth_date.is_not(None))
-        .group_by(area, group, level),
+        .group_by(Person.id),
         actor=actor,
         path_column=Person.area_path,
+    ).subquery()
+    level = case(
+        (residents.c.highest < 1, int(VaccinationLevel.NONE)),
+        (residents.c.highest < residents.c.course, int(VaccinationLevel.FIRST_DOSE)),
+        (residents.c.highest == residents.c.course, int(VaccinationLevel.FULL_COURSE)),
+        else_=int(VaccinationLevel.BOOSTER),
+    ).label("level")
+    stmt = select(residents.c.area, residents.c.age_group, level, func.count()).group_by(
+        residents.c.area, residents.c.age_group, level
     )
     counts: dict[tuple[str, AgeGroup], list[int]] = {}
     segments = LEVEL_DEPTH[by] + 1
