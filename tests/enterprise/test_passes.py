@@ -260,5 +260,8 @@ def test_it_prints_a_pdf_sheet_whose_codes_scan_back_to_the_tokens(
     scanned = set()
     for page in document:
         image = page.render(scale=3).to_pil()
-        scanned |= {barcode.text for barcode in zxingcpp.read_barcodes(image)}
+        # QR codes only: with every format enabled, zxing-cpp now and then read a short
+        # Codabar symbol (e.g. 'B90D') out of the printed text, and the test failed at random.
+        found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        scanned |= {barcode.text for barcode in found}
     assert scanned == {i.token for i in issued}
