@@ -6,6 +6,9 @@ import asyncio
 import signal
 import socket
 import subprocess
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -21,6 +24,9 @@ from fangkong.testing.loadgen import (
 )
 
 KILL_AFTER = 200  # acknowledged scans before the kill
+
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -48,7 +54,7 @@ def test_every_acknowledged_scan_survives_a_sigkill_of_the_server(
 
         # 24 samplers in this process, the server in its own; the load stops once 100 requests
         # have gone unanswered after the kill.
-        report, next_tube = asyncio.run(
+        report, next_tube = _run_apart(
             run_load(
                 port,
                 site,
@@ -89,7 +95,7 @@ def test_every_acknowledged_scan_survives_a_sigkill_of_the_server(
         assert set(acknowledged.values()) <= stored_ids
         assert mismatched == 0
 
-        after, _ = asyncio.run(
+        after, _ = _run_apart(
             run_load(port, site, concurrency=4, seconds=2, label="after", first_tube=next_tube)
         )
         assert len(after.acknowledged) > 0 and after.failed == 0
@@ -98,3 +104,10 @@ def test_every_acknowledged_scan_survives_a_sigkill_of_the_server(
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait(timeout=30)
+
+
+def _run_apart(load: Coroutine[Any, Any, T]) -> T:
+    """Run the load generator's event loop in its own thread: a browser test sharing this
+    worker keeps Playwright's loop running in the main thread, where ``asyncio.run`` refuses."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, load).result()
