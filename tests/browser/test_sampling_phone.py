@@ -3,40 +3,29 @@ handheld (keyboard-wedge) scanner types: a tube, two people, n/N after each, the
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, expect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Role
 from fangkong.accounts.service import actor_for
-from fangkong.app import create_app
 from fangkong.config import Settings
 from fangkong.db import migrate
 from fangkong.db.session import create_db_engine, session_scope
 from fangkong.registry import service as registry_service
 from fangkong.testing import sampling, service
 from fangkong.testing.codes import issue_person_code
-from fangkong.web.deps import get_session
+from tests.browser.serving import serve
 from tests.city import City
 from tests.personas import JIANNING, PASSWORD, Personas
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -82,27 +71,8 @@ def sampling_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
             for person in people
         ]
 
-    def request_session() -> Iterator[Session]:
-        session = factory()
-        try:
-            yield session
-        finally:
-            session.rollback()
-            session.close()
-
-    app = create_app(Settings(database_url=url))
-    app.dependency_overrides[get_session] = request_session
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", codes
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve(url, factory) as address:
+        yield address, codes
     engine.dispose()
 
 

@@ -3,41 +3,29 @@ menu, checks a place and a time, reads the answer, and nothing overflows sideway
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Role
-from fangkong.app import create_app
-from fangkong.config import Settings
 from fangkong.db import migrate
 from fangkong.db.session import create_db_engine, session_scope
 from fangkong.registry import persons
 from fangkong.registry import service as registry_service
 from fangkong.registry.models import Venue
 from fangkong.registry.schemas import PersonCreate
-from fangkong.web.deps import get_session
+from tests.browser.serving import serve
 from tests.personas import PASSWORD, Personas
 from tests.registry.helpers import make_place, resident_id
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
 YESTERDAY = (datetime.now(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=1)).isoformat()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -71,27 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         session.add(Venue(name="芦淞服装城", kind="market", area_path=place.household.area_path))
 
-    def request_session() -> Iterator[Session]:
-        session = factory()
-        try:
-            yield session
-        finally:
-            session.rollback()
-            session.close()
-
-    app = create_app(Settings(database_url=url))
-    app.dependency_overrides[get_session] = request_session
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve(url, factory) as address:
+        yield address
     engine.dispose()
 
 

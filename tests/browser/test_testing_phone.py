@@ -3,36 +3,24 @@ the round, drills down to the building and reads who still has to be sampled."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Role
-from fangkong.app import create_app
-from fangkong.config import Settings
 from fangkong.db import migrate
 from fangkong.db.session import create_db_engine, session_scope
 from fangkong.registry import service as registry_service
-from fangkong.web.deps import get_session
+from tests.browser.serving import serve
 from tests.personas import JIANNING, PASSWORD
 from tests.testing import small_city
 from tests.testing.small_city import T0
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -56,27 +44,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int,
         )
         ids = (city.campaign.id, city.buildings["A2"].id)
 
-    def request_session() -> Iterator[Session]:
-        session = factory()
-        try:
-            yield session
-        finally:
-            session.rollback()
-            session.close()
-
-    app = create_app(Settings(database_url=url))
-    app.dependency_overrides[get_session] = request_session
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", *ids
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve(url, factory) as address:
+        yield address, *ids
     engine.dispose()
 
 
