@@ -3,8 +3,11 @@
 Coverage for a city of millions has to be one pass over an index, not a join of every resident
 with their doses (about 8 µs a resident on SQLite: half a minute for 4 million). So every code
 path that writes, changes or removes dose records calls :func:`refresh` for the people
-concerned before its transaction commits, and the level can never disagree with the doses
-another transaction sees. :func:`rebuild` recomputes everyone (after a bulk load, or to repair).
+concerned before its transaction commits, so that another transaction never sees the level
+disagree with the doses. :func:`rebuild` recomputes everyone (after a bulk load, or to repair).
+Why a column of ``person`` and not a summary table of this domain: a table here would need a
+row for every resident (coverage divides by all of them) kept through every registration, bulk
+load, move and merge in the registry; the column starts at 0 with the resident.
 
 The level is what ``rules.level_for`` gives for the highest dose number and the course length
 of the product of dose 1 (the default course when dose 1 is missing), as
