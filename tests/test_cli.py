@@ -176,3 +176,24 @@ def test_it_opens_cases_from_positive_results_from_the_console(sqlite_url: str) 
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(app, ["tracing", "open-cases"])
     assert (result.exit_code, result.output.strip()) == (0, "0 cases opened")
+
+
+def test_it_rebuilds_every_residents_vaccination_level_from_the_doses(sqlite_url: str) -> None:
+    assert runner.invoke(app, DEMO).exit_code == 0
+    dosed = select(func.count(func.distinct(text("person_id")))).select_from(text("dose_record"))
+    right = _count(sqlite_url, select(func.count()).where(Person.vaccination_level > 0))
+    engine = create_db_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE person SET vaccination_level = 0"))
+    engine.dispose()
+
+    repaired = runner.invoke(app, ["vaccination", "rebuild-levels"])
+    again = runner.invoke(app, ["vaccination", "rebuild-levels"])
+
+    assert right == _count(sqlite_url, dosed) > 0
+    assert repaired.exit_code == 0, repaired.output
+    assert repaired.output == f"{right} residents' levels changed\n"
+    assert again.output == "0 residents' levels changed\n"
+    assert _count(sqlite_url, select(func.count()).where(Person.vaccination_level > 0)) == right
+    rebuilt = select(func.count()).where(AuditEvent.action == "vaccination.levels_rebuilt")
+    assert _count(sqlite_url, rebuilt) == 2

@@ -45,6 +45,7 @@ from fangkong.logistics.schemas import SupplyRequestCreate
 from fangkong.registry import service as registry_service
 from fangkong.registry.enums import PersonStatus, PersonTag
 from fangkong.registry.models import Building, Household, Person
+from fangkong.vaccination import levels
 from fangkong.vaccination.enums import DoseSource
 from fangkong.vaccination.models import DoseRecord
 
@@ -294,6 +295,7 @@ def _doses(session: Session) -> None:
     """Dose records for the residents (deterministic shares by age), inserted in bulk."""
     today = clock.now().date()
     rows: list[dict[str, Any]] = []
+    dosed: set[int] = set()
     recorded_at = clock.now()
     for person_id, birth_date in session.execute(
         select(Person.id, Person.birth_date).where(
@@ -309,6 +311,8 @@ def _doses(session: Session) -> None:
         doses = sum(draw < share for share in shares)
         first = FIRST_DOSE_FROM + timedelta(days=person_id % 150)
         dates = (first, first + timedelta(days=28), first + timedelta(days=240))
+        if doses:
+            dosed.add(person_id)
         for number in range(1, doses + 1):
             rows.append(
                 {
@@ -327,3 +331,4 @@ def _doses(session: Session) -> None:
             rows = []
     if rows:
         session.execute(insert(DoseRecord), rows)
+    levels.refresh(session=session, person_ids=dosed)

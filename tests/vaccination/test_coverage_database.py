@@ -13,7 +13,7 @@ from fangkong.accounts.enums import Role
 from fangkong.accounts.service import actor_for
 from fangkong.registry.enums import AreaLevel
 from fangkong.registry.models import Person
-from fangkong.vaccination import coverage, rules, service
+from fangkong.vaccination import coverage, levels, rules, service
 from fangkong.vaccination.models import DoseRecord
 from fangkong.vaccination.products import PRODUCTS
 from tests.city import City
@@ -64,22 +64,32 @@ def population(session: Session, city: City) -> None:
     )
     city.person(born=date(1950, 1, 1), area_path=grids[1]).status = "moved_away"
     session.flush()
+    levels.refresh(session=session, person_ids=session.scalars(select(Person.id)).all())
 
 
-def array_counts(session: Session, by: AreaLevel) -> dict[tuple[str, str], list[int]]:
-    """What the array functions count from the same residents' columns."""
+def array_counts(
+    session: Session, by: AreaLevel, on: date = ON, under: str = "/"
+) -> dict[tuple[str, str], list[int]]:
+    """What the array functions count from the residents' columns and their dose rows (the
+    path coverage took before levels were stored), for the residents under ``under``."""
     people = session.execute(
-        select(Person.id, Person.birth_date, Person.area_path).where(Person.status == "active")
+        select(Person.id, Person.birth_date, Person.area_path).where(
+            Person.status == "active", Person.area_path.startswith(under)
+        )
     ).all()
     ids = np.array([p.id for p in people])
-    doses = session.execute(
-        select(DoseRecord.person_id, DoseRecord.dose_number, DoseRecord.product)
-    ).all()
     index = {person_id: n for n, person_id in enumerate(ids.tolist())}
+    doses = [
+        dose
+        for dose in session.execute(
+            select(DoseRecord.person_id, DoseRecord.dose_number, DoseRecord.product)
+        )
+        if dose.person_id in index
+    ]
     depth = list(AreaLevel).index(by) + 1
     keys = sorted({"/" + "/".join(p.area_path.strip("/").split("/")[:depth]) + "/" for p in people})
     counts = coverage.count(
-        ages=coverage.ages_on(np.array([p.birth_date for p in people], "datetime64[D]"), ON),
+        ages=coverage.ages_on(np.array([p.birth_date for p in people], "datetime64[D]"), on),
         areas=np.array(
             [
                 keys.index("/" + "/".join(p.area_path.strip("/").split("/")[:depth]) + "/")
@@ -88,9 +98,9 @@ def array_counts(session: Session, by: AreaLevel) -> dict[tuple[str, str], list[
         ),
         levels=coverage.levels_from_doses(
             resident_count=len(ids),
-            dose_resident=np.array([index[d.person_id] for d in doses]),
-            dose_number=np.array([d.dose_number for d in doses]),
-            dose_product=np.array([d.product for d in doses]),
+            dose_resident=np.array([index[d.person_id] for d in doses], dtype=np.int64),
+            dose_number=np.array([d.dose_number for d in doses], dtype=np.int64),
+            dose_product=np.array([d.product for d in doses], dtype=str),
         ),
         area_count=len(keys),
     )

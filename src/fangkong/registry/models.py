@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.db.base import AreaPath, Base
@@ -142,12 +142,28 @@ class Person(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     address: Mapped[str | None] = mapped_column(String(200))  # for people without a household
+    # How far the person has got with COVID-19 vaccination (``vaccination.enums.
+    # VaccinationLevel``), derived from their dose records and rewritten by
+    # ``vaccination.levels`` in the transaction that writes a dose. Kept here rather than in a
+    # table of the vaccination domain because coverage divides by every active resident: a row
+    # per person elsewhere would have to follow every registration, bulk load, move and merge,
+    # while a column with a default of 0 cannot miss anyone.
+    vaccination_level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
     __table_args__ = (
         Index("ix_person_area_path", "area_path"),
         Index("ix_person_name", "name"),
+        # Coverage by area and age group reads only this index, in its order: the active
+        # residents of a subtree by area, level, birth date (``vaccination.service``).
+        Index(
+            "ix_person_vaccination_coverage",
+            "status",
+            "area_path",
+            "vaccination_level",
+            "birth_date",
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
@@ -21,12 +21,12 @@ from fangkong.core.scope import Actor, scope_to_jurisdiction
 from fangkong.registry.enums import LEVEL_DEPTH, AreaLevel, PersonStatus
 from fangkong.registry.identity import id_number_lookup_keys
 from fangkong.registry.models import Area, Person
-from fangkong.vaccination import coverage, events, rules
+from fangkong.vaccination import coverage, events, levels, rules
 from fangkong.vaccination.enums import AgeGroup, DoseSource, VaccinationLevel
 from fangkong.vaccination.errors import VaccinationErrorCode as E
 from fangkong.vaccination.formats import DoseInput, RecordProblem
 from fangkong.vaccination.models import DoseRecord
-from fangkong.vaccination.products import PRODUCTS, find_product
+from fangkong.vaccination.products import find_product
 from fangkong.vaccination.schemas import (
     CoverageRow,
     ImportProblem,
@@ -80,6 +80,7 @@ def import_doses(
         prior.setdefault(record.person_id, []).append(record)
     today = clock.now().date()
     accepted = already = 0
+    touched: set[int] = set()
     for dose in sorted(doses, key=lambda d: (d.administered_on, d.dose_number)):
         person_id = people.get(dose.id_number)
         product = find_product(dose.product)
@@ -119,8 +120,9 @@ def import_doses(
         )
         session.add(record)
         earlier.append(record)
+        touched.add(person_id)
         accepted += 1
-    session.flush()
+    levels.refresh(session=session, person_ids=touched)
     audit.record(
         session=session,
         actor=actor,
@@ -169,17 +171,6 @@ def status_in_jurisdiction(*, session: Session, actor: Actor, person_id: int) ->
     return status_for(session=session, person_id=person_id)
 
 
-# Digits of the division code at each level (province 2, city 4, county 6, township 9,
-# community 12, grid 15: the statistical codes and ``registry.rules.child_code_problem``), so
-# the path of an area at level ``by`` is a fixed-length prefix of every path below it.
-_CODE_DIGITS = (2, 4, 6, 9, 12, 15)
-
-
-def _prefix_length(by: AreaLevel) -> int:
-    """Characters of ``/43/4302/…/`` down to level ``by``."""
-    return 1 + sum(digits + 1 for digits in _CODE_DIGITS[: LEVEL_DEPTH[by] + 1])
-
-
 def _born_by(on: date, years: int) -> date:
     """The latest birth date of someone at least ``years`` old on ``on`` (as ``rules.age_on``:
     a 29 February birthday is reached on 1 March; someone asked on 29 February in a common
@@ -195,66 +186,42 @@ def coverage_counts(
     *, session: Session, actor: Actor, on: date, by: AreaLevel = AreaLevel.COUNTY
 ) -> dict[tuple[str, AgeGroup], list[int]]:
     """``(area path at level by, age group) → [population, first dose, full course, booster]``
-    for the active residents inside the jurisdiction, counted by the database in one query.
+    for the active residents inside the jurisdiction.
 
-    The age group is a comparison of the birth date with cut-off dates computed here (exactly
-    ``rules.age_group(rules.age_on(...))``); each resident's level comes from their highest
-    dose number and the course length of their first dose's product (``rules.level_for``); the
-    database groups by area prefix, age group and level, so only a few hundred rows come back
+    One pass over ``ix_person_vaccination_coverage`` (status, area path, level, birth date) in
+    its own order, so neither database sorts or hashes millions of rows: grouped by area path
+    and level, each group counts the residents born by each age group's cut-off date (the
+    cut-offs computed here, exactly ``rules.age_group(rules.age_on(...))``), and the age groups
+    are the differences of those cumulative counts. The level is ``person.vaccination_level``,
+    kept by ``levels.refresh`` with every dose written. Only a few rows per area come back
     however large the city. Equal to what ``coverage.count`` gives on the same residents.
     """
-    course = case(
-        {product.cvx: product.primary_doses for product in PRODUCTS},
-        value=DoseRecord.product,
-        else_=rules.DEFAULT_PRIMARY_DOSES,
-    )
-    # One row per resident (its doses joined through the (person_id, dose_number) index),
-    # then grouped: joining the residents to a grouped dose subquery instead made SQLite
-    # match every resident against every dose group.
-    area = func.substr(Person.area_path, 1, _prefix_length(by))
-    group = case(
-        *(
-            (Person.birth_date <= _born_by(on, floor), str(age_group))
-            for floor, age_group in sorted(rules.AGE_GROUP_FLOORS, reverse=True)
-        ),
-        else_=None,
-    )
-    residents = scope_to_jurisdiction(
+    floors = [floor for floor, _ in rules.AGE_GROUP_FLOORS]  # oldest group first
+    born_by = [_born_by(on, floor) for floor in floors]
+    stmt = scope_to_jurisdiction(
         select(
-            area.label("area"),
-            group.label("age_group"),
-            func.coalesce(func.max(DoseRecord.dose_number), 0).label("highest"),
-            func.coalesce(
-                func.max(case((DoseRecord.dose_number == 1, course))),
-                rules.DEFAULT_PRIMARY_DOSES,
-            ).label("course"),
+            Person.area_path,
+            Person.vaccination_level,
+            *(func.count().filter(Person.birth_date <= cut) for cut in born_by),
         )
-        .select_from(Person)
-        .outerjoin(DoseRecord, DoseRecord.person_id == Person.id)
-        .where(Person.status == PersonStatus.ACTIVE, Person.birth_date.is_not(None))
-        .group_by(Person.id),
+        .where(Person.status == PersonStatus.ACTIVE)
+        .group_by(Person.area_path, Person.vaccination_level),
         actor=actor,
         path_column=Person.area_path,
-    ).subquery()
-    level = case(
-        (residents.c.highest < 1, int(VaccinationLevel.NONE)),
-        (residents.c.highest < residents.c.course, int(VaccinationLevel.FIRST_DOSE)),
-        (residents.c.highest == residents.c.course, int(VaccinationLevel.FULL_COURSE)),
-        else_=int(VaccinationLevel.BOOSTER),
-    ).label("level")
-    stmt = select(residents.c.area, residents.c.age_group, level, func.count()).group_by(
-        residents.c.area, residents.c.age_group, level
     )
     counts: dict[tuple[str, AgeGroup], list[int]] = {}
     segments = LEVEL_DEPTH[by] + 1
-    for path, age_group, reached, residents in session.execute(stmt).tuples():
-        if age_group is None:
-            continue
+    for path, reached, *born in session.execute(stmt).tuples():
         key = "/" + "/".join(path.strip("/").split("/")[:segments]) + "/"
-        cell = counts.setdefault((key, AgeGroup(age_group)), [0, 0, 0, 0])
-        cell[0] += residents
-        for k in range(1, 4):
-            if reached >= k:
+        older = 0
+        for (_, age_group), cumulative in zip(rules.AGE_GROUP_FLOORS, born, strict=True):
+            residents = cumulative - older
+            older = cumulative
+            if not residents:
+                continue
+            cell = counts.setdefault((key, age_group), [0, 0, 0, 0])
+            cell[0] += residents
+            for k in range(1, reached + 1):
                 cell[k] += residents
     return counts
 
