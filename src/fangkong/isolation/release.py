@@ -75,6 +75,8 @@ def check_release(*, session: Session, order: IsolationOrder) -> ReleaseDecision
         phase_index=order.phase_index,
         phase_ends_at=order.planned_end_at,
         tests=tuple(TakenTest(t.day, SampleResult(t.result), t.ct) for t in tests),
+        phase_started_at=order.phase_started_at,
+        order_started_at=order.created_at,
     )
     return release_check(facts=facts, now=clock.now(), section=section)
 
@@ -100,4 +102,6 @@ def schedule_of(*, session: Session, order: IsolationOrder) -> list[ScheduledTes
         rule=rule,
         phase_starts=starts,
         tests=[(index, day, SampleResult(result)) for index, day, result in tests],
+        order_started_at=order.created_at,
+        section=section,
     )
