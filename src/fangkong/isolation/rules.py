@@ -181,9 +181,9 @@ IntArray = npt.NDArray[np.int64]
 @dataclass(frozen=True)
 class OrderMatrix:
     """Many orders' release facts as arrays. Test days are bits (bit ``d`` = day ``d``):
-    ``required`` the phase's test days, ``negative``/``positive`` the days with such a result;
-    ``ends_at`` is the phase end in seconds since the epoch; ``is_last`` whether it is the
-    order's last phase."""
+    ``required`` the phase's test days required of the order (:func:`required_test_days`),
+    ``negative``/``positive`` the days with such a result; ``ends_at`` is the phase end in
+    seconds since the epoch; ``is_last`` whether it is the order's last phase."""
 
     ends_at: IntArray
     required: IntArray
