@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from fangkong.areas.certification_rules import CERTIFICATION_SECTION
 from fangkong.areas.section import AREAS_SECTION
 from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.isolation.section import ISOLATION_SECTION
@@ -21,6 +22,7 @@ from fangkong.tracing.section import TRACING_SECTION
 SECTION_SCHEMAS: tuple[SectionSchema[Any], ...] = (
     HEALTHCODE_SECTION,
     AREAS_SECTION,
+    CERTIFICATION_SECTION,
     ISOLATION_SECTION,
     TRACING_SECTION,
     TESTING_SECTION,

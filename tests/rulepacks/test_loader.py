@@ -33,8 +33,9 @@ def test_it_loads_every_shipped_pack_with_its_lineage() -> None:
         ("cn-10", 1): ("cn-10@1",),
         ("us-cdc", 1): ("us-cdc@1",),
         ("zhuzhou-2022-11", 1): ("cn-9@1", "zhuzhou-2022-11@1"),
+        ("shanghai-2022-04", 1): ("shanghai-2022-04@1",),
     }
-    assert catalog.series() == ["cn", "us", "zhuzhou"]
+    assert catalog.series() == ["cn", "shanghai", "us", "zhuzhou"]
 
 
 def test_it_composes_an_overlay_by_replacing_in_place_and_appending_by_rule_id() -> None:

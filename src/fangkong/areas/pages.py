@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.accounts.enums import Permission
-from fangkong.areas import actions, service
+from fangkong.areas import actions, certification, service
+from fangkong.areas.certification_rules import CertStatus
 from fangkong.areas.enums import RiskLevel, TargetKind
 from fangkong.areas.schemas import DayFactsIn
+from fangkong.config import get_settings
 from fangkong.core import clock
 from fangkong.web.deps import ActorDep, SessionDep
 from fangkong.web.templating import render
@@ -77,6 +80,51 @@ def propose(
     )
     session.commit()
     return _see_other(f"/risk-areas/{designation.id}")
+
+
+@router.get("/risk-areas/certification", response_class=HTMLResponse)
+def certification_page(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    pack: str | None = None,
+    path: str | None = None,
+    day: date | None = None,
+) -> Response:
+    """Epidemic-free compounds (无疫小区) under a pack's standard: the status of every compound
+    of the area today (or ``day``), with what each still needs."""
+    actor.require(Permission.AREAS_VIEW)
+    packs = certification.packs_with_certification()
+    pack_id = pack if pack in packs else (packs[0] if packs else None)
+    section = certification.section_for(pack_id) if pack_id else None
+    area_path = path or actor.jurisdiction_path or ""
+    today = day or clock.now().astimezone(ZoneInfo(get_settings().timezone)).date()
+    statuses = (
+        certification.compound_statuses(
+            session=session, actor=actor, path=area_path, today=today, section=section
+        )
+        if section is not None
+        else []
+    )
+    counts = {str(s): 0 for s in CertStatus}
+    for status in statuses:
+        counts[str(status.decision.status)] += 1
+    order = {CertStatus.CERTIFIED: 0, CertStatus.REVOKED: 1, CertStatus.NOT_YET: 2}
+    shown = sorted(statuses, key=lambda s: (order[s.decision.status], s.area_path, s.name))
+    context = {
+        "packs": packs,
+        "pack_id": pack_id,
+        "rules": section.rules if section else (),
+        "day": today,
+        "area_path": area_path,
+        "counts": counts,
+        "statuses": shown[:CERTIFICATION_ROWS],
+        "more": max(len(shown) - CERTIFICATION_ROWS, 0),
+    }
+    return render(request, "areas/certification.html", context)
+
+
+CERTIFICATION_ROWS = 500
 
 
 @router.get("/risk-areas/{designation_id}", response_class=HTMLResponse)

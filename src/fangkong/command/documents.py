@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from html import escape
 
@@ -124,10 +124,17 @@ def curve_svg(
     return "".join(parts)
 
 
-def map_svg(tiles: Sequence[tuple[Tile, str, str, bool, str]], *, size: int = 600) -> str:
+def map_svg(
+    tiles: Sequence[tuple[Tile, str, str, bool, str]],
+    *,
+    size: int = 600,
+    badges: Mapping[str, int] | None = None,
+) -> str:
     """A schematic map: one linked rectangle per area ``(tile, name, fill, outlined, href)``,
-    filled by rate and outlined red where risk areas exist. The shapes are not geography:
-    sizes follow population, positions follow the order of the area codes."""
+    filled by rate and outlined red where risk areas exist; ``badges`` (the epidemic-free
+    layer) puts a green disc with the count of certified compounds in an area's corner. The
+    shapes are not geography: sizes follow population, positions follow the order of the area
+    codes."""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" role="img" '
         'class="area-map" aria-label="schematic map">'
@@ -145,5 +152,13 @@ def map_svg(tiles: Sequence[tuple[Tile, str, str, bool, str]], *, size: int = 60
             f'<text x="{px + pw / 2:.1f}" y="{py + ph / 2:.1f}" text-anchor="middle" '
             f'dominant-baseline="middle" font-size="16">{escape(name)}</text></a>'
         )
+        certified = (badges or {}).get(tile.key, 0)
+        if certified:
+            parts.append(
+                f'<g class="certified" data-area="{escape(tile.key)}" data-count="{certified}">'
+                f'<circle cx="{px + 18:.1f}" cy="{py + 18:.1f}" r="12" fill="#1e8e3e"/>'
+                f'<text x="{px + 18:.1f}" y="{py + 18:.1f}" text-anchor="middle" '
+                f'dominant-baseline="middle" font-size="12" fill="#fff">{certified}</text></g>'
+            )
     parts.append("</svg>")
     return "".join(parts)

@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
+from fangkong.areas import certification
 from fangkong.command import documents, panels, rules, service
 from fangkong.command.enums import ListKind
 from fangkong.config import Settings, get_settings
@@ -132,14 +134,35 @@ def map_page(
         )
         for tile in layout
     ]
+    certified = _certified_layer(session, actor, area_path, [a.area.path for a in areas])
     context = {
         "areas": areas,
         "area_path": area_path,
-        "map": Markup(documents.map_svg(tiles)),  # noqa: S704 (names escaped)
+        "certified": certified,
+        "map": Markup(documents.map_svg(tiles, badges=certified)),  # noqa: S704 (names escaped)
         "steps": rules.RATE_STEPS,
         "parent": _parent_path(actor, area_path),
     }
     return render(request, "command/map.html", context)
+
+
+def _certified_layer(
+    session: Session, actor: Actor, path: str, children: list[str]
+) -> dict[str, int] | None:
+    """Certified epidemic-free compounds per area, under the first pack that has a standard
+    (None, no layer, when no pack has one or the actor may not see risk areas)."""
+    packs = certification.packs_with_certification()
+    section = certification.section_for(packs[0]) if packs else None
+    if section is None or not actor.can(Permission.AREAS_VIEW):
+        return None
+    statuses = certification.compound_statuses(
+        session=session,
+        actor=actor,
+        path=path,
+        today=clock.now().astimezone(ZoneInfo(get_settings().timezone)).date(),
+        section=section,
+    )
+    return certification.certified_under(statuses=statuses, paths=children)
 
 
 def _parent_path(actor: Actor, path: str) -> str | None:

@@ -25,6 +25,7 @@ from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.registry import service as registry_service
 from fangkong.rulepacks.catalog import load_catalog
 from fangkong.sim.city import load as city_load
+from fangkong.sim.city.facilities import seed_facilities
 from fangkong.sim.city.generator import DEFAULT_SEED, generate
 
 app = typer.Typer(help="Drills: the digital twin driving the platform.", no_args_is_help=True)
@@ -42,6 +43,7 @@ def prepare_database(*, database_url: str, population: int, city_seed: int = DEF
                 return False
             city = generate(population=population, seed=city_seed)
             city_load.load_city(session=session, city=city, cipher=get_cipher())
+            seed_facilities(session=session, city_code=CITY_CODE)
             session.commit()
             return True
     finally:
@@ -75,6 +77,7 @@ def run_in_database(
                 on_step(f"generating the synthetic city ({population:,} residents)")
                 city = generate(population=population, seed=city_seed)
                 city_load.load_city(session=session, city=city, cipher=get_cipher())
+                seed_facilities(session=session, city_code=CITY_CODE)
             session.commit()
             on_step("reading the city into the twin")
             start = load_parameters().start

@@ -398,7 +398,11 @@ def run_drill(
                 pack_version=pack_version,
             ).created
             placed = platform.place_in_facilities(
-                session=session, officer=isolation_officer, team=transfer_team, order_ids=orders
+                session=session,
+                officer=isolation_officer,
+                team=transfer_team,
+                order_ids=orders,
+                waiting=platform.waiting_for_room(session=session),
             )
             platform.transfer_cases(
                 session=session,

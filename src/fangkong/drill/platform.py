@@ -333,27 +333,52 @@ def isolate_contacts(
 PLACEMENT_BATCH = 500
 
 
+def waiting_for_room(*, session: Session) -> list[int]:
+    """Active centralised orders without a room (new ones and those no bed was free for)."""
+    return list(
+        session.scalars(
+            select(IsolationOrder.id)
+            .where(
+                IsolationOrder.status == OrderStatus.ACTIVE.value,
+                IsolationOrder.kind == PhaseKind.CENTRALISED.value,
+                IsolationOrder.room_id.is_(None),
+            )
+            .order_by(IsolationOrder.id)
+        )
+    )
+
+
 def place_in_facilities(
-    *, session: Session, officer: Actor, team: Actor, order_ids: Sequence[int]
+    *,
+    session: Session,
+    officer: Actor,
+    team: Actor,
+    order_ids: Sequence[int],
+    waiting: Sequence[int] = (),
 ) -> list[int]:
     """New centralised orders go to rooms: the isolation officer asks for placements
     (``isolation.service.propose_placements_for``: households together, capacity respected) and
-    confirms each one with a room (``isolation.actions.assign_room``); the people placed in a
-    facility go there in one transfer, run by the transfer team to check-in. Nothing happens
-    when no facility in use has a free bed (the people stay under their order unplaced).
-    Returns the orders placed."""
+    confirms each one with a room (``isolation.actions.assign_room``), or, for people who cannot
+    be moved and their households, with home isolation and the reason
+    (``isolation.actions.isolate_at_home``); the people placed in a facility go there in one
+    transfer, run by the transfer team to check-in. People no bed is free for stay under their
+    order unplaced; ``waiting`` (see :func:`waiting_for_room`) are tried again. Returns the
+    orders placed."""
     free = session.scalar(
         select(func.count())
         .select_from(Room)
         .join(Facility, Facility.id == Room.facility_id)
         .where(Facility.status == FacilityStatus.IN_USE.value, Room.occupancy < Room.capacity)
     )
-    if not free or not order_ids:
+    # the day's new orders always get a proposal (who cannot be moved goes home at once); those
+    # already waiting only when a bed is free
+    ids = sorted(set(order_ids) | set(waiting)) if free else sorted(set(order_ids))
+    if not ids:
         return []
     rows = session.execute(
         select(IsolationOrder.id, IsolationOrder.person_id, IsolationOrder.category)
         .where(
-            IsolationOrder.id.in_(list(order_ids)),
+            IsolationOrder.id.in_(ids),
             IsolationOrder.status == OrderStatus.ACTIVE.value,
             IsolationOrder.kind == PhaseKind.CENTRALISED.value,
             IsolationOrder.room_id.is_(None),
@@ -371,9 +396,14 @@ def place_in_facilities(
                 session=session, actor=officer, order_ids=ids[start : start + PLACEMENT_BATCH]
             )
             for placement in placements:
-                if placement.room_id is None or placement.facility_id is None:
-                    continue
                 order_id = order_of[placement.person_id]
+                if placement.reason in isolation_actions.AT_HOME_REASONS:
+                    isolation_actions.isolate_at_home(
+                        session=session, actor=officer, order_id=order_id, reason=placement.reason
+                    )
+                    continue
+                if placement.room_id is None or placement.facility_id is None:
+                    continue  # no bed free: the order waits for the next day's placements
                 savepoint = session.begin_nested()
                 try:
                     isolation_actions.assign_room(

@@ -27,6 +27,7 @@ from fangkong.isolation.enums import (
     FacilityStatus,
     OrderStatus,
     PhaseKind,
+    PlacementReason,
     ReleaseOutcome,
     TransferStatus,
 )
@@ -108,6 +109,57 @@ def assign_room(*, session: Session, actor: Actor, order_id: int, room_id: int) 
     )
     events.order_changed(
         session=session, actor=actor, action="isolation.order.assigned", order=order, before=before
+    )
+    return order
+
+
+# Why a person under a centralised rule isolates at home instead (the placement's reasons
+# other than a room, the pack's own home rule or a lack of beds).
+AT_HOME_REASONS = frozenset(
+    {
+        PlacementReason.BEDRIDDEN,
+        PlacementReason.DIALYSIS,
+        PlacementReason.INFANT,
+        PlacementReason.ACCOMPANIES_HOUSEHOLD,
+    }
+)
+
+
+def isolate_at_home(
+    *, session: Session, actor: Actor, order_id: int, reason: PlacementReason
+) -> IsolationOrder:
+    """Keep a person who cannot be moved (or their household with them) in home isolation for
+    the rest of the centralised phase, with the reason on the order and in the audit event."""
+    if reason not in AT_HOME_REASONS:
+        raise FangkongError(
+            IsolationErrorCode.REASON_REQUIRED,
+            f"{reason} is not a reason to isolate at home instead "
+            f"({sorted(str(r) for r in AT_HOME_REASONS)})",
+            field="reason",
+        )
+    order = get_order_or_raise(session=session, actor=actor, order_id=order_id)
+    if order.kind != PhaseKind.CENTRALISED:
+        raise Conflict(
+            IsolationErrorCode.NOT_CENTRALISED, f"order {order.id} is {order.kind}, not centralised"
+        )
+    if order.room_id is not None:
+        raise Conflict(IsolationErrorCode.ALREADY_ASSIGNED, f"order {order.id} already has a room")
+    before = events.order_snapshot(order)
+    note = f"at home: {reason}"
+    _transition(
+        session,
+        order,
+        expect={"status": OrderStatus.ACTIVE, "kind": PhaseKind.CENTRALISED, "room_id": None},
+        kind=str(PhaseKind.HOME_ISOLATION),
+        note=note if order.note is None else f"{order.note}; {note}",
+    )
+    events.order_changed(
+        session=session,
+        actor=actor,
+        action="isolation.order.at_home",
+        order=order,
+        before=before,
+        reason=str(reason),
     )
     return order
 

@@ -67,6 +67,27 @@ def phase_day(*, phase_started_at: datetime, sampled_at: datetime) -> int:
     return (sampled_at - phase_started_at) // DAY + 1
 
 
+def required_test_days(
+    *,
+    phase: PhaseRule,
+    phase_started_at: datetime | None,
+    order_started_at: datetime | None,
+    section: IsolationSection,
+) -> tuple[int, ...]:
+    """The phase's test days that are required of this order.
+
+    Where the pack says so (``tests_before_order.required: false``), a day whose 24 hours were
+    over before the order was made is dropped: the schedule counts from the last exposure, so a
+    contact found late could never give that sample. A day still running when the order starts
+    stays required; the pack guarantees each phase's last test day is its last day, so a phase
+    still running when the order starts always ends with a required test (a phase entirely over
+    before the order requires none: the person moves on to the next phase's tests).
+    """
+    if section.tests_before_order_required or phase_started_at is None or order_started_at is None:
+        return phase.test_days
+    return tuple(day for day in phase.test_days if phase_started_at + day * DAY > order_started_at)
+
+
 def _counts_negative(test: TakenTest, phase: PhaseRule) -> bool:
     if test.result is SampleResult.NEGATIVE:
         return True
@@ -89,17 +110,23 @@ def release_check(
             ReleaseOutcome.NOT_DUE, None, (), (), None, None, "no rule of this pack applies"
         )
     phase = rule.phases[facts.phase_index]
+    days = required_test_days(
+        phase=phase,
+        phase_started_at=facts.phase_started_at,
+        order_started_at=facts.order_started_at,
+        section=section,
+    )
     by_day: dict[int, list[TakenTest]] = {}
     for test in facts.tests:
         by_day.setdefault(test.day, []).append(test)
     positive = tuple(
         day
-        for day in phase.test_days
+        for day in days
         if any(not _counts_negative(test, phase) for test in by_day.get(day, []))
     )
     missing = tuple(
         day
-        for day in phase.test_days
+        for day in days
         if day not in positive and not any(_counts_negative(t, phase) for t in by_day.get(day, []))
     )
     if positive:
@@ -154,9 +181,9 @@ IntArray = npt.NDArray[np.int64]
 @dataclass(frozen=True)
 class OrderMatrix:
     """Many orders' release facts as arrays. Test days are bits (bit ``d`` = day ``d``):
-    ``required`` the phase's test days, ``negative``/``positive`` the days with such a result;
-    ``ends_at`` is the phase end in seconds since the epoch; ``is_last`` whether it is the
-    order's last phase."""
+    ``required`` the phase's test days required of the order (:func:`required_test_days`),
+    ``negative``/``positive`` the days with such a result; ``ends_at`` is the phase end in
+    seconds since the epoch; ``is_last`` whether it is the order's last phase."""
 
     ends_at: IntArray
     required: IntArray
@@ -493,9 +520,13 @@ def required_tests(
     rule: CategoryRule,
     phase_starts: Sequence[datetime],
     tests: Iterable[tuple[int, int, SampleResult]],
+    order_started_at: datetime | None = None,
+    section: IsolationSection | None = None,
 ) -> list[ScheduledTest]:
     """The required tests of the phases started so far (``phase_starts``, one per phase up to
-    the current one), each with its result; a positive on a day wins over a negative."""
+    the current one), each with its result; a positive on a day wins over a negative. With the
+    order's start and its pack section, days the pack does not require of a late order (see
+    :func:`required_test_days`) are left out."""
     results: dict[tuple[int, int], SampleResult] = {}
     for phase_index, day, result in tests:
         if results.get((phase_index, day)) is not SampleResult.POSITIVE:
@@ -503,7 +534,17 @@ def required_tests(
     schedule = []
     for index, start in enumerate(phase_starts[: len(rule.phases)]):
         phase = rule.phases[index]
-        for day in phase.test_days:
+        days = (
+            phase.test_days
+            if section is None
+            else required_test_days(
+                phase=phase,
+                phase_started_at=start,
+                order_started_at=order_started_at,
+                section=section,
+            )
+        )
+        for day in days:
             schedule.append(
                 ScheduledTest(
                     index, phase.kind, day, start + (day - 1) * DAY, results.get((index, day))

@@ -50,6 +50,10 @@ class IsolationSection:
     rules: tuple[CategoryRule, ...]
     unmovable_tags: frozenset[str]  # registry PersonTag names, lower case
     infant_under: timedelta | None
+    # False: test days already over when the order starts are not required (they could never
+    # be sampled); True (no rule in the pack): every test day is required
+    tests_before_order_required: bool = True
+    tests_before_order_sources: tuple[str, ...] = ()
 
     def rule_for(self, category: Category) -> CategoryRule | None:
         return next((rule for rule in self.rules if rule.category is category), None)
@@ -88,6 +92,9 @@ class OrderFacts:
     phase_index: int
     phase_ends_at: datetime
     tests: tuple[TakenTest, ...]
+    # the phase's day 1 and the moment the order was made (None: every test day is required)
+    phase_started_at: datetime | None = None
+    order_started_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,14 @@ A rule gives one person category its phases::
 
 ``cannot_move`` (a setting) names who is never moved to a facility: registry tags and infants
 under an age given in days.
+
+``tests_before_order`` (optional) says whether test days whose 24 hours were over before the
+order was made are still required::
+
+    tests_before_order: {required: false, source: [nhc-9th-edition]}
+
+Absent, every test day is required. With ``required: false`` the last test day of each phase
+must be the phase's last day, so that a release always rests on a test taken at its end.
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ from fangkong.rulepacks.errors import RulePackErrorCode
 from fangkong.rulepacks.schemas import SectionContext, SectionSchema
 
 SECTION_NAME = "isolation"
-SECTION_KEYS = frozenset({"rules", "cannot_move", "note"})
+SECTION_KEYS = frozenset({"rules", "cannot_move", "tests_before_order", "note"})
+BEFORE_ORDER_KEYS = frozenset({"required", "source", "note"})
 RULE_KEYS = frozenset({"id", "category", "clock", "phases", "source", "note"})
 PHASE_KEYS = frozenset({"kind", "duration", "test_days", "release_ct_at_least"})
 CANNOT_MOVE_KEYS = frozenset({"tags", "infant_under"})
@@ -62,6 +71,7 @@ def parse_section(raw: Mapping[str, Any], context: SectionContext) -> IsolationS
                 path="cannot_move.tags",
             )
     infant = cannot_move.get("infant_under")
+    required, before_sources = _tests_before_order(raw.get("tests_before_order"), rules, context)
     return IsolationSection(
         pack_id=context.manifest.id,
         pack_version=context.manifest.version,
@@ -72,7 +82,52 @@ def parse_section(raw: Mapping[str, Any], context: SectionContext) -> IsolationS
         else context.quantity(
             infant, path="cannot_move.infant_under", rule_id=None, units=("day",)
         ).as_timedelta(),
+        tests_before_order_required=required,
+        tests_before_order_sources=before_sources,
     )
+
+
+def _tests_before_order(
+    raw: Any, rules: tuple[CategoryRule, ...], context: SectionContext
+) -> tuple[bool, tuple[str, ...]]:
+    if raw is None:
+        return True, ()
+    path = "tests_before_order"
+    spec = _mapping(raw, context, None, path)
+    unknown = sorted(set(spec) - BEFORE_ORDER_KEYS)
+    if unknown:
+        raise context.error(RulePackErrorCode.FIELD_UNKNOWN, f"unknown keys {unknown}", path=path)
+    required = spec.get("required")
+    if not isinstance(required, bool):
+        raise context.error(
+            RulePackErrorCode.FIELD_INVALID, "required: true or false", path=f"{path}.required"
+        )
+    source = spec.get("source")
+    if not source:
+        raise context.error(
+            RulePackErrorCode.FIELD_MISSING, "a source is required", path=f"{path}.source"
+        )
+    sources = tuple(str(s) for s in (source if isinstance(source, list) else [source]))
+    for name in sources:
+        if name not in context.manifest.sources:
+            raise context.error(
+                RulePackErrorCode.REFERENCE_UNKNOWN,
+                f"source {name!r} is not listed in the pack",
+                path=f"{path}.source",
+            )
+    if not required:
+        # skipping passed days must never leave a phase released without a test at its end
+        for rule in rules:
+            for phase in rule.phases:
+                if phase.test_days and phase.test_days[-1] != phase.duration.days:
+                    raise context.error(
+                        RulePackErrorCode.FIELD_INVALID,
+                        f"{rule.id}: the last test day must be the phase's last day when "
+                        "passed test days are not required",
+                        path=path,
+                        rule_id=rule.id,
+                    )
+    return required, sources
 
 
 def _rule(raw: Mapping[str, Any], context: SectionContext) -> CategoryRule:

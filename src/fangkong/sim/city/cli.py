@@ -10,6 +10,7 @@ from fangkong.core.errors import FangkongError
 from fangkong.db.session import session_scope
 from fangkong.registry import bulk
 from fangkong.sim.city import generator, load
+from fangkong.sim.city.facilities import seed_facilities
 
 app = typer.Typer(help="Synthetic city (digital twin).", no_args_is_help=True)
 
@@ -44,6 +45,7 @@ def build_city(*, population: int, seed: int, processes: int, show_progress: boo
                     executor=executor,
                     progress=report,
                 )
+                seed_facilities(session=session, city_code=city.parameters.city_code)
         finally:
             if executor is not None:
                 executor.shutdown()
