@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -211,3 +211,30 @@ def test_a_second_sqlite_writer_on_a_stale_head_is_refused(sqlite_engine: Engine
         assert reader.scalar(select(func.count()).select_from(AuditEvent)) == 3
     first.close()
     second.close()
+
+
+def test_an_event_recorded_with_another_offset_verifies_when_read_back(session: Session) -> None:
+    beijing = timezone(timedelta(hours=8))
+    audit.record(
+        session=session,
+        actor=ACTOR,
+        action="x.offset",
+        subject_type="t",
+        subject_id=1,
+        occurred_at=datetime(2022, 11, 12, 16, tzinfo=beijing),
+    )
+    audit.record_many(
+        session=session,
+        entries=[
+            Entry.of(
+                actor=ACTOR,
+                action="x.offset",
+                subject_type="t",
+                subject_id=2,
+                occurred_at=datetime(2022, 11, 12, 17, tzinfo=beijing),
+            )
+        ],
+    )
+    session.flush()
+    session.expunge_all()
+    assert audit.verify_chain(session=session).is_intact

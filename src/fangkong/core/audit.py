@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import JSON, Index, String, Text, insert, select, text
@@ -93,7 +93,9 @@ class _Content(Protocol):
 def content_hash(event: _Content, prev_hash: str) -> str:
     """SHA-256 over the previous hash and a canonical encoding of every recorded field."""
     content = {
-        "occurred_at": event.occurred_at.isoformat(),
+        # In UTC, as the column gives it back: a time recorded with another offset must hash
+        # the same when it is read again.
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
         "actor_user_id": event.actor_user_id,
         "actor_label": event.actor_label,
         "action": event.action,
