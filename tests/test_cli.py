@@ -151,7 +151,8 @@ def test_it_evaluates_risk_areas_from_the_console(sqlite_url: str) -> None:
     assert result.exit_code == 0, result.output
     # The demo's one confirmed designation: the building locked down for the supply demo.
     assert result.output.strip() == (
-        "1 evaluated, 0 changed, 0 lifted, 0 awaiting confirmation, 0 skipped"
+        "1 evaluated, 0 changed, 0 lifted, 0 awaiting confirmation, 0 skipped; "
+        "0 health codes changed"
     )
 
 

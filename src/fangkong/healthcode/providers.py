@@ -415,10 +415,10 @@ def latest_negative_at(*, session: Session, person_id: int) -> datetime | None:
 
 
 def changed_since(*, session: Session, since: datetime) -> set[int]:
-    """People whose testing, tracing or isolation facts moved at or after ``since``: results
-    applied to their tubes, their round status, their case, their contact classification, a
-    companion flag or their isolation order. The feed of the event-driven recompute; a change of
-    risk areas reaches residents through the nightly full recompute."""
+    """People whose testing, tracing, isolation or area facts moved at or after ``since``:
+    results applied to their tubes, their round status, their case, their contact
+    classification, a companion flag, their isolation order, or a risk designation covering
+    their home that was confirmed, changed or lifted. The feed of the event-driven recompute."""
     queries = (
         select(TubeMember.person_id)
         .join(TubeOutcome, TubeOutcome.tube_id == TubeMember.tube_id)
@@ -432,4 +432,39 @@ def changed_since(*, session: Session, since: datetime) -> set[int]:
     changed: set[int] = set()
     for query in queries:
         changed.update(session.scalars(query.distinct()))
+    changed.update(_residents_of_designations_changed(session, since))
     return changed
+
+
+def _residents_of_designations_changed(session: Session, since: datetime) -> set[int]:
+    """Everyone living under a designation whose row moved since ``since`` (a proposal changes
+    nothing for residents until it is confirmed, but re-reading them is harmless)."""
+    designations = session.execute(
+        select(
+            RiskDesignation.target_kind,
+            RiskDesignation.area_path,
+            RiskDesignation.compound_id,
+            RiskDesignation.building_id,
+            RiskDesignation.unit,
+        ).where(RiskDesignation.updated_at >= since)
+    ).all()
+    residents: set[int] = set()
+    for d in designations:
+        if d.target_kind == str(TargetKind.AREA):
+            query = select(Person.id).where(Person.area_path.startswith(d.area_path))
+        else:
+            query = select(Person.id).join(Household, Household.id == Person.household_id)
+            if d.target_kind == str(TargetKind.COMPOUND):
+                query = query.join(Building, Building.id == Household.building_id).where(
+                    Building.compound_id == d.compound_id
+                )
+            elif d.target_kind == str(TargetKind.BUILDING):
+                query = query.where(Household.building_id == d.building_id)
+            elif d.target_kind == str(TargetKind.UNIT):
+                query = query.where(
+                    Household.building_id == d.building_id, Household.unit == d.unit
+                )
+            else:
+                continue
+        residents.update(session.scalars(query))
+    return residents
