@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, and_, func, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from fangkong.areas.enums import DesignationStatus, TargetKind
 from fangkong.areas.enums import RiskLevel as AreaRiskLevel
 from fangkong.areas.models import RiskDesignation
+from fangkong.db.ids import among
 from fangkong.healthcode.enums import CaseStatus, ContactKind, RiskLevel, SampleResult, Supervision
 from fangkong.healthcode.facts import (
     AreaFacts,
@@ -76,8 +77,9 @@ AREA_LEVEL = {
 RISK_ORDER = (RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.LOW, RiskLevel.NONE)
 
 
-@dataclass(frozen=True)
-class _MemberSample:
+class _MemberSample(NamedTuple):
+    """A NamedTuple, not a dataclass: a batch builds tens of thousands of them."""
+
     person_id: int
     tube_id: int
     campaign_id: int | None
@@ -94,7 +96,10 @@ def _member_samples(
     latest = (
         select(TubeResult.tube_id, func.max(TubeResult.reported_at).label("reported_at"))
         .join(TubeMember, TubeMember.tube_id == TubeResult.tube_id)
-        .where(TubeMember.person_id.in_(person_ids), TubeMember.sampled_at >= since)
+        .where(
+            among(TubeMember.person_id, person_ids, session.get_bind().dialect),
+            TubeMember.sampled_at >= since,
+        )
         .group_by(TubeResult.tube_id)
         .subquery()
     )
@@ -117,7 +122,10 @@ def _member_samples(
                 TubeResult.reported_at == latest.c.reported_at,
             ),
         )
-        .where(TubeMember.person_id.in_(person_ids), TubeMember.sampled_at >= since)
+        .where(
+            among(TubeMember.person_id, person_ids, session.get_bind().dialect),
+            TubeMember.sampled_at >= since,
+        )
     )
     return [
         _MemberSample(
@@ -141,7 +149,7 @@ def _latest_negatives(
         select(TubeMember.person_id, func.max(TubeMember.sampled_at))
         .join(TubeResult, TubeResult.tube_id == TubeMember.tube_id)
         .where(
-            TubeMember.person_id.in_(person_ids),
+            among(TubeMember.person_id, person_ids, session.get_bind().dialect),
             TubeMember.sampled_at < before,
             TubeResult.result == str(LabResult.NOT_DETECTED),
         )
@@ -184,7 +192,9 @@ def testing_facts(
     }
     older = _latest_negatives(session, person_ids, since)
     people = session.execute(
-        select(Person.id, Person.area_path, Person.tags).where(Person.id.in_(person_ids))
+        select(Person.id, Person.area_path, Person.tags).where(
+            among(Person.id, person_ids, session.get_bind().dialect)
+        )
     ).all()
     result: dict[int, TestingFacts] = {}
     for person in people:
@@ -245,7 +255,7 @@ def tracing_facts(
     case_rows = session.execute(
         select(Case.person_id, Case.kind, Case.status, Case.reported_at, Case.updated_at)
         .where(
-            Case.person_id.in_(person_ids),
+            among(Case.person_id, person_ids, session.get_bind().dialect),
             Case.status.not_in([str(CaseCourse.VOID), str(CaseCourse.DIED)]),
             Case.reported_at <= now,
         )
@@ -259,7 +269,7 @@ def tracing_facts(
     contacts: dict[int, tuple[ContactKind, datetime]] = {}
     contact_rows = session.execute(
         select(Contact.person_id, Contact.category, Contact.last_exposure_at).where(
-            Contact.person_id.in_(person_ids),
+            among(Contact.person_id, person_ids, session.get_bind().dialect),
             Contact.status != str(ContactStatus.CLOSED),
             Contact.last_exposure_at <= now,
         )
@@ -279,7 +289,10 @@ def tracing_facts(
         person_id: at
         for person_id, at in session.execute(
             select(CompanionFlag.person_id, func.max(CompanionFlag.at))
-            .where(CompanionFlag.person_id.in_(person_ids), CompanionFlag.at <= now)
+            .where(
+                among(CompanionFlag.person_id, person_ids, session.get_bind().dialect),
+                CompanionFlag.at <= now,
+            )
             .group_by(CompanionFlag.person_id)
         ).tuples()
     }
@@ -304,7 +317,7 @@ def isolation_facts(
     stmt = select(
         IsolationOrder.person_id, IsolationOrder.kind, IsolationOrder.phase_started_at
     ).where(
-        IsolationOrder.person_id.in_(person_ids),
+        among(IsolationOrder.person_id, person_ids, session.get_bind().dialect),
         IsolationOrder.status == str(OrderStatus.ACTIVE),
     )
     result: dict[int, IsolationFacts] = {}
@@ -349,7 +362,7 @@ def area_facts(
         )
         .outerjoin(Household, Household.id == Person.household_id)
         .outerjoin(Building, Building.id == Household.building_id)
-        .where(Person.id.in_(person_ids))
+        .where(among(Person.id, person_ids, session.get_bind().dialect))
     ).all()
     result: dict[int, AreaFacts] = {}
     for person in people:
@@ -395,7 +408,7 @@ def vaccination_of(*, session: Session, person_ids: Sequence[int]) -> dict[int, 
             func.count(DoseRecord.id),
             func.max(DoseRecord.administered_on),
         )
-        .where(DoseRecord.person_id.in_(person_ids))
+        .where(among(DoseRecord.person_id, person_ids, session.get_bind().dialect))
         .group_by(DoseRecord.person_id)
     )
     found = {pid: Vaccination(count, last) for pid, count, last in session.execute(stmt)}

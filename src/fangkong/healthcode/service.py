@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from fangkong.accounts.enums import Permission
 from fangkong.core.errors import FangkongError
 from fangkong.core.scope import Actor, scope_to_jurisdiction
+from fangkong.db.ids import among
 from fangkong.healthcode import events, providers
 from fangkong.healthcode.enums import OverrideStatus
 from fangkong.healthcode.facts import (
@@ -45,8 +46,9 @@ GROUP_FIELD: Mapping[type[Any], str] = {
     IsolationFacts: "isolation",
     AreaFacts: "areas",
 }
-# Bounded IN lists keep every statement well under SQLite's bound-parameter limit.
-CHUNK = 500
+# People per batch: their ids are bound as one parameter (``db.ids.among``), so the bound is
+# memory and the length of one transaction's work, not SQLite's parameter limit.
+CHUNK = 2000
 
 
 class FactsProvider(Protocol):
@@ -154,7 +156,7 @@ def recompute_for(
                     HealthCode.reasons,
                     HealthCode.valid_until,
                     HealthCode.revision,
-                ).where(HealthCode.person_id.in_(chunk))
+                ).where(among(HealthCode.person_id, chunk, session.get_bind().dialect))
             )
         }
         facts = gather_facts(session=session, person_ids=chunk, now=now, providers=providers)
@@ -222,7 +224,7 @@ def active_overrides(
     stmt = (
         select(CodeOverride)
         .where(
-            CodeOverride.person_id.in_(person_ids),
+            among(CodeOverride.person_id, person_ids, session.get_bind().dialect),
             CodeOverride.status == str(OverrideStatus.ACTIVE),
             CodeOverride.expires_at > now,
         )
