@@ -34,7 +34,7 @@ from fangkong.healthcode.facts import (
 )
 from fangkong.healthcode.models import CodeOverride, HealthCode
 from fangkong.healthcode.rules import apply_override, evaluate, override_id_of
-from fangkong.healthcode.schemas import CodeDecision, HealthCodeSection
+from fangkong.healthcode.schemas import CodeDecision, CodeRead, HealthCodeSection
 from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.packs import catalog as packs_catalog
 from fangkong.registry.models import Person
@@ -504,6 +504,17 @@ def decide(
             clear_state=section.clear_state,
         )
     return decision, facts
+
+
+def stored_code(*, session: Session, person_id: int) -> CodeRead | None:
+    """The stored code for display, read as one primary-key row without the ORM identity map
+    (the hot path of the code page: read-only, no transaction work)."""
+    row = session.execute(
+        select(*(HealthCode.__table__.c[name] for name in CodeRead.model_fields)).where(
+            HealthCode.person_id == person_id
+        )
+    ).one_or_none()
+    return None if row is None else CodeRead.model_validate(row._mapping)
 
 
 def current_code(*, session: Session, person_id: int, now: datetime) -> HealthCode:
