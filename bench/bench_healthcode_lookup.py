@@ -186,6 +186,48 @@ def drive_main() -> None:
     print(json.dumps(result))
 
 
+def cpu_per_request(url: str, token: str, path: str, count: int = 500) -> float:
+    """Milliseconds of this process's CPU per request, calling the ASGI app directly (no
+    network, no client): what one lookup costs the server, less sensitive to a busy machine
+    than latency."""
+    from fangkong.config import get_settings
+    from fangkong.db.session import get_engine, get_sessionmaker
+
+    os.environ["FANGKONG_DATABASE_URL"] = url
+    for cached in (get_settings, get_engine, get_sessionmaker):
+        cached.cache_clear()
+    app = make_app()
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("bench", 80),
+        "client": ("127.0.0.1", 1),
+        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
+    }
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"{path}: {message['status']}")
+
+    async def calls(n: int) -> None:
+        for _ in range(n):
+            await app(dict(scope), receive, send)
+
+    asyncio.run(calls(50))
+    cpu = time.process_time()
+    asyncio.run(calls(count))
+    return (time.process_time() - cpu) / count * 1000
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -263,6 +305,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(10)
+        cpu = {path: cpu_per_request(url, tokens[0], path) for path in (LEAN, BASELINE)}
     for (label, rate), f in figures.items():
         print(
             f"code lookup over HTTP, {label} ({LEAN if label == 'lean' else BASELINE}), "
@@ -270,6 +313,11 @@ def main() -> None:
             f"p99 {f['p99']:.1f} ms, {f['errors']} errors of {f['count']:,}, "
             f"{f['unserved']:,} not served by the deadline"
         )
+    print(
+        f"server CPU per lookup (ASGI app called in-process, 500 calls): lean "
+        f"{cpu[LEAN]:.2f} ms, baseline {cpu[BASELINE]:.2f} ms, ratio "
+        f"{cpu[BASELINE] / cpu[LEAN]:.1f}x"
+    )
     lean, base = figures[("lean", RATE)], figures[("baseline", RATE)]
     print(
         f"at {RATE:,}/s offered: p99 {lean['p99']:.1f} ms "
