@@ -55,6 +55,7 @@ SAMPLE_LOOKBACK = timedelta(days=14)
 # Closed rounds within this look-back count as "skipped" for people in scope who never came.
 ROUND_LOOKBACK = timedelta(days=14)
 
+DETECTED = str(LabResult.DETECTED)
 LAB_TO_SAMPLE = {
     str(LabResult.NOT_DETECTED): SampleResult.NEGATIVE,
     str(LabResult.DETECTED): SampleResult.POSITIVE,
@@ -127,17 +128,12 @@ def _member_samples(
             TubeMember.sampled_at >= since,
         )
     )
+    # Unpacked by position: tens of thousands of rows, and a row's named attributes cost more.
     return [
-        _MemberSample(
-            person_id=row.person_id,
-            tube_id=row.tube_id,
-            campaign_id=row.campaign_id,
-            sampled_at=row.sampled_at,
-            pooled=row.member_count > 1,
-            lab_result=row.result,
-            reported_at=row.reported_at,
+        _MemberSample(person_id, tube_id, campaign_id, sampled_at, members > 1, result, reported)
+        for person_id, tube_id, campaign_id, sampled_at, members, result, reported in (
+            session.execute(stmt).tuples()
         )
-        for row in session.execute(stmt)
     ]
 
 
@@ -224,7 +220,7 @@ def testing_facts(
 def _pool_awaiting_review(samples: Sequence[_MemberSample]) -> datetime | None:
     """When the person's latest positive pool was reported, unless a later single-tube sample
     of theirs has a result (the recheck)."""
-    pools = [s for s in samples if s.pooled and s.lab_result == str(LabResult.DETECTED)]
+    pools = [s for s in samples if s.pooled and s.lab_result == DETECTED]
     if not pools:
         return None
     pool = max(pools, key=lambda s: s.sampled_at)
