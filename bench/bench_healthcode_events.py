@@ -152,13 +152,15 @@ class World:
 
 def timed_recompute(
     world: World, now: datetime, pack: HealthCodeSection
-) -> tuple[float, service.RecomputeResult]:
-    started = time.perf_counter()
+) -> tuple[float, float, service.RecomputeResult]:
+    """Wall seconds, this process's CPU seconds (less sensitive to a shared machine; the
+    database is in-process, so its work counts too) and the result."""
+    started, cpu = time.perf_counter(), time.process_time()
     result = service.recompute_affected(
         session=world.session, person_ids=world.ids, now=now, pack=pack
     )
     world.session.commit()
-    return time.perf_counter() - started, result
+    return time.perf_counter() - started, time.process_time() - cpu, result
 
 
 def main() -> None:
@@ -169,37 +171,40 @@ def main() -> None:
         assert first.changed == PEOPLE, first
         world.results(world.second, NOW - timedelta(minutes=30))
         world.session.commit()
-        all_change, changed = timed_recompute(world, NOW, pack)
+        all_change, all_cpu, changed = timed_recompute(world, NOW, pack)
         assert len(changed.changed) == PEOPLE, changed
         world.results(None, NOW + timedelta(minutes=10))
         world.session.commit()
-        none_change, second = timed_recompute(world, NOW + timedelta(minutes=20), pack)
+        none_change, none_cpu, second = timed_recompute(world, NOW + timedelta(minutes=20), pack)
         world.session.close()
 
         base = World(Path(folder), "loop.db", BASELINE_PEOPLE)
         jobs.recompute_all(session=base.session, now=NOW, pack=pack)
         base.results(base.second, NOW - timedelta(minutes=30))
         base.session.commit()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for pid in base.ids:
             service.recompute_affected(session=base.session, person_ids=[pid], now=NOW, pack=pack)
         base.session.commit()
-        loop = time.perf_counter() - started
+        loop, loop_cpu = time.perf_counter() - started, time.process_time() - cpu
         base.session.close()
 
     loop_rate = BASELINE_PEOPLE / loop
     print(
         f"event-driven recompute, {PEOPLE:,} affected, all change: {all_change:.2f} s "
+        f"(CPU {all_cpu:.2f} s) "
         f"({PEOPLE / all_change:,.0f}/s, target ≤ 1 s: {'met' if all_change <= 1 else 'missed'})"
     )
     print(
         f"event-driven recompute, {PEOPLE:,} affected, {len(second.changed)} change "
         f"({len(second.refreshed)} refreshed, {second.unchanged} untouched): {none_change:.2f} s "
+        f"(CPU {none_cpu:.2f} s) "
         f"({PEOPLE / none_change:,.0f}/s, target ≤ 1 s: {'met' if none_change <= 1 else 'missed'})"
     )
     print(
         f"baseline, person by person ({BASELINE_PEOPLE:,} people, all change): {loop_rate:,.0f}/s;"
-        f" batched is {PEOPLE / all_change / loop_rate:.1f}x faster"
+        f" batched is {PEOPLE / all_change / loop_rate:.1f}x faster (by CPU time: "
+        f"{PEOPLE / all_cpu / (BASELINE_PEOPLE / loop_cpu):.1f}x)"
     )
 
 

@@ -71,7 +71,7 @@ def test_it_refuses_naive_datetimes(session: Session) -> None:
 
 
 def _three_events(session: Session) -> list[AuditEvent]:
-    return [
+    events = [
         audit.record(
             session=session,
             actor=ACTOR,
@@ -84,6 +84,8 @@ def _three_events(session: Session) -> list[AuditEvent]:
         )
         for n in (1, 2, 3)
     ]
+    session.flush()
+    return events
 
 
 def test_it_chains_each_event_to_the_one_before(session: Session) -> None:

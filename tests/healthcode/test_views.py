@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Role
 from fangkong.core import clock
-from fangkong.healthcode import tokens
+from fangkong.healthcode import service, tokens
+from fangkong.healthcode.models import HealthCode
 from fangkong.registry.models import Person
 from tests import places
 from tests.healthcode import world
@@ -304,3 +306,37 @@ def test_a_reviewer_decides_an_appeal_over_http(
         "Changsha result confirmed",
     )
     assert client.get(f"{API}/me", headers=me).json()["colour"] == "green"
+
+
+def test_my_code_computes_a_first_code_then_reads_the_stored_one(
+    client: TestClient, session: Session, personas: Personas, manual: clock.ManualClock
+) -> None:
+    person = skipper(session, "查码者")
+    assert person.household_id is not None
+    me = personas.bearer(
+        personas.user(
+            "looker", Role.RESIDENT, person_id=person.id, household_id=person.household_id
+        )
+    )
+    assert service.get(session=session, person_id=person.id) is None
+
+    first = client.get(f"{API}/me", headers=me)
+
+    assert first.status_code == 200, first.text
+    assert first.json() == {
+        "person_id": person.id,
+        "colour": "yellow",
+        "rule_id": "zz.skipped_round",
+        "pack_id": "zhuzhou-2022-11",
+        "pack_version": 1,
+        "reasons": ["skipped_required_round"],
+        "decided_at": "2022-11-15T04:00:00Z",
+        "valid_until": None,
+    }
+    stored = service.get(session=session, person_id=person.id)
+    assert stored is not None and stored.revision == 1
+    # the stored row is what the next lookup answers, even after the facts moved on
+    session.execute(
+        update(HealthCode).where(HealthCode.person_id == person.id).values(colour="red")
+    )
+    assert client.get(f"{API}/me", headers=me).json() == {**first.json(), "colour": "red"}

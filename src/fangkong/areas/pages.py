@@ -19,6 +19,7 @@ from fangkong.areas.enums import RiskLevel, TargetKind
 from fangkong.areas.schemas import DayFactsIn
 from fangkong.config import get_settings
 from fangkong.core import clock
+from fangkong.healthcode import jobs as healthcode_jobs
 from fangkong.web.deps import ActorDep, SessionDep
 from fangkong.web.templating import render
 
@@ -146,8 +147,11 @@ def designation_page(
 @router.post("/risk-areas/{designation_id}/confirm")
 def confirm(session: SessionDep, actor: ActorDep, designation_id: int) -> Response:
     actor.require(Permission.AREAS_DESIGNATE)
+    started = clock.now()
     actions.confirm(session=session, actor=actor, designation_id=designation_id)
     session.commit()
+    # The residents' codes follow at once (up to the inline limit; the change feed takes more).
+    healthcode_jobs.recompute_inline(session=session, since=started)
     return _see_other(f"/risk-areas/{designation_id}")
 
 
@@ -186,14 +190,20 @@ def lift(
     session: SessionDep, actor: ActorDep, designation_id: int, reason: Annotated[str, Form()] = ""
 ) -> Response:
     actor.require(Permission.AREAS_DESIGNATE)
+    started = clock.now()
     actions.lift(session=session, actor=actor, designation_id=designation_id, reason=reason)
     session.commit()
+    # The residents' codes follow at once (up to the inline limit; the change feed takes more).
+    healthcode_jobs.recompute_inline(session=session, since=started)
     return _see_other(f"/risk-areas/{designation_id}")
 
 
 @router.post("/risk-areas/{designation_id}/confirm-change")
 def confirm_change(session: SessionDep, actor: ActorDep, designation_id: int) -> Response:
     actor.require(Permission.AREAS_DESIGNATE)
+    started = clock.now()
     actions.confirm_pending(session=session, actor=actor, designation_id=designation_id)
     session.commit()
+    # The residents' codes follow at once (up to the inline limit; the change feed takes more).
+    healthcode_jobs.recompute_inline(session=session, since=started)
     return _see_other(f"/risk-areas/{designation_id}")

@@ -18,6 +18,7 @@ from fangkong.areas.schemas import (
 )
 from fangkong.core import clock
 from fangkong.core.scope import Actor
+from fangkong.healthcode import jobs as healthcode_jobs
 from fangkong.web.deps import SessionDep, requires
 
 router = APIRouter(prefix="/api/v1/risk-areas", tags=["areas"])
@@ -62,8 +63,11 @@ def designate(
 
 @router.post("/{designation_id}/confirm")
 def confirm(designation_id: int, session: SessionDep, actor: Designator) -> DesignationRead:
+    """Confirm a proposed risk area; its residents' health codes are recomputed at once."""
+    started = clock.now()
     designation = actions.confirm(session=session, actor=actor, designation_id=designation_id)
     session.commit()
+    healthcode_jobs.recompute_inline(session=session, since=started)
     return DesignationRead.model_validate(designation)
 
 
@@ -79,18 +83,22 @@ def record_day(
 def lift(
     designation_id: int, body: ReasonIn, session: SessionDep, actor: Designator
 ) -> DesignationRead:
+    started = clock.now()
     designation = actions.lift(
         session=session, actor=actor, designation_id=designation_id, reason=body.reason
     )
     session.commit()
+    healthcode_jobs.recompute_inline(session=session, since=started)
     return DesignationRead.model_validate(designation)
 
 
 @router.post("/{designation_id}/confirm-change")
 def confirm_change(designation_id: int, session: SessionDep, actor: Designator) -> DesignationRead:
     """Confirm the change the rules proposed after a risk assessment."""
+    started = clock.now()
     designation = actions.confirm_pending(
         session=session, actor=actor, designation_id=designation_id
     )
     session.commit()
+    healthcode_jobs.recompute_inline(session=session, since=started)
     return DesignationRead.model_validate(designation)

@@ -23,7 +23,7 @@ def recompute(
         "--changed-within",
         min=1,
         help="Only people whose facts changed in the last N minutes (results, cases, "
-        "contacts, isolation orders).",
+        "contacts, isolation orders, risk areas).",
     ),
 ) -> None:
     """Recompute every person's code from the facts (nightly, or after a pack change); with

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, and_, func, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from fangkong.areas.enums import DesignationStatus, TargetKind
 from fangkong.areas.enums import RiskLevel as AreaRiskLevel
 from fangkong.areas.models import RiskDesignation
+from fangkong.db.ids import among
 from fangkong.healthcode.enums import CaseStatus, ContactKind, RiskLevel, SampleResult, Supervision
 from fangkong.healthcode.facts import (
     AreaFacts,
@@ -54,6 +55,7 @@ SAMPLE_LOOKBACK = timedelta(days=14)
 # Closed rounds within this look-back count as "skipped" for people in scope who never came.
 ROUND_LOOKBACK = timedelta(days=14)
 
+DETECTED = str(LabResult.DETECTED)
 LAB_TO_SAMPLE = {
     str(LabResult.NOT_DETECTED): SampleResult.NEGATIVE,
     str(LabResult.DETECTED): SampleResult.POSITIVE,
@@ -76,8 +78,9 @@ AREA_LEVEL = {
 RISK_ORDER = (RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.LOW, RiskLevel.NONE)
 
 
-@dataclass(frozen=True)
-class _MemberSample:
+class _MemberSample(NamedTuple):
+    """A NamedTuple, not a dataclass: a batch builds tens of thousands of them."""
+
     person_id: int
     tube_id: int
     campaign_id: int | None
@@ -94,7 +97,10 @@ def _member_samples(
     latest = (
         select(TubeResult.tube_id, func.max(TubeResult.reported_at).label("reported_at"))
         .join(TubeMember, TubeMember.tube_id == TubeResult.tube_id)
-        .where(TubeMember.person_id.in_(person_ids), TubeMember.sampled_at >= since)
+        .where(
+            among(TubeMember.person_id, person_ids, session.get_bind().dialect),
+            TubeMember.sampled_at >= since,
+        )
         .group_by(TubeResult.tube_id)
         .subquery()
     )
@@ -117,19 +123,17 @@ def _member_samples(
                 TubeResult.reported_at == latest.c.reported_at,
             ),
         )
-        .where(TubeMember.person_id.in_(person_ids), TubeMember.sampled_at >= since)
-    )
-    return [
-        _MemberSample(
-            person_id=row.person_id,
-            tube_id=row.tube_id,
-            campaign_id=row.campaign_id,
-            sampled_at=row.sampled_at,
-            pooled=row.member_count > 1,
-            lab_result=row.result,
-            reported_at=row.reported_at,
+        .where(
+            among(TubeMember.person_id, person_ids, session.get_bind().dialect),
+            TubeMember.sampled_at >= since,
         )
-        for row in session.execute(stmt)
+    )
+    # Unpacked by position: tens of thousands of rows, and a row's named attributes cost more.
+    return [
+        _MemberSample(person_id, tube_id, campaign_id, sampled_at, members > 1, result, reported)
+        for person_id, tube_id, campaign_id, sampled_at, members, result, reported in (
+            session.execute(stmt).tuples()
+        )
     ]
 
 
@@ -141,7 +145,7 @@ def _latest_negatives(
         select(TubeMember.person_id, func.max(TubeMember.sampled_at))
         .join(TubeResult, TubeResult.tube_id == TubeMember.tube_id)
         .where(
-            TubeMember.person_id.in_(person_ids),
+            among(TubeMember.person_id, person_ids, session.get_bind().dialect),
             TubeMember.sampled_at < before,
             TubeResult.result == str(LabResult.NOT_DETECTED),
         )
@@ -184,7 +188,9 @@ def testing_facts(
     }
     older = _latest_negatives(session, person_ids, since)
     people = session.execute(
-        select(Person.id, Person.area_path, Person.tags).where(Person.id.in_(person_ids))
+        select(Person.id, Person.area_path, Person.tags).where(
+            among(Person.id, person_ids, session.get_bind().dialect)
+        )
     ).all()
     result: dict[int, TestingFacts] = {}
     for person in people:
@@ -214,7 +220,7 @@ def testing_facts(
 def _pool_awaiting_review(samples: Sequence[_MemberSample]) -> datetime | None:
     """When the person's latest positive pool was reported, unless a later single-tube sample
     of theirs has a result (the recheck)."""
-    pools = [s for s in samples if s.pooled and s.lab_result == str(LabResult.DETECTED)]
+    pools = [s for s in samples if s.pooled and s.lab_result == DETECTED]
     if not pools:
         return None
     pool = max(pools, key=lambda s: s.sampled_at)
@@ -245,7 +251,7 @@ def tracing_facts(
     case_rows = session.execute(
         select(Case.person_id, Case.kind, Case.status, Case.reported_at, Case.updated_at)
         .where(
-            Case.person_id.in_(person_ids),
+            among(Case.person_id, person_ids, session.get_bind().dialect),
             Case.status.not_in([str(CaseCourse.VOID), str(CaseCourse.DIED)]),
             Case.reported_at <= now,
         )
@@ -259,7 +265,7 @@ def tracing_facts(
     contacts: dict[int, tuple[ContactKind, datetime]] = {}
     contact_rows = session.execute(
         select(Contact.person_id, Contact.category, Contact.last_exposure_at).where(
-            Contact.person_id.in_(person_ids),
+            among(Contact.person_id, person_ids, session.get_bind().dialect),
             Contact.status != str(ContactStatus.CLOSED),
             Contact.last_exposure_at <= now,
         )
@@ -279,7 +285,10 @@ def tracing_facts(
         person_id: at
         for person_id, at in session.execute(
             select(CompanionFlag.person_id, func.max(CompanionFlag.at))
-            .where(CompanionFlag.person_id.in_(person_ids), CompanionFlag.at <= now)
+            .where(
+                among(CompanionFlag.person_id, person_ids, session.get_bind().dialect),
+                CompanionFlag.at <= now,
+            )
             .group_by(CompanionFlag.person_id)
         ).tuples()
     }
@@ -304,7 +313,7 @@ def isolation_facts(
     stmt = select(
         IsolationOrder.person_id, IsolationOrder.kind, IsolationOrder.phase_started_at
     ).where(
-        IsolationOrder.person_id.in_(person_ids),
+        among(IsolationOrder.person_id, person_ids, session.get_bind().dialect),
         IsolationOrder.status == str(OrderStatus.ACTIVE),
     )
     result: dict[int, IsolationFacts] = {}
@@ -349,7 +358,7 @@ def area_facts(
         )
         .outerjoin(Household, Household.id == Person.household_id)
         .outerjoin(Building, Building.id == Household.building_id)
-        .where(Person.id.in_(person_ids))
+        .where(among(Person.id, person_ids, session.get_bind().dialect))
     ).all()
     result: dict[int, AreaFacts] = {}
     for person in people:
@@ -395,7 +404,7 @@ def vaccination_of(*, session: Session, person_ids: Sequence[int]) -> dict[int, 
             func.count(DoseRecord.id),
             func.max(DoseRecord.administered_on),
         )
-        .where(DoseRecord.person_id.in_(person_ids))
+        .where(among(DoseRecord.person_id, person_ids, session.get_bind().dialect))
         .group_by(DoseRecord.person_id)
     )
     found = {pid: Vaccination(count, last) for pid, count, last in session.execute(stmt)}
@@ -415,10 +424,10 @@ def latest_negative_at(*, session: Session, person_id: int) -> datetime | None:
 
 
 def changed_since(*, session: Session, since: datetime) -> set[int]:
-    """People whose testing, tracing or isolation facts moved at or after ``since``: results
-    applied to their tubes, their round status, their case, their contact classification, a
-    companion flag or their isolation order. The feed of the event-driven recompute; a change of
-    risk areas reaches residents through the nightly full recompute."""
+    """People whose testing, tracing, isolation or area facts moved at or after ``since``:
+    results applied to their tubes, their round status, their case, their contact
+    classification, a companion flag, their isolation order, or a risk designation covering
+    their home that was confirmed, changed or lifted. The feed of the event-driven recompute."""
     queries = (
         select(TubeMember.person_id)
         .join(TubeOutcome, TubeOutcome.tube_id == TubeMember.tube_id)
@@ -432,4 +441,39 @@ def changed_since(*, session: Session, since: datetime) -> set[int]:
     changed: set[int] = set()
     for query in queries:
         changed.update(session.scalars(query.distinct()))
+    changed.update(_residents_of_designations_changed(session, since))
     return changed
+
+
+def _residents_of_designations_changed(session: Session, since: datetime) -> set[int]:
+    """Everyone living under a designation whose row moved since ``since`` (a proposal changes
+    nothing for residents until it is confirmed, but re-reading them is harmless)."""
+    designations = session.execute(
+        select(
+            RiskDesignation.target_kind,
+            RiskDesignation.area_path,
+            RiskDesignation.compound_id,
+            RiskDesignation.building_id,
+            RiskDesignation.unit,
+        ).where(RiskDesignation.updated_at >= since)
+    ).all()
+    residents: set[int] = set()
+    for d in designations:
+        if d.target_kind == str(TargetKind.AREA):
+            query = select(Person.id).where(Person.area_path.startswith(d.area_path))
+        else:
+            query = select(Person.id).join(Household, Household.id == Person.household_id)
+            if d.target_kind == str(TargetKind.COMPOUND):
+                query = query.join(Building, Building.id == Household.building_id).where(
+                    Building.compound_id == d.compound_id
+                )
+            elif d.target_kind == str(TargetKind.BUILDING):
+                query = query.where(Household.building_id == d.building_id)
+            elif d.target_kind == str(TargetKind.UNIT):
+                query = query.where(
+                    Household.building_id == d.building_id, Household.unit == d.unit
+                )
+            else:
+                continue
+        residents.update(session.scalars(query))
+    return residents

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from fangkong.accounts.enums import Permission
 from fangkong.core.errors import FangkongError
 from fangkong.core.scope import Actor, scope_to_jurisdiction
+from fangkong.db.ids import among
 from fangkong.healthcode import events, providers
 from fangkong.healthcode.enums import OverrideStatus
 from fangkong.healthcode.facts import (
@@ -33,7 +34,7 @@ from fangkong.healthcode.facts import (
 )
 from fangkong.healthcode.models import CodeOverride, HealthCode
 from fangkong.healthcode.rules import apply_override, evaluate, override_id_of
-from fangkong.healthcode.schemas import CodeDecision, HealthCodeSection
+from fangkong.healthcode.schemas import CodeDecision, CodeRead, HealthCodeSection
 from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.packs import catalog as packs_catalog
 from fangkong.registry.models import Person
@@ -45,8 +46,9 @@ GROUP_FIELD: Mapping[type[Any], str] = {
     IsolationFacts: "isolation",
     AreaFacts: "areas",
 }
-# Bounded IN lists keep every statement well under SQLite's bound-parameter limit.
-CHUNK = 500
+# People per batch: their ids are bound as one parameter (``db.ids.among``), so the bound is
+# memory and the length of one transaction's work, not SQLite's parameter limit.
+CHUNK = 2000
 
 
 class FactsProvider(Protocol):
@@ -107,6 +109,21 @@ class Stored(StrEnum):
     CONFLICTED = "conflicted"
 
 
+def decide_all(
+    *, facts: Mapping[int, PersonFacts], now: datetime, pack: HealthCodeSection
+) -> dict[int, CodeDecision]:
+    """``evaluate`` for many people, once per distinct set of facts: the engine is pure, and
+    most people of a batch share theirs (nothing known against them, or the same round)."""
+    seen: dict[PersonFacts, CodeDecision] = {}
+    decisions: dict[int, CodeDecision] = {}
+    for person_id, mine in facts.items():
+        decision = seen.get(mine)
+        if decision is None:
+            decision = seen[mine] = evaluate(facts=mine, now=now, pack=pack)
+        decisions[person_id] = decision
+    return decisions
+
+
 def recompute_for(
     *,
     session: Session,
@@ -116,7 +133,11 @@ def recompute_for(
     providers: Sequence[FactsProvider] = DEFAULT_PROVIDERS,
 ) -> RecomputeResult:
     """Evaluate every person in ``person_ids`` and store the codes that differ from the stored
-    ones. Writes go in the caller's transaction (the caller commits)."""
+    ones. Writes go in the caller's transaction (the caller commits).
+
+    Set-based per chunk: one insert of first codes, one conditional update per kind of write
+    (new code, refreshed explanation) run as one executemany, one insert of change rows and one
+    chained insert of audit events."""
     outcomes: dict[Stored, list[int]] = {kind: [] for kind in Stored}
     ids = sorted(set(person_ids))
     for start in range(0, len(ids), CHUNK):
@@ -135,11 +156,11 @@ def recompute_for(
                     HealthCode.reasons,
                     HealthCode.valid_until,
                     HealthCode.revision,
-                ).where(HealthCode.person_id.in_(chunk))
+                ).where(among(HealthCode.person_id, chunk, session.get_bind().dialect))
             )
         }
         facts = gather_facts(session=session, person_ids=chunk, now=now, providers=providers)
-        decisions = {pid: evaluate(facts=facts[pid], now=now, pack=pack) for pid in chunk}
+        decisions = decide_all(facts=facts, now=now, pack=pack)
         for override in active_overrides(session=session, person_ids=chunk, now=now):
             decisions[override.person_id] = apply_override(
                 decisions[override.person_id],
@@ -148,32 +169,51 @@ def recompute_for(
                 expires_at=override.expires_at,
                 clear_state=pack.clear_state,
             )
-        # Change rows and audit events are flushed once per chunk, not before every statement.
         with session.no_autoflush:
-            first = [pid for pid in chunk if pid not in stored]
-            inserted = _insert_absent(session, {pid: decisions[pid] for pid in first})
-            for person_id in first:
-                if person_id not in inserted:
-                    outcomes[Stored.CONFLICTED].append(person_id)
-                    continue
-                events.code_changed(
-                    session=session,
-                    person_id=person_id,
-                    old_colour=None,
-                    old_rule_ref=None,
-                    decision=decisions[person_id],
-                )
-                outcomes[Stored.CHANGED].append(person_id)
-            for person_id, row in stored.items():
-                outcome = _store(session, person_id, row, decisions[person_id])
-                outcomes[outcome].append(person_id)
-        session.flush()
+            _store_chunk(session, chunk, stored, decisions, outcomes)
     return RecomputeResult(
         changed=tuple(sorted(outcomes[Stored.CHANGED])),
         refreshed=tuple(sorted(outcomes[Stored.REFRESHED])),
         unchanged=len(outcomes[Stored.UNCHANGED]),
         conflicted=tuple(sorted(outcomes[Stored.CONFLICTED])),
     )
+
+
+def _store_chunk(
+    session: Session,
+    chunk: Sequence[int],
+    stored: Mapping[int, Row[Any]],
+    decisions: Mapping[int, CodeDecision],
+    outcomes: dict[Stored, list[int]],
+) -> None:
+    changes: list[events.CodeChange] = []
+    first = [pid for pid in chunk if pid not in stored]
+    inserted = _insert_absent(session, {pid: decisions[pid] for pid in first})
+    for person_id in first:
+        if person_id not in inserted:
+            outcomes[Stored.CONFLICTED].append(person_id)
+        else:
+            changes.append(events.CodeChange(person_id, None, None, decisions[person_id]))
+    writes: dict[bool, list[tuple[int, Row[Any], CodeDecision]]] = {True: [], False: []}
+    for person_id, row in stored.items():
+        decision = decisions[person_id]
+        kind = _kind_of_write(row, decision)
+        if kind is None:
+            outcomes[Stored.UNCHANGED].append(person_id)
+        else:
+            writes[kind].append((person_id, row, decision))
+    for is_new_code, batch in writes.items():
+        written = _update_all(session, batch, is_new_code=is_new_code)
+        for person_id, row, decision in batch:
+            if person_id not in written:
+                outcomes[Stored.CONFLICTED].append(person_id)
+            elif not is_new_code:
+                outcomes[Stored.REFRESHED].append(person_id)
+            else:
+                changes.append(events.CodeChange(person_id, row.colour, _ref_of(row), decision))
+    changes.sort(key=lambda change: change.person_id)
+    events.codes_changed(session=session, changes=changes)
+    outcomes[Stored.CHANGED].extend(change.person_id for change in changes)
 
 
 def active_overrides(
@@ -184,7 +224,7 @@ def active_overrides(
     stmt = (
         select(CodeOverride)
         .where(
-            CodeOverride.person_id.in_(person_ids),
+            among(CodeOverride.person_id, person_ids, session.get_bind().dialect),
             CodeOverride.status == str(OverrideStatus.ACTIVE),
             CodeOverride.expires_at > now,
         )
@@ -224,31 +264,24 @@ def recompute_affected(
     )
 
 
-def _store(session: Session, person_id: int, row: Row[Any], decision: CodeDecision) -> Stored:
-    """Write one stored code that differs from its decision, by conditional update."""
-    old_ref = f"{row.pack_id}@{row.pack_version}#{row.rule_id}"
+def _ref_of(row: Row[Any]) -> str:
+    return f"{row.pack_id}@{row.pack_version}#{row.rule_id}"
+
+
+def _kind_of_write(row: Row[Any], decision: CodeDecision) -> bool | None:
+    """None when the stored code already says what ``decision`` says; True for a new code
+    (colour or deciding rule changed: a change row and an event); False for a refresh."""
     # A new pack version that keeps the colour and the rule (hc.no_risk under cn-9, then under
     # cn-20) is not a new code: it would otherwise write an event for every person at once.
-    is_new_code = row.colour != decision.colour or row.rule_id != decision.rule_id
+    is_new_code = bool(row.colour != decision.colour or row.rule_id != decision.rule_id)
     is_same_explanation = (
-        old_ref == decision.rule_ref
+        _ref_of(row) == decision.rule_ref
         and list(row.reasons) == list(decision.reasons)
         and row.valid_until == decision.valid_until
     )
     if not is_new_code and is_same_explanation:
-        return Stored.UNCHANGED
-    if not _update(session, person_id, row.revision, decision, is_new_code=is_new_code):
-        return Stored.CONFLICTED
-    if not is_new_code:
-        return Stored.REFRESHED
-    events.code_changed(
-        session=session,
-        person_id=person_id,
-        old_colour=row.colour,
-        old_rule_ref=old_ref,
-        decision=decision,
-    )
-    return Stored.CHANGED
+        return None
+    return is_new_code
 
 
 def _values(decision: CodeDecision) -> dict[str, Any]:
@@ -305,22 +338,37 @@ VALUE_COLUMNS = ("colour", "rule_id", "pack_id", "pack_version", "reasons", "val
 UPDATES = {new_code: _conditional_update(new_code=new_code) for new_code in (True, False)}
 
 
-def _update(
+def _params(person_id: int, seen_revision: int, decision: CodeDecision) -> dict[str, Any]:
+    params = {f"v_{name}": value for name, value in _values(decision).items()}
+    params["v_decided_at"] = decision.evaluated_at
+    return {"pid": person_id, "seen": seen_revision, **params}
+
+
+def _update_all(
     session: Session,
-    person_id: int,
-    seen_revision: int,
-    decision: CodeDecision,
+    batch: Sequence[tuple[int, Row[Any], CodeDecision]],
     *,
     is_new_code: bool,
-) -> bool:
-    """Conditional update: False when the row's revision moved since it was read."""
-    params = {f"v_{name}": value for name, value in _values(decision).items()}
-    if is_new_code:
-        params["v_decided_at"] = decision.evaluated_at
-    result = session.connection().execute(
-        UPDATES[is_new_code], {"pid": person_id, "seen": seen_revision, **params}
-    )
-    return result.rowcount == 1
+) -> set[int]:
+    """Conditional updates of a batch in one executemany; returns the person ids written.
+
+    The drivers report the summed row count of an executemany, not which rows matched. When it
+    falls short (someone wrote some of the rows since they were read, which is rare), the batch
+    is undone to a savepoint and applied row by row, to learn which rows to recompute again."""
+    if not batch:
+        return set()
+    statement = UPDATES[is_new_code]
+    params = [_params(pid, row.revision, decision) for pid, row, decision in batch]
+    if not is_new_code:
+        for item in params:
+            del item["v_decided_at"]
+    connection = session.connection()
+    savepoint = connection.begin_nested()
+    if connection.execute(statement, params).rowcount == len(params):
+        savepoint.commit()
+        return {pid for pid, _, _ in batch}
+    savepoint.rollback()
+    return {item["pid"] for item in params if connection.execute(statement, item).rowcount == 1}
 
 
 class Unexplained(StrEnum):
@@ -456,6 +504,17 @@ def decide(
             clear_state=section.clear_state,
         )
     return decision, facts
+
+
+def stored_code(*, session: Session, person_id: int) -> CodeRead | None:
+    """The stored code for display, read as one primary-key row without the ORM identity map
+    (the hot path of the code page: read-only, no transaction work)."""
+    row = session.execute(
+        select(*(HealthCode.__table__.c[name] for name in CodeRead.model_fields)).where(
+            HealthCode.person_id == person_id
+        )
+    ).one_or_none()
+    return None if row is None else CodeRead.model_validate(row._mapping)
 
 
 def current_code(*, session: Session, person_id: int, now: datetime) -> HealthCode:

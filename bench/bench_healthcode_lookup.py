@@ -1,0 +1,344 @@
+"""Health codes: code lookup for display over HTTP, p50/p99 at a fixed request rate.
+
+The app is served by uvicorn (one worker, uvloop + httptools) in its own process, on a fresh
+SQLite file with 2,000 residents and their stored codes; 50 resident accounts call
+``GET /api/v1/healthcode/me`` with their bearer tokens. A second process drives the load: an
+asyncio client with raw HTTP/1.1 keep-alive connections sends requests on a fixed schedule
+(open loop: a request's latency counts from when it was due, so a server that falls behind is
+charged for the wait, not hidden by it).
+
+Baseline, same server and data: ``/bench/me-baseline``, the handler as it was before the lean
+path (load the person, then the ORM code row, commit, validate) — mounted only in this
+benchmark's server.
+
+Target (issue #5): p99 ≤ 10 ms at 2,000 requests/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from fangkong.app import create_app
+from fangkong.core import clock
+from fangkong.healthcode import appeals, service
+from fangkong.healthcode.schemas import CodeRead
+from fangkong.healthcode.views import Resident
+from fangkong.web.deps import SessionDep
+
+RATE = 2_000
+LOW_RATE = 500
+SECONDS = 5.0
+# Fewer connections than the database pool holds (5 + 10 overflow): the web layer's
+# authentication dependency is async and reads the database on the event loop, so with more
+# requests in flight than pooled connections it blocks the loop waiting for a connection that
+# only the loop can free (until the pool's 30 s timeout).
+CONNECTIONS = 12
+PEOPLE = 2_000
+ACCOUNTS = 50
+NOW = datetime(2022, 11, 15, 4, tzinfo=UTC)
+LEAN = "/api/v1/healthcode/me"
+BASELINE = "/bench/me-baseline"
+
+
+def make_app() -> FastAPI:
+    """The platform's app plus the baseline route (uvicorn ``--factory``)."""
+    app = create_app()
+    router = APIRouter()
+
+    @router.get(BASELINE)
+    def baseline(session: SessionDep, actor: Resident) -> CodeRead:
+        person = appeals.own_person(session=session, actor=actor)
+        code = service.current_code(session=session, person_id=person.id, now=clock.now())
+        session.commit()
+        return CodeRead.model_validate(code)
+
+    app.include_router(router)
+    return app
+
+
+def prepare(url: str) -> list[str]:
+    """Residents with stored codes and resident accounts; returns the accounts' tokens."""
+    from fangkong.accounts import service as accounts
+    from fangkong.accounts.enums import Role
+    from fangkong.db import migrate
+    from fangkong.db.session import create_db_engine
+    from fangkong.healthcode import jobs
+    from fangkong.registry import service as registry_service
+    from fangkong.registry.models import Person
+
+    migrate.upgrade(url)
+    with Session(create_db_engine(url), expire_on_commit=False) as session:
+        registry_service.load_divisions(session=session)
+        session.execute(
+            insert(Person),
+            [
+                {
+                    "area_path": "/43/4302/430203/",
+                    "document_type": "resident_id",
+                    "id_number_encrypted": "x",
+                    "id_number_index": f"bench-{i}",
+                    "id_number_masked": "m",
+                    "name": "n",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                    "tags": 0,
+                    "status": "active",
+                }
+                for i in range(PEOPLE)
+            ],
+        )
+        session.commit()
+        jobs.recompute_all(session=session, now=NOW)
+        ids = list(session.scalars(select(Person.id).order_by(Person.id).limit(ACCOUNTS)))
+        tokens = []
+        for pid in ids:
+            user = accounts.create_user(
+                session=session,
+                actor=None,
+                username=f"resident-{pid}",
+                password="bench-password-1",  # noqa: S106 (a throwaway database)
+                role=Role.RESIDENT,
+                display_name=f"resident {pid}",
+                person_id=pid,
+            )
+            session.flush()
+            tokens.append(
+                accounts.issue_api_token(
+                    session=session, actor=None, user=user, name="bench", expires_at=None
+                )
+            )
+        session.commit()
+    return tokens
+
+
+async def _drive(port: int, path: str, tokens: list[str], rate: float, seconds: float) -> dict:
+    """Open-loop load: request i is due at start + i/rate; returns latencies in ms."""
+    total = int(rate * seconds)
+    requests = [
+        (
+            f"GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {tokens[i % len(tokens)]}"
+            "\r\n\r\n"
+        ).encode()
+        for i in range(total)
+    ]
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.2
+    # A server that cannot keep up is not waited for forever: requests still unsent by then
+    # are counted as not served.
+    deadline = start + seconds * 2 + 1
+
+    async def connection() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for i in counter:
+            if loop.time() > deadline:
+                break
+            due = start + i / rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            writer.write(requests[i])
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            latencies.append((loop.time() - due) * 1000)
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors += 1
+        writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
+    elapsed = loop.time() - start
+    return {"latencies": latencies, "errors": errors, "elapsed": elapsed, "offered": total}
+
+
+def drive_main() -> None:
+    """Client process: ``bench_healthcode_lookup.py --drive PORT PATH RATE SECONDS`` with the
+    tokens on stdin; prints JSON."""
+    port, path, rate, seconds = int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), sys.argv[5]
+    tokens = json.loads(sys.stdin.read())
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    result = asyncio.run(_drive(port, path, tokens, rate, float(seconds)))
+    print(json.dumps(result))
+
+
+def cpu_per_request(url: str, token: str, paths: tuple[str, ...]) -> dict[str, float]:
+    """Milliseconds of this process's CPU per request for each path, calling the ASGI app
+    directly (no network, no client): what one lookup costs the server, less sensitive to a
+    busy machine than latency. The paths alternate in rounds of 200 calls and the median round
+    counts, so a burst of load elsewhere does not land on one path only."""
+    from fangkong.config import get_settings
+    from fangkong.db.session import get_engine, get_sessionmaker
+
+    os.environ["FANGKONG_DATABASE_URL"] = url
+    for cached in (get_settings, get_engine, get_sessionmaker):
+        cached.cache_clear()
+    app = make_app()
+
+    def scope(path: str) -> dict:
+        return {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "GET",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "scheme": "http",
+            "server": ("bench", 80),
+            "client": ("127.0.0.1", 1),
+            "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
+        }
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"status {message['status']}")
+
+    async def calls(path: str, n: int) -> float:
+        cpu = time.process_time()
+        for _ in range(n):
+            await app(scope(path), receive, send)
+        return (time.process_time() - cpu) / n * 1000
+
+    async def rounds() -> dict[str, float]:
+        for path in paths:
+            await calls(path, 50)
+        per_path: dict[str, list[float]] = {path: [] for path in paths}
+        for _ in range(7):
+            for path in paths:
+                per_path[path].append(await calls(path, 200))
+        return {path: statistics.median(ms) for path, ms in per_path.items()}
+
+    return asyncio.run(rounds())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(port: int) -> None:
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def run(port: int, path: str, tokens: list[str], rate: float, seconds: float) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--drive", str(port), path, str(rate), str(seconds)],
+        input=json.dumps(tokens),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout)
+    lat = sorted(result["latencies"])
+    return {
+        "rate": len(lat) / result["elapsed"],
+        "p50": statistics.median(lat),
+        "p99": lat[int(len(lat) * 0.99) - 1],
+        "errors": result["errors"],
+        "count": len(lat),
+        "unserved": result["offered"] - len(lat),
+    }
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'lookup.db'}"
+        started = time.perf_counter()
+        tokens = prepare(url)
+        print(f"prepared in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        port = _free_port()
+        env = {**os.environ, "FANGKONG_DATABASE_URL": url}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "bench_healthcode_lookup:make_app",
+                "--app-dir",
+                str(Path(__file__).parent),
+                "--port",
+                str(port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        )
+        try:
+            _wait_for(port)
+            run(port, LEAN, tokens, 200, 1.0)  # warm-up: connections, caches, compiled SQL
+            run(port, BASELINE, tokens, 200, 1.0)
+            figures = {}
+            for rate in (LOW_RATE, RATE):
+                for label, path in (("lean", LEAN), ("baseline", BASELINE)):
+                    figures[(label, rate)] = run(port, path, tokens, rate, SECONDS)
+                    print(f"{label} at {rate}/s done", file=sys.stderr, flush=True)
+        finally:
+            server.terminate()
+            server.wait(10)
+        cpu = cpu_per_request(url, tokens[0], (LEAN, BASELINE))
+    for (label, rate), f in figures.items():
+        print(
+            f"code lookup over HTTP, {label} ({LEAN if label == 'lean' else BASELINE}), "
+            f"offered {rate:,}/s: achieved {f['rate']:,.0f}/s, p50 {f['p50']:.1f} ms, "
+            f"p99 {f['p99']:.1f} ms, {f['errors']} errors of {f['count']:,}, "
+            f"{f['unserved']:,} not served by the deadline"
+        )
+    print(
+        f"server CPU per lookup (ASGI app called in-process, median of 7 rounds of 200): lean "
+        f"{cpu[LEAN]:.2f} ms, baseline {cpu[BASELINE]:.2f} ms, ratio "
+        f"{cpu[BASELINE] / cpu[LEAN]:.1f}x"
+    )
+    lean, base = figures[("lean", RATE)], figures[("baseline", RATE)]
+    print(
+        f"at {RATE:,}/s offered: p99 {lean['p99']:.1f} ms "
+        f"(target ≤ 10 ms: {'met' if lean['p99'] <= 10 else 'missed'}); baseline p99 "
+        f"{base['p99']:.1f} ms, ratio {base['p99'] / lean['p99']:.1f}x"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--drive":
+        drive_main()
+    else:
+        main()
