@@ -15,7 +15,7 @@ from fangkong.db.transitions import transition
 from fangkong.registry.models import Household, Person
 from fangkong.testing.enums import LabResult
 from fangkong.testing.models import Tube, TubeMember, TubeResult
-from fangkong.tracing import companions, events, service
+from fangkong.tracing import companions, events, journeys, service
 from fangkong.tracing.enums import (
     CaseKind,
     ContactBasis,
@@ -25,7 +25,14 @@ from fangkong.tracing.enums import (
     TrajectoryKind,
 )
 from fangkong.tracing.errors import TracingErrorCode
-from fangkong.tracing.models import Case, Contact, ContactEvidence, Investigation
+from fangkong.tracing.models import (
+    Case,
+    Contact,
+    ContactEvidence,
+    Investigation,
+    Journey,
+    TrajectoryEntry,
+)
 from fangkong.tracing.rules import (
     ContactFinding,
     Evidence,
@@ -35,6 +42,7 @@ from fangkong.tracing.rules import (
     secondary_contacts,
 )
 from fangkong.tracing.section import TracingSection
+from fangkong.tracing.transport import transport_contacts
 
 POSITIVE_RULE = "tracing.case_from_positive_result"
 
@@ -139,8 +147,9 @@ def gather_evidence(
     *, session: Session, investigation: Investigation, case: Case, section: TracingSection
 ) -> list[Evidence]:
     """Every candidate the trajectory and the registry give, before classification: household
-    members, building neighbours (if the pack lists them), colleagues, and people who scanned
-    the same place codes within the window widened by the pack's dwell allowance."""
+    members, building neighbours (if the pack lists them), colleagues, fellow travellers on the
+    case's journeys (under the pack's transport rule), and people who scanned the same place
+    codes within the window widened by the pack's dwell allowance."""
     case_person = session.get(Person, case.person_id)
     assert case_person is not None
     entries = service.trajectory(
@@ -197,6 +206,8 @@ def gather_evidence(
                     workplace_id=case_person.workplace_id,
                 )
             )
+    if ContactBasis.TRANSPORT in criteria and section.transport is not None:
+        found.extend(_journey_evidence(session, entries, section))
     exposures = _exposures(session, investigation, case.person_id)
     if exposures:
         for hit in service.contacts_for_exposures(
@@ -213,6 +224,33 @@ def gather_evidence(
                     venue_id=hit.venue_id,
                 )
             )
+    return found
+
+
+def _journey_evidence(
+    session: Session, entries: list[TrajectoryEntry], section: TracingSection
+) -> list[Evidence]:
+    """Everyone on record aboard each journey of the trajectory, kept by the transport rule."""
+    assert section.transport is not None
+    found: list[Evidence] = []
+    for entry in entries:
+        if entry.journey_id is None:
+            continue
+        journey = session.get(Journey, entry.journey_id)
+        assert journey is not None
+        case_traveller = journeys.traveller(journey)
+        found.extend(
+            transport_contacts(
+                journey=journeys.service_of(journey),
+                case=case_traveller,
+                others=[
+                    journeys.traveller(other)
+                    for other in journeys.aboard(session=session, journey=journey)
+                ],
+                rule=section.transport,
+                at=journey.boarded_at or entry.started_at or journey.created_at,
+            )
+        )
     return found
 
 
@@ -379,6 +417,8 @@ def find_contacts(*, session: Session, actor: Actor | None, investigation_id: in
                 household_id=item.household_id,
                 workplace_id=item.workplace_id,
                 via_person_id=item.via_person_id,
+                journey_id=item.journey_id,
+                detail=item.detail,
                 at=item.at,
                 minutes=item.minutes,
             )

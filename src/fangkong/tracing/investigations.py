@@ -1,9 +1,10 @@
-"""Investigations: the look-back window and deadline, the trajectory pulled from scans, home
-and workplace, and the epidemiologist's edits to it."""
+"""Investigations: the look-back window and deadline, the trajectory pulled from scans, home,
+workplace and passenger manifests, and the epidemiologist's edits to it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,17 +17,19 @@ from fangkong.registry import service as registry_service
 from fangkong.registry.models import Person
 from fangkong.testing.enums import LabResult
 from fangkong.testing.models import TubeMember, TubeResult
-from fangkong.tracing import events
+from fangkong.tracing import events, journeys
 from fangkong.tracing.enums import (
     DetectionRoute,
     EntrySource,
     InvestigationStatus,
+    JourneySource,
     TrajectoryKind,
 )
 from fangkong.tracing.errors import TracingErrorCode
 from fangkong.tracing.models import (
     Case,
     Investigation,
+    Journey,
     PlaceScan,
     TrajectoryEntry,
 )
@@ -35,6 +38,7 @@ from fangkong.tracing.rules import (
     lookback_window,
 )
 from fangkong.tracing.section import TracingSection
+from fangkong.tracing.transport import JourneyProblem, check_journey
 
 
 def open_investigation(
@@ -110,8 +114,9 @@ def last_negative_sample(*, session: Session, person_id: int, before: datetime) 
 
 
 def pull_trajectory(*, session: Session, investigation: Investigation, person: Person) -> int:
-    """Add the automatic entries not present yet: the case's scans inside the window, home and
-    workplace. Entries the epidemiologist removed stay removed. Returns how many were added."""
+    """Add the automatic entries not present yet: the case's scans inside the window, home,
+    workplace, and the journeys manifests put the case on during the window. Entries the
+    epidemiologist removed stay removed. Returns how many were added."""
     now = clock.now()
     entries = list(
         session.scalars(
@@ -165,6 +170,33 @@ def pull_trajectory(*, session: Session, investigation: Investigation, person: P
                 workplace_id=person.workplace_id,
                 started_at=investigation.window_start,
                 ended_at=investigation.window_end,
+                created_at=now,
+            )
+        )
+    linked = {entry.journey_id for entry in entries if entry.journey_id is not None}
+    for journey in session.scalars(
+        select(Journey)
+        .where(
+            Journey.person_id == person.id,
+            Journey.service_date >= investigation.window_start.date(),
+            Journey.service_date <= investigation.window_end.date(),
+        )
+        .order_by(Journey.service_date, Journey.id)
+    ):
+        if journey.id in linked:
+            continue
+        added.append(
+            TrajectoryEntry(
+                investigation_id=investigation.id,
+                kind=str(TrajectoryKind.TRANSPORT),
+                source=str(EntrySource.AUTO),
+                journey_id=journey.id,
+                description=_journey_label(journey),
+                started_at=journey.boarded_at
+                or max(
+                    datetime.combine(journey.service_date, time(0), UTC),
+                    investigation.window_start,
+                ),
                 created_at=now,
             )
         )
@@ -240,6 +272,7 @@ def _entry_snapshot(entry: TrajectoryEntry) -> dict[str, Any]:
         "kind": entry.kind,
         "source": entry.source,
         "venue_id": entry.venue_id,
+        "journey_id": entry.journey_id,
         "description": entry.description,
         "started_at": entry.started_at.isoformat() if entry.started_at else None,
         "ended_at": entry.ended_at.isoformat() if entry.ended_at else None,
@@ -281,12 +314,29 @@ def add_trajectory_entry(
     ended_at: datetime | None = None,
     venue_id: int | None = None,
     description: str | None = None,
+    journey: Mapping[str, Any] | None = None,
 ) -> TrajectoryEntry:
     """A place or journey the case reported (source ``manual``). A venue entry takes part in
-    the co-presence search; a free-text place or a journey is recorded for the investigator."""
+    the co-presence search, a journey given as ``journey`` (mode, number, service_date and
+    optionally carriage, seat, boarded_at; see :func:`transport.check_journey`) in the search
+    over shared transport; a free-text place or journey is recorded for the investigator."""
     investigation = investigation_for_edit(
         session=session, actor=actor, investigation_id=investigation_id
     )
+    journey_row = None
+    if journey is not None:
+        if kind is not TrajectoryKind.TRANSPORT:
+            raise FangkongError(
+                TracingErrorCode.TRAJECTORY_ENTRY_INVALID,
+                "only a transport entry carries a journey",
+                field="journey",
+            )
+        journey_row = _case_journey(session, actor, investigation, journey)
+        if started_at is None:
+            started_at = journey_row.boarded_at or datetime.combine(
+                journey_row.service_date, time(0), UTC
+            )
+        description = description or _journey_label(journey_row)
     if kind not in (TrajectoryKind.PLACE, TrajectoryKind.TRANSPORT):
         raise FangkongError(
             TracingErrorCode.TRAJECTORY_ENTRY_INVALID,
@@ -316,6 +366,7 @@ def add_trajectory_entry(
         kind=str(kind),
         source=str(EntrySource.MANUAL),
         venue_id=venue_id,
+        journey_id=journey_row.id if journey_row else None,
         description=text,
         started_at=started_at.astimezone(UTC) if started_at else None,
         ended_at=ended_at.astimezone(UTC) if ended_at else None,
@@ -333,6 +384,33 @@ def add_trajectory_entry(
         after={"entry_id": entry.id, **_entry_snapshot(entry)},
     )
     return entry
+
+
+def _journey_label(journey: Journey) -> str:
+    where = " ".join(part for part in (journey.carriage, journey.seat) if part)
+    return f"{journey.mode} {journey.number} {journey.service_date.isoformat()} {where}".strip()
+
+
+def _case_journey(
+    session: Session, actor: Actor, investigation: Investigation, raw: Mapping[str, Any]
+) -> Journey:
+    case = session.get(Case, investigation.case_id)
+    assert case is not None
+    checked = check_journey({**raw, "person_id": case.person_id}, index=0)
+    if isinstance(checked, JourneyProblem):
+        raise FangkongError(
+            TracingErrorCode.JOURNEY_INVALID,
+            f"{checked.field}: {checked.message}",
+            field=f"journey.{checked.field}",
+        )
+    journey, _ = journeys.record_journey(
+        session=session,
+        actor=actor,
+        record=checked,
+        person_id=case.person_id,
+        source=JourneySource.MANUAL,
+    )
+    return journey
 
 
 def _entry_for_edit(

@@ -40,6 +40,32 @@ class PlaceScan(Base):
     )
 
 
+class Journey(Base):
+    """A person aboard a flight, train, bus or taxi on ``service_date``: from a carrier's
+    passenger manifest, or reported by a case. A case's journey on its trajectory is matched
+    against everyone else's on the same ``(mode, number, service_date)``."""
+
+    __tablename__ = "tracing_journey"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    number: Mapped[str] = mapped_column(String(24))
+    service_date: Mapped[date]
+    role: Mapped[str] = mapped_column(String(12))
+    carriage: Mapped[str | None] = mapped_column(String(8))
+    seat: Mapped[str | None] = mapped_column(String(8))
+    boarded_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(12))
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        # One record per person per service: a manifest imported twice adds nothing.
+        UniqueConstraint("mode", "number", "service_date", "person_id"),
+    )
+
+
 class Case(Base):
     """A person infected: a confirmed case (确诊) or an asymptomatic infection (无症状).
 
@@ -117,6 +143,7 @@ class TrajectoryEntry(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
     workplace_id: Mapped[int | None] = mapped_column(ForeignKey("workplace.id"))
     scan_id: Mapped[int | None] = mapped_column(BigIntId)
+    journey_id: Mapped[int | None] = mapped_column(ForeignKey("tracing_journey.id"))
     description: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
@@ -171,6 +198,8 @@ class ContactEvidence(Base):
     household_id: Mapped[int | None] = mapped_column(Integer)
     workplace_id: Mapped[int | None] = mapped_column(Integer)
     via_person_id: Mapped[int | None] = mapped_column(Integer)
+    journey_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime]
     minutes: Mapped[int | None]
 
