@@ -35,6 +35,7 @@ from fangkong.tracing.investigations import open_investigation
 from fangkong.tracing.models import (
     Case,
     Contact,
+    ContactLink,
     TransmissionLink,
 )
 from fangkong.tracing.rules import (
@@ -182,27 +183,31 @@ def link_to_infectors(
 ) -> list[TransmissionLink]:
     """When a contact of earlier cases becomes a case, link each of those cases to it, with the
     strongest evidence of the contact as the link's basis."""
-    contacts = list(
-        session.scalars(
-            select(Contact).where(
+    found = list(
+        session.execute(
+            select(ContactLink, Contact)
+            .join(Contact, Contact.id == ContactLink.contact_id)
+            .where(
                 Contact.person_id == case.person_id,
-                Contact.case_id != case.id,
+                ContactLink.case_id != case.id,
+                # a finding withdrawn after the trajectory was corrected is no evidence
+                ContactLink.status == "active",
                 Contact.already_case_id.is_(None),
-                # a contact withdrawn after the trajectory was corrected is no evidence
                 or_(Contact.closed_reason.is_(None), Contact.closed_reason != "withdrawn"),
             )
-        )
+            .order_by(ContactLink.id)
+        ).tuples()
     )
-    if not contacts:
+    if not found:
         return []
-    evidence = evidence_of(session=session, contact_ids=[contact.id for contact in contacts])
+    evidence = evidence_of(session=session, contact_ids={contact.id for _, contact in found})
     links = []
     seen: set[int] = set()
-    for contact in contacts:
-        if contact.case_id in seen:
+    for finding, contact in found:
+        if finding.case_id in seen:
             continue
-        seen.add(contact.case_id)
-        rows = evidence[contact.id]
+        seen.add(finding.case_id)
+        rows = [row for row in evidence[contact.id] if row.case_id == finding.case_id]
         best = max(
             rows,
             key=lambda row: (BASIS_STRENGTH[ContactBasis(row.basis)], row.minutes or 0),
@@ -210,13 +215,13 @@ def link_to_infectors(
         )
         basis = ContactBasis(best.basis) if best else ContactBasis.VENUE
         link = TransmissionLink(
-            infector_case_id=contact.case_id,
+            infector_case_id=finding.case_id,
             infectee_case_id=case.id,
             contact_id=contact.id,
             area_path=case.area_path,
             basis=str(basis),
             confidence=link_confidence(basis, best.minutes if best else None),
-            exposure_at=contact.last_exposure_at,
+            exposure_at=finding.last_exposure_at,
             created_at=clock.now(),
         )
         session.add(link)
@@ -232,7 +237,7 @@ def link_to_infectors(
                 "basis": link.basis,
                 "confidence": link.confidence,
             },
-            rule_ref=contact.rule_ref,
+            rule_ref=finding.rule_ref,
         )
         links.append(link)
     return links
@@ -394,9 +399,12 @@ def export_line_list(
     counts: dict[tuple[int, str], int] = {}
     if cases:
         for case_id, category, number in session.execute(
-            select(Contact.case_id, Contact.category, func.count(Contact.id))
-            .where(Contact.case_id.in_([case.id for case in cases]))
-            .group_by(Contact.case_id, Contact.category)
+            select(ContactLink.case_id, ContactLink.category, func.count(ContactLink.id))
+            .where(
+                ContactLink.case_id.in_([case.id for case in cases]),
+                ContactLink.status == "active",
+            )
+            .group_by(ContactLink.case_id, ContactLink.category)
         ).tuples():
             counts[(case_id, category)] = number
     rows = [

@@ -17,20 +17,33 @@ from fangkong.tracing.enums import (
     ContactStatus,
 )
 from fangkong.tracing.errors import TracingErrorCode
-from fangkong.tracing.models import (
-    Contact,
-    ContactEvidence,
-)
+from fangkong.tracing.models import Contact, ContactEvidence, ContactLink
 
 
 def contacts_of(*, session: Session, investigation_id: int) -> list[Contact]:
+    """The contacts an investigation found (also those another investigation found first)."""
     return list(
         session.scalars(
             select(Contact)
-            .where(Contact.investigation_id == investigation_id)
+            .join(ContactLink, ContactLink.contact_id == Contact.id)
+            .where(ContactLink.investigation_id == investigation_id)
             .order_by(Contact.category, Contact.person_id)
         )
     )
+
+
+def links_of(*, session: Session, contact_ids: Collection[int]) -> dict[int, list[ContactLink]]:
+    """Which investigations found each contact, first finding first."""
+    rows: dict[int, list[ContactLink]] = {contact_id: [] for contact_id in contact_ids}
+    if not contact_ids:
+        return rows
+    for link in session.scalars(
+        select(ContactLink)
+        .where(ContactLink.contact_id.in_(list(contact_ids)))
+        .order_by(ContactLink.contact_id, ContactLink.id)
+    ):
+        rows[link.contact_id].append(link)
+    return rows
 
 
 def evidence_of(
@@ -135,6 +148,7 @@ def close_contact(*, session: Session, actor: Actor, contact_id: int, reason: st
             TracingErrorCode.CONTACT_STATUS_CONFLICT, "the contact changed meanwhile"
         ),
         status=str(ContactStatus.CLOSED),
+        active_person_id=None,
         closed_reason=reason.strip()[:32] or "closed",
     )
     events.recorded(
