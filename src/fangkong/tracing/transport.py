@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from fangkong.tracing.enums import ContactBasis, TransportMode, TravellerRole
@@ -147,6 +148,14 @@ def _text(raw: Mapping[str, Any], key: str, limit: int) -> str | None:
     return text or None
 
 
+def _one_of(raw: Mapping[str, Any], key: str, kind: type[StrEnum], *, default: str) -> str:
+    value = str(raw.get(key) or default).strip().lower()
+    allowed = [str(item) for item in kind]
+    if value not in allowed:
+        raise ValueError(f"one of {', '.join(allowed)}")
+    return value
+
+
 def check_journey(raw: Mapping[str, Any], *, index: int) -> JourneyRecord | JourneyProblem:
     """Check one manifest row (or one journey entered by hand): ``mode`` (flight, train, bus,
     taxi), ``number``, ``service_date`` (YYYY-MM-DD), ``person_id`` or ``id_number``, and
@@ -154,7 +163,7 @@ def check_journey(raw: Mapping[str, Any], *, index: int) -> JourneyRecord | Jour
     with a zone)."""
     field = "mode"
     try:
-        mode = TransportMode(str(raw.get("mode") or "").strip().lower())
+        mode = TransportMode(_one_of(raw, "mode", TransportMode, default=""))
         field = "number"
         number = _text(raw, "number", 24)
         if number is None:
@@ -162,7 +171,7 @@ def check_journey(raw: Mapping[str, Any], *, index: int) -> JourneyRecord | Jour
         field = "service_date"
         service_date = date.fromisoformat(str(raw.get("service_date") or "").strip())
         field = "role"
-        role = TravellerRole(str(raw.get("role") or "passenger").strip().lower())
+        role = TravellerRole(_one_of(raw, "role", TravellerRole, default="passenger"))
         field = "carriage"
         carriage = _text(raw, "carriage", 8)
         field = "seat"
