@@ -174,6 +174,33 @@ def test_it_imports_a_scan_log_and_lists_the_bad_rows(sqlite_url: str, tmp_path:
     )
 
 
+def test_it_imports_a_passenger_manifest_and_lists_the_bad_rows(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    manifest = tmp_path / "cz3456.csv"
+    manifest.write_text(
+        "mode,number,service_date,person_id,seat\n"
+        "flight,CZ3456,2022-11-07,1,12A\n"
+        "ship,CZ3456,2022-11-07,1,12A\n",
+        "utf-8",
+    )
+    result = runner.invoke(app, ["tracing", "import-manifest", str(manifest)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "row 0: person_id: no such person",
+        "row 1: mode: one of flight, train, bus, taxi",
+        "0 journeys stored, 0 already on record, 2 rejected",
+    ]
+    bad = tmp_path / "cz3456.txt"
+    bad.write_text("mode\n", "utf-8")
+    refused = runner.invoke(app, ["tracing", "import-manifest", str(bad)])
+    assert (refused.exit_code, refused.output.strip()) == (
+        2,
+        "error [scans.import_format_unknown] passenger manifests are imported from .csv files",
+    )
+
+
 def test_it_opens_cases_from_positive_results_from_the_console(sqlite_url: str) -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(app, ["tracing", "open-cases"])

@@ -314,6 +314,7 @@ def build(session: Session) -> Outbreak:
             investigation_id=investigation.id,
             case_id=cases["c1"].id,
             person_id=people["k1"].id,
+            active_person_id=people["k1"].id,
             area_path=LUSONG_PATH,
             category="close_contact",
             status="identified",

@@ -22,7 +22,7 @@ from fangkong.isolation.enums import OrderStatus
 from fangkong.isolation.models import IsolationOrder
 from fangkong.testing.enums import LabResult
 from fangkong.testing.models import Tube, TubeMember, TubeResult
-from fangkong.tracing.models import Case, Contact, PlaceScan
+from fangkong.tracing.models import Case, Contact, ContactLink, PlaceScan
 
 POPULATION = 3_000
 DAYS = 10
@@ -80,7 +80,8 @@ def test_the_report_counts_what_the_platform_stored(city_db: Path) -> None:
             .where(AuditEvent.action == "isolation.order.next_phase")
         )
         cases = session.scalar(select(func.count()).select_from(Case))
-        contact_rows = session.scalar(select(func.count()).select_from(Contact))
+        # one finding per investigation and person; one contact row per person found
+        findings = session.scalar(select(func.count()).select_from(ContactLink))
         contact_people = session.scalar(select(func.count(func.distinct(Contact.person_id))))
         scans = session.scalar(select(func.count()).select_from(PlaceScan))
         bulletin_days = sorted(
@@ -98,7 +99,7 @@ def test_the_report_counts_what_the_platform_stored(city_db: Path) -> None:
     assert result["samples"] == samples
     assert result["cases_detected"] == single_positive_people == cases
     assert sum(day["cases_found"] for day in result["daily"]) == cases
-    assert sum(day["contacts_found"] for day in result["daily"]) == contact_rows
+    assert sum(day["contacts_found"] for day in result["daily"]) == findings
     assert result["contacts"]["found"] == contact_people
     assert sum(day["orders_made"] for day in result["daily"]) == orders
     assert sum(day["orders_released"] for day in result["daily"]) == released

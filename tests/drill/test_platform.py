@@ -37,7 +37,7 @@ from fangkong.sim.city.load import load_city
 from fangkong.testing.enums import CampaignStatus, LabResult, TubeStatus
 from fangkong.testing.models import TestCampaign, Tube, TubeMember, TubeResult
 from fangkong.tracing.enums import CaseStatus, ContactStatus, InvestigationStatus
-from fangkong.tracing.models import Case, Contact, Investigation
+from fangkong.tracing.models import Case, Contact, ContactLink, Investigation
 
 PACK = "zhuzhou-2022-11"
 DAYS = 6
@@ -128,7 +128,10 @@ def test_contacts_are_tracings_rows_and_isolation_took_them(
     run, index = drilled
     contacts = session.scalars(select(Contact)).all()
     assert contacts
-    assert len(contacts) == sum(day.contacts_found for day in run.days)
+    # each day counts what its investigations found: one link per investigation and person
+    links = session.scalars(select(ContactLink)).all()
+    assert len(links) == sum(day.contacts_found for day in run.days)
+    assert {link.contact_id for link in links} == {c.id for c in contacts}
     people = sorted({c.person_id for c in contacts})
     assert sorted(run.contacts_found) == sorted(index.indices_of(people).tolist())
     # Every contact not already a case was handed over to an isolation order.

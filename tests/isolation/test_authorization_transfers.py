@@ -174,7 +174,13 @@ def test_it_lets_only_managers_turn_contacts_into_orders(
         allowed_headers=manager(personas),
         allowed_status=200,
         check_allowed=lambda body: assert_equal(
-            body, {"created": [], "already_ordered": [world.person_id], "refused": []}
+            body,
+            {
+                "created": [],
+                "already_ordered": [world.person_id],
+                "refused": [],
+                "moved_to_later_exposure": [],
+            },
         ),
     )
 

@@ -126,5 +126,5 @@ def test_it_lists_packs_with_their_lineage() -> None:
     assert (
         "zhuzhou-2022-11@1  series=zhuzhou  2022-11-09T00:00:00+08:00 → …"
         "  lineage=cn-9@1 > zhuzhou-2022-11@1"
-        "  rules: areas=5, healthcode=17, isolation=4, testing=3, tracing=5"
+        "  rules: areas=5, healthcode=17, isolation=4, testing=3, tracing=6"
     ) in listed.output.splitlines()

@@ -156,6 +156,8 @@ def test_the_trajectory_is_edited_and_confirmed_only_in_the_investigators_area(
             "household_id": None,
             "workplace_id": None,
             "via_person_id": None,
+            "journey_id": None,
+            "detail": None,
             "at": "2022-11-07T05:40:00Z",
             "minutes": 20,
         }

@@ -23,6 +23,7 @@ from fangkong.db.transitions import transition as db_transition
 from fangkong.isolation import events, service
 from fangkong.isolation.enums import (
     Category,
+    Clock,
     ContactKind,
     FacilityStatus,
     OrderStatus,
@@ -33,7 +34,7 @@ from fangkong.isolation.enums import (
 )
 from fangkong.isolation.errors import IsolationErrorCode
 from fangkong.isolation.models import Facility, IsolationOrder, Room, TransferTask
-from fangkong.isolation.rules import TRANSFER_NEXT
+from fangkong.isolation.rules import TRANSFER_NEXT, plan_order
 from fangkong.isolation.schemas import (
     ContactForIsolation,
     IsolationSection,
@@ -453,22 +454,76 @@ def isolate_due_contacts(
         ],
         section=section,
     )
-    active = dict(
-        session.execute(
-            select(IsolationOrder.person_id, IsolationOrder.id).where(
+    active = {
+        order.person_id: order
+        for order in session.scalars(
+            select(IsolationOrder).where(
                 IsolationOrder.person_id.in_({contact.person_id for contact in due}),
                 IsolationOrder.status == str(OrderStatus.ACTIVE),
             )
         )
-        .tuples()
-        .all()
-    )
+    }
     for contact in due:
-        if contact.person_id in active:
-            tracing_service.mark_handed_over(
-                session=session,
-                actor=actor,
-                contact_id=contact.id,
-                isolation_ref=f"order:{active[contact.person_id]}",
-            )
+        order = active.get(contact.person_id)
+        if order is None:
+            continue
+        if move_to_later_exposure(
+            session=session,
+            actor=actor,
+            order=order,
+            last_exposure_at=contact.last_exposure_at,
+            section=section,
+            source_ref=f"contact:{contact.id}",
+        ):
+            result.moved_to_later_exposure.append(order.id)
+        tracing_service.mark_handed_over(
+            session=session, actor=actor, contact_id=contact.id, isolation_ref=f"order:{order.id}"
+        )
     return result
+
+
+def move_to_later_exposure(
+    *,
+    session: Session,
+    actor: Actor,
+    order: IsolationOrder,
+    last_exposure_at: datetime,
+    section: IsolationSection,
+    source_ref: str,
+) -> bool:
+    """A person under an order was exposed again later (a contact of a second case): where the
+    pack counts the order from the last exposure (``clock: last_exposure``), the current phase
+    is re-planned from the later exposure and its end moves later; never earlier, and never
+    under a rule counting from the order's start. Returns whether the order moved."""
+    rule = section.rule_for(Category(order.category))
+    if rule is None or rule.clock is not Clock.LAST_EXPOSURE or last_exposure_at <= order.anchor_at:
+        return False
+    plan = plan_order(
+        category=Category(order.category),
+        last_exposure_at=last_exposure_at,
+        now=clock.now(),
+        section=section,
+    )
+    if plan is None or order.phase_index >= len(plan.phases):
+        return False
+    phase = plan.phases[order.phase_index]
+    if phase.ends_at <= order.planned_end_at:
+        return False
+    before = events.order_snapshot(order)
+    _transition(
+        session,
+        order,
+        expect={"status": OrderStatus.ACTIVE, "planned_end_at": order.planned_end_at},
+        anchor_at=plan.phases[0].starts_at,
+        phase_started_at=phase.starts_at,
+        planned_end_at=phase.ends_at,
+    )
+    events.order_changed(
+        session=session,
+        actor=actor,
+        action="isolation.order.moved_to_later_exposure",
+        order=order,
+        before=before,
+        reason=f"later exposure {last_exposure_at.isoformat()}; source: {source_ref}",
+    )
+    return True

@@ -3,7 +3,7 @@ and the shapes of the JSON API."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -158,11 +158,13 @@ class RefusedContact:
 @dataclass
 class OrdersFromContacts:
     """What a batch of contacts became: new orders, people already under an active order
-    (left as they are), and refusals with their codes."""
+    (kept: one order per person), the orders among those moved to a later exposure, and
+    refusals with their codes."""
 
     created: list[int]
     already_ordered: list[int]
     refused: list[RefusedContact]
+    moved_to_later_exposure: list[int] = field(default_factory=list)
 
 
 # --- JSON API -------------------------------------------------------------------------------
@@ -309,6 +311,7 @@ class ContactsResultRead(BaseModel):
     created: list[int]
     already_ordered: list[int]
     refused: list[RefusedRead]
+    moved_to_later_exposure: list[int] = []
 
 
 class StopIn(BaseModel):

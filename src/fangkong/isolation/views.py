@@ -250,6 +250,7 @@ def _contacts_result(result: OrdersFromContacts) -> ContactsResultRead:
     return ContactsResultRead(
         created=result.created,
         already_ordered=result.already_ordered,
+        moved_to_later_exposure=result.moved_to_later_exposure,
         refused=[
             RefusedRead(person_id=r.person_id, code=r.code, message=r.message)
             for r in result.refused

@@ -17,7 +17,7 @@ TIME_UNITS: Mapping[str, timedelta] = {
     "hour": timedelta(hours=1),
     "day": timedelta(days=1),
 }
-COUNT_UNITS = frozenset({"test", "round", "person", "household", "tube", "case"})
+COUNT_UNITS = frozenset({"test", "round", "person", "household", "tube", "case", "row"})
 OTHER_UNITS = frozenset({"metre", "percent", "ct"})
 UNITS = frozenset(TIME_UNITS) | COUNT_UNITS | OTHER_UNITS
 

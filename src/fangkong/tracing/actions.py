@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
@@ -15,17 +15,22 @@ from fangkong.db.transitions import transition
 from fangkong.registry.models import Household, Person
 from fangkong.testing.enums import LabResult
 from fangkong.testing.models import Tube, TubeMember, TubeResult
-from fangkong.tracing import companions, events, service
+from fangkong.tracing import companions, events, journeys, merging, service
 from fangkong.tracing.enums import (
     CaseKind,
     ContactBasis,
-    ContactStatus,
     DetectionRoute,
     InvestigationStatus,
     TrajectoryKind,
 )
 from fangkong.tracing.errors import TracingErrorCode
-from fangkong.tracing.models import Case, Contact, ContactEvidence, Investigation
+from fangkong.tracing.models import (
+    Case,
+    Contact,
+    Investigation,
+    Journey,
+    TrajectoryEntry,
+)
 from fangkong.tracing.rules import (
     ContactFinding,
     Evidence,
@@ -35,6 +40,7 @@ from fangkong.tracing.rules import (
     secondary_contacts,
 )
 from fangkong.tracing.section import TracingSection
+from fangkong.tracing.transport import transport_contacts
 
 POSITIVE_RULE = "tracing.case_from_positive_result"
 
@@ -139,8 +145,9 @@ def gather_evidence(
     *, session: Session, investigation: Investigation, case: Case, section: TracingSection
 ) -> list[Evidence]:
     """Every candidate the trajectory and the registry give, before classification: household
-    members, building neighbours (if the pack lists them), colleagues, and people who scanned
-    the same place codes within the window widened by the pack's dwell allowance."""
+    members, building neighbours (if the pack lists them), colleagues, fellow travellers on the
+    case's journeys (under the pack's transport rule), and people who scanned the same place
+    codes within the window widened by the pack's dwell allowance."""
     case_person = session.get(Person, case.person_id)
     assert case_person is not None
     entries = service.trajectory(
@@ -197,6 +204,8 @@ def gather_evidence(
                     workplace_id=case_person.workplace_id,
                 )
             )
+    if ContactBasis.TRANSPORT in criteria and section.transport is not None:
+        found.extend(_journey_evidence(session, entries, section))
     exposures = _exposures(session, investigation, case.person_id)
     if exposures:
         for hit in service.contacts_for_exposures(
@@ -213,6 +222,33 @@ def gather_evidence(
                     venue_id=hit.venue_id,
                 )
             )
+    return found
+
+
+def _journey_evidence(
+    session: Session, entries: list[TrajectoryEntry], section: TracingSection
+) -> list[Evidence]:
+    """Everyone on record aboard each journey of the trajectory, kept by the transport rule."""
+    assert section.transport is not None
+    found: list[Evidence] = []
+    for entry in entries:
+        if entry.journey_id is None:
+            continue
+        journey = session.get(Journey, entry.journey_id)
+        assert journey is not None
+        case_traveller = journeys.traveller(journey)
+        found.extend(
+            transport_contacts(
+                journey=journeys.service_of(journey),
+                case=case_traveller,
+                others=[
+                    journeys.traveller(other)
+                    for other in journeys.aboard(session=session, journey=journey)
+                ],
+                rule=section.transport,
+                at=journey.boarded_at or entry.started_at or journey.created_at,
+            )
+        )
     return found
 
 
@@ -255,11 +291,13 @@ def _secondary_evidence(
 
 def find_contacts(*, session: Session, actor: Actor | None, investigation_id: int) -> list[Contact]:
     """Find, classify and store the contacts of an investigation's case (run on confirming the
-    trajectory, or on demand). One contact row per person per investigation, with one evidence
-    row per route to them. Running it again refreshes the evidence of contacts still
-    identified, adds new ones and closes identified ones no longer found (``withdrawn``);
-    contacts already handed over are left as they are. A contact who is a case already is
-    recorded, closed at once (``already_case``) and never handed to isolation."""
+    trajectory, or on demand). One live contact row per person across investigations: a person
+    another investigation found already gets this investigation's link and evidence on the same
+    row (see :mod:`fangkong.tracing.merging`). Running it again refreshes the evidence of
+    contacts still identified, adds new ones and withdraws this investigation's finding of
+    identified ones no longer found (closed, ``withdrawn``, when no other investigation still
+    finds them); contacts already handed over are left as they are. A contact who is a case
+    already is recorded, closed at once (``already_case``) and never handed to isolation."""
     if actor is not None:
         investigation = service.investigation_for_edit(
             session=session, actor=actor, investigation_id=investigation_id, draft_only=False
@@ -289,10 +327,6 @@ def find_contacts(*, session: Session, actor: Actor | None, investigation_id: in
         now=now,
     )
     findings = {finding.person_id: finding for finding in [*close, *secondary]}
-    existing = {
-        contact.person_id: contact
-        for contact in service.contacts_of(session=session, investigation_id=investigation.id)
-    }
     paths: dict[int, str] = (
         dict(
             session.execute(
@@ -317,89 +351,17 @@ def find_contacts(*, session: Session, actor: Actor | None, investigation_id: in
         if findings
         else {}
     )
-    for person_id, finding in sorted(findings.items()):
-        contact = existing.get(person_id)
-        rule_ref = section.rule_ref(finding.rule_id)
-        if contact is None:
-            already = cases.get(person_id)
-            contact = Contact(
-                investigation_id=investigation.id,
-                case_id=case.id,
-                person_id=person_id,
-                area_path=paths[person_id],
-                category=str(finding.category),
-                status=str(ContactStatus.CLOSED if already else ContactStatus.IDENTIFIED),
-                closed_reason="already_case" if already else None,
-                already_case_id=already,
-                rule_ref=rule_ref,
-                last_exposure_at=finding.last_exposure_at,
-                due_at=finding.due_at,
-                via_contact_person_id=finding.via_person_id,
-                identified_at=now,
-                updated_at=now,
-            )
-            session.add(contact)
-            session.flush()
-            events.recorded(
-                session=session,
-                actor=actor,
-                action="tracing.contact.identified",
-                subject_type="tracing_contact",
-                subject_id=contact.id,
-                after=events.contact_snapshot(contact),
-                rule_ref=rule_ref,
-            )
-        elif contact.status == str(ContactStatus.IDENTIFIED):
-            before = events.contact_snapshot(contact)
-            contact.category = str(finding.category)
-            contact.rule_ref = rule_ref
-            contact.last_exposure_at = finding.last_exposure_at
-            contact.via_contact_person_id = finding.via_person_id
-            contact.updated_at = now
-            session.execute(delete(ContactEvidence).where(ContactEvidence.contact_id == contact.id))
-            if before != events.contact_snapshot(contact):
-                events.recorded(
-                    session=session,
-                    actor=actor,
-                    action="tracing.contact.reclassified",
-                    subject_type="tracing_contact",
-                    subject_id=contact.id,
-                    before=before,
-                    after=events.contact_snapshot(contact),
-                    rule_ref=rule_ref,
-                )
-        else:
-            continue
-        session.add_all(
-            ContactEvidence(
-                contact_id=contact.id,
-                case_id=case.id,
-                basis=str(item.basis),
-                venue_id=item.venue_id,
-                household_id=item.household_id,
-                workplace_id=item.workplace_id,
-                via_person_id=item.via_person_id,
-                at=item.at,
-                minutes=item.minutes,
-            )
-            for item in finding.evidence
-        )
-    for person_id, contact in existing.items():
-        if person_id not in findings and contact.status == str(ContactStatus.IDENTIFIED):
-            before = events.contact_snapshot(contact)
-            contact.status = str(ContactStatus.CLOSED)
-            contact.closed_reason = "withdrawn"
-            contact.updated_at = now
-            events.recorded(
-                session=session,
-                actor=actor,
-                action="tracing.contact.withdrawn",
-                subject_type="tracing_contact",
-                subject_id=contact.id,
-                before=before,
-                after=events.contact_snapshot(contact),
-                rule_ref=contact.rule_ref,
-            )
+    merging.store_findings(
+        session=session,
+        actor=actor,
+        investigation=investigation,
+        case=case,
+        section=section,
+        findings=findings,
+        paths=paths,
+        cases=cases,
+        now=now,
+    )
     investigation.contacts_found_at = now
     investigation.updated_at = now
     session.flush()

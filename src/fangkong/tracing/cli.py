@@ -1,4 +1,5 @@
-"""``fangkong tracing``: bulk import of scan logs, retention of scans, and the case intake."""
+"""``fangkong tracing``: bulk import of scan logs and passenger manifests, retention of scans,
+and the case intake."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import typer
 
 from fangkong.core.errors import FangkongError
 from fangkong.db.session import session_scope
-from fangkong.tracing import jobs, service
+from fangkong.tracing import jobs, journeys, service
 
 app = typer.Typer(help="Place scans and contact tracing.", no_args_is_help=True)
 
@@ -27,6 +28,26 @@ def import_scans(
     for problem in result.rejected:
         typer.echo(f"row {problem.index}: [{problem.code}] {problem.field}: {problem.message}")
     typer.echo(f"{result.stored} scans stored, {len(result.rejected)} rejected")
+
+
+@app.command("import-manifest")
+def import_manifest(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv"),
+) -> None:
+    """Load a carrier's passenger manifest; good rows are stored, rows already on record
+    counted, and every bad row listed with the field at fault."""
+    try:
+        with session_scope() as session:
+            result = journeys.import_manifest(session=session, path=path, actor=None)
+    except FangkongError as exc:
+        typer.echo(f"error [{exc.code}] {exc.message}", err=True)
+        raise typer.Exit(code=2) from exc
+    for problem in result.rejected:
+        typer.echo(f"row {problem.index}: {problem.field}: {problem.message}")
+    typer.echo(
+        f"{result.stored} journeys stored, {result.already} already on record, "
+        f"{len(result.rejected)} rejected"
+    )
 
 
 @app.command("purge-scans")

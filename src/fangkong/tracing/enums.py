@@ -79,6 +79,7 @@ class ContactBasis(StrEnum):
     WORKPLACE = "workplace"  # same workplace or school
     VENUE = "venue"  # scanned the same place code within the window
     VIA_CONTACT = "via_contact"  # lives with a close contact (secondary contacts)
+    TRANSPORT = "transport"  # on the same flight, train, bus or taxi ride, near the case
 
 
 class ContactCategory(StrEnum):
@@ -92,3 +93,23 @@ class ContactStatus(StrEnum):
     IDENTIFIED = "identified"  # found, waiting to be handed to isolation
     HANDED_OVER = "handed_over"  # isolation has taken them
     CLOSED = "closed"  # no action (already a case, withdrawn) or the isolation is over
+
+
+class TransportMode(StrEnum):
+    """A shared journey: ``number`` is the flight or train number, a coach service or a bus's
+    plate, a taxi's plate."""
+
+    FLIGHT = "flight"
+    TRAIN = "train"
+    BUS = "bus"
+    TAXI = "taxi"
+
+
+class TravellerRole(StrEnum):
+    PASSENGER = "passenger"
+    CREW = "crew"  # the driver of a bus or taxi, cabin or train crew
+
+
+class JourneySource(StrEnum):
+    MANIFEST = "manifest"  # a carrier's passenger list, imported
+    MANUAL = "manual"  # reported by the case and entered by the epidemiologist

@@ -35,6 +35,8 @@ class TracingErrorCode(StrEnum):
     TRAJECTORY_ENTRY_INVALID = "trajectory.entry_invalid"
     TRAJECTORY_UNKNOWN_VENUE = "trajectory.unknown_venue"
 
+    JOURNEY_INVALID = "journey.invalid"
+
     CONTACT_NOT_FOUND = "contact.not_found"
     CONTACT_STATUS_CONFLICT = "contact.status_conflict"
 

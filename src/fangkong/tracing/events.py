@@ -42,6 +42,7 @@ def contact_snapshot(contact: Contact) -> dict[str, Any]:
         "case_id": contact.case_id,
         "category": contact.category,
         "status": contact.status,
+        "last_exposure_at": contact.last_exposure_at.isoformat(),
         "due_at": contact.due_at.isoformat(),
         "closed_reason": contact.closed_reason,
         "isolation_ref": contact.isolation_ref,

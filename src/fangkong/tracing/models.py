@@ -40,6 +40,32 @@ class PlaceScan(Base):
     )
 
 
+class Journey(Base):
+    """A person aboard a flight, train, bus or taxi on ``service_date``: from a carrier's
+    passenger manifest, or reported by a case. A case's journey on its trajectory is matched
+    against everyone else's on the same ``(mode, number, service_date)``."""
+
+    __tablename__ = "tracing_journey"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    number: Mapped[str] = mapped_column(String(24))
+    service_date: Mapped[date]
+    role: Mapped[str] = mapped_column(String(12))
+    carriage: Mapped[str | None] = mapped_column(String(8))
+    seat: Mapped[str | None] = mapped_column(String(8))
+    boarded_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(12))
+    created_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        # One record per person per service: a manifest imported twice adds nothing.
+        UniqueConstraint("mode", "number", "service_date", "person_id"),
+    )
+
+
 class Case(Base):
     """A person infected: a confirmed case (确诊) or an asymptomatic infection (无症状).
 
@@ -117,6 +143,7 @@ class TrajectoryEntry(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"))
     workplace_id: Mapped[int | None] = mapped_column(ForeignKey("workplace.id"))
     scan_id: Mapped[int | None] = mapped_column(BigIntId)
+    journey_id: Mapped[int | None] = mapped_column(ForeignKey("tracing_journey.id"))
     description: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
@@ -126,8 +153,15 @@ class TrajectoryEntry(Base):
 
 
 class Contact(Base):
-    """One person found as a contact in one investigation (duplicates merged: several routes to
-    the same person are several evidence rows of one contact). ``already_case_id`` names the
+    """One person as a contact: one live row per person however many investigations find them
+    (several routes and several cases are several evidence rows and links of one contact).
+
+    ``active_person_id`` equals ``person_id`` while the contact is not closed and is NULL once
+    it is: its unique constraint is what keeps two investigations running at the same moment
+    from creating two rows for one person (the pattern of :class:`Case`). ``investigation_id``
+    and ``case_id`` name the investigation that found the person first; every investigation
+    that found them has a :class:`ContactLink`. ``category`` is the strongest, ``last_exposure_at``
+    the latest and ``due_at`` the earliest of the live links. ``already_case_id`` names the
     person's own case when they are one already; such a contact is closed at once and never
     handed to isolation."""
 
@@ -137,6 +171,7 @@ class Contact(Base):
     investigation_id: Mapped[int] = mapped_column(ForeignKey("tracing_investigation.id"))
     case_id: Mapped[int] = mapped_column(ForeignKey("tracing_case.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    active_person_id: Mapped[int | None] = mapped_column(Integer)
     area_path: Mapped[str] = mapped_column(AreaPath())
     category: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16))
@@ -155,7 +190,36 @@ class Contact(Base):
     __table_args__ = (
         UniqueConstraint("investigation_id", "person_id"),
         Index("ix_tracing_contact_area_status", "area_path", "status", "due_at"),
+        # A unique index rather than a constraint: SQLite adds it without rebuilding the table
+        # (which the rows of tracing_contact_link and the evidence refer to).
+        Index("uq_tracing_contact_active_person", "active_person_id", unique=True),
     )
+
+
+class ContactLink(Base):
+    """One investigation's finding of a contact: under which rule, which category, the last
+    exposure to that case and the hand-over deadline it sets. ``status`` is ``active`` or
+    ``withdrawn`` (the investigation no longer finds the person after its trajectory was
+    corrected)."""
+
+    __tablename__ = "tracing_contact_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("tracing_contact.id"), index=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("tracing_investigation.id"), index=True
+    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("tracing_case.id"), index=True)
+    category: Mapped[str] = mapped_column(String(24))
+    rule_ref: Mapped[str] = mapped_column(String(160))
+    status: Mapped[str] = mapped_column(String(16))
+    last_exposure_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    via_contact_person_id: Mapped[int | None] = mapped_column(Integer)
+    identified_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("contact_id", "investigation_id"),)
 
 
 class ContactEvidence(Base):
@@ -171,6 +235,8 @@ class ContactEvidence(Base):
     household_id: Mapped[int | None] = mapped_column(Integer)
     workplace_id: Mapped[int | None] = mapped_column(Integer)
     via_person_id: Mapped[int | None] = mapped_column(Integer)
+    journey_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime]
     minutes: Mapped[int | None]
 

@@ -283,6 +283,8 @@ class Evidence:
     household_id: int | None = None
     workplace_id: int | None = None
     via_person_id: int | None = None
+    journey_id: int | None = None
+    detail: str | None = None  # the evidence in words, where the basis needs them (transport)
 
 
 @dataclass(frozen=True)
@@ -387,6 +389,7 @@ BASIS_STRENGTH: Mapping[ContactBasis, int] = {
     ContactBasis.BUILDING_FLOOR: 3,
     ContactBasis.WORKPLACE: 3,
     ContactBasis.VENUE: 2,
+    ContactBasis.TRANSPORT: 2,
     ContactBasis.BUILDING_UNIT: 2,
     ContactBasis.VIA_CONTACT: 1,
 }
@@ -394,11 +397,12 @@ BASIS_STRENGTH: Mapping[ContactBasis, int] = {
 
 def link_confidence(basis: ContactBasis, minutes: int | None) -> str:
     """How sure a transmission link is, from the evidence that made the infectee a contact:
-    ``high`` for a household, ``medium`` for a workplace, a neighbour on the floor or at least
+    ``high`` for a household, ``medium`` for a workplace, a shared journey (the transport rule
+    already kept only those seated near the case), a neighbour on the floor or at least
     15 minutes together at a venue, ``low`` otherwise."""
     if basis is ContactBasis.HOUSEHOLD:
         return "high"
-    if basis in (ContactBasis.WORKPLACE, ContactBasis.BUILDING_FLOOR):
+    if basis in (ContactBasis.WORKPLACE, ContactBasis.BUILDING_FLOOR, ContactBasis.TRANSPORT):
         return "medium"
     if basis is ContactBasis.VENUE and (minutes or 0) >= 15:
         return "medium"

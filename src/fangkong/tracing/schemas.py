@@ -75,12 +75,24 @@ class Reclassification(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class JourneyIn(BaseModel):
+    """A journey the case reports; checked by :func:`fangkong.tracing.transport.check_journey`."""
+
+    mode: str = Field(max_length=8)
+    number: str = Field(max_length=24)
+    service_date: date
+    carriage: str | None = Field(default=None, max_length=8)
+    seat: str | None = Field(default=None, max_length=8)
+    boarded_at: datetime | None = None
+
+
 class EntryCreate(BaseModel):
     kind: TrajectoryKind
-    started_at: datetime
+    started_at: datetime | None = None  # a journey's defaults to its boarding, else its date
     ended_at: datetime | None = None
     venue_id: int | None = None
     description: str | None = Field(default=None, max_length=200)
+    journey: JourneyIn | None = None
 
 
 class EntryRemoval(BaseModel):
@@ -97,6 +109,7 @@ class EntryRead(BaseModel):
     venue_id: int | None
     household_id: int | None
     workplace_id: int | None
+    journey_id: int | None
     description: str | None
     started_at: datetime | None
     ended_at: datetime | None
@@ -112,6 +125,8 @@ class EvidenceRead(BaseModel):
     household_id: int | None
     workplace_id: int | None
     via_person_id: int | None
+    journey_id: int | None
+    detail: str | None
     at: datetime
     minutes: int | None
 

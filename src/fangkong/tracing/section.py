@@ -25,6 +25,12 @@ cite the rule that made it::
         criteria: [via_contact]
         handover_within: {value: 24, unit: hour}
         source: nhc-9th-secondary-contacts
+      - id: tr.transport              # needed when close_contact lists ``transport``
+        kind: transport
+        flight_rows: {value: 3, unit: row}       # the case's row and 3 rows either side
+        train_rows: {value: 2, unit: row}        # optional: absent = the whole carriage
+        same_trip_within: {value: 60, unit: minute}  # bus and taxi: boarded this close in time
+        source: nhc-9th-close-contacts
       - id: tr.companion              # optional, local: spatio-temporal companions (时空伴随者)
         kind: companion
         grid: {value: 800, unit: metre}        # square cells of this side
@@ -51,6 +57,7 @@ RULE_KEYS: Mapping[str, frozenset[str]] = {
     "close_contact": frozenset({"criteria", "dwell", "min_overlap", "handover_within"}),
     "secondary_contact": frozenset({"criteria", "handover_within"}),
     "companion": frozenset({"grid", "min_overlap"}),
+    "transport": frozenset({"flight_rows", "train_rows", "same_trip_within"}),
 }
 COMMON_KEYS = frozenset({"id", "kind", "source", "note"})
 CLOSE_CRITERIA = frozenset(
@@ -60,6 +67,7 @@ CLOSE_CRITERIA = frozenset(
         ContactBasis.BUILDING_FLOOR,
         ContactBasis.WORKPLACE,
         ContactBasis.VENUE,
+        ContactBasis.TRANSPORT,
     }
 )
 SECONDARY_CRITERIA = frozenset({ContactBasis.VIA_CONTACT, ContactBasis.BUILDING_FLOOR})
@@ -85,6 +93,20 @@ class CompanionRule:
 
 
 @dataclass(frozen=True)
+class TransportRule:
+    """Who on a case's journey is a close contact: on a flight, passengers seated within
+    ``flight_rows`` rows of the case; on a train, the case's carriage (only ``train_rows`` rows
+    either side when set); on a bus or in a taxi, everyone aboard with the case, judged by
+    boarding within ``same_trip_within`` of the case when both times are known. Crew (drivers,
+    cabin and train crew) always count."""
+
+    id: str
+    flight_rows: int
+    train_rows: int | None
+    same_trip_within: timedelta
+
+
+@dataclass(frozen=True)
 class TracingSection:
     pack_id: str
     pack_version: int
@@ -97,6 +119,7 @@ class TracingSection:
     close: ContactRule
     secondary: ContactRule | None  # None: the pack no longer determines secondary contacts
     companion: CompanionRule | None = None  # None: the pack flags no spatio-temporal companions
+    transport: TransportRule | None = None  # None: the pack finds no contacts on journeys
 
     @property
     def pack_ref(self) -> str:
@@ -140,6 +163,13 @@ def parse_section(raw: Mapping[str, Any], context: SectionContext) -> TracingSec
     investigation = by_kind["investigation"]
     lookback = by_kind["lookback"]
     secondary = by_kind.get("secondary_contact")
+    close = _contact_rule(by_kind["close_contact"], CLOSE_CRITERIA, context)
+    if ContactBasis.TRANSPORT in close.criteria and "transport" not in by_kind:
+        raise context.error(
+            RulePackErrorCode.FIELD_MISSING,
+            "close_contact lists transport: the pack needs a transport rule",
+            path="rules",
+        )
     return TracingSection(
         pack_id=context.manifest.id,
         pack_version=context.manifest.version,
@@ -148,13 +178,41 @@ def parse_section(raw: Mapping[str, Any], context: SectionContext) -> TracingSec
         lookback_rule_id=str(lookback["id"]),
         lookback=_duration(lookback, "before", context),
         serial_from_last_negative=_serial(lookback, context),
-        close=_contact_rule(by_kind["close_contact"], CLOSE_CRITERIA, context),
+        close=close,
         secondary=None
         if secondary is None
         else _contact_rule(secondary, SECONDARY_CRITERIA, context),
         companion=_companion_rule(by_kind["companion"], context)
         if "companion" in by_kind
         else None,
+        transport=_transport_rule(by_kind["transport"], context)
+        if "transport" in by_kind
+        else None,
+    )
+
+
+def _rows(rule: Mapping[str, Any], key: str, context: SectionContext) -> int:
+    rule_id = str(rule["id"])
+    path = f"rules[{rule_id}].{key}"
+    value = context.quantity(rule.get(key), path=path, rule_id=rule_id, units=("row",)).value
+    if value < 0 or value != int(value):
+        raise context.error(
+            RulePackErrorCode.FIELD_INVALID,
+            f"{key}: a whole number of rows",
+            path=path,
+            rule_id=rule_id,
+        )
+    return int(value)
+
+
+def _transport_rule(rule: Mapping[str, Any], context: SectionContext) -> TransportRule:
+    return TransportRule(
+        id=str(rule["id"]),
+        flight_rows=_rows(rule, "flight_rows", context),
+        train_rows=_rows(rule, "train_rows", context) if "train_rows" in rule else None,
+        same_trip_within=_duration(
+            rule, "same_trip_within", context, default=timedelta(minutes=60)
+        ),
     )
 
 

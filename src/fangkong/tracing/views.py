@@ -191,6 +191,7 @@ def add_entry(
         ended_at=body.ended_at,
         venue_id=body.venue_id,
         description=body.description,
+        journey=body.journey.model_dump(mode="json") if body.journey else None,
     )
     session.commit()
     return EntryRead.model_validate(entry)
