@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.audit import AuditEvent
 from fangkong.core.clock import ManualClock, use_clock
-from fangkong.testing import actions, effects
+from fangkong.testing import actions, effects, person_status
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.models import (
     Alert,
@@ -106,7 +106,7 @@ def test_it_applies_each_kind_of_result_to_every_member(session: Session) -> Non
     ]
     turnaround = session.scalars(select(TubeOutcome.turnaround_seconds)).all()
     assert turnaround == [19800, 19800, 19800, 19800]
-    positives = effects.list_positive_persons(session=session, since=T0)
+    positives = person_status.list_positive_persons(session=session, since=T0)
     assert [p.person_id for p in positives] == [a2[0]]
     event = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "testing.results_applied")
@@ -168,7 +168,9 @@ def test_a_single_tube_retest_closes_the_order_and_settles_the_round(session: Se
         select(ResampleOrder.person_id).where(ResampleOrder.status == "done")
     ).scalars()
     assert sorted(done) == sorted(a1[:2])
-    assert [p.person_id for p in effects.list_positive_persons(session=session, since=T0)] == [
+    assert [
+        p.person_id for p in person_status.list_positive_persons(session=session, since=T0)
+    ] == [
         city.ids("A2")[0],
         a1[1],
     ]
@@ -263,9 +265,9 @@ def test_sampled_people_get_a_status_that_a_result_then_replaces(session: Sessio
     with use_clock(ManualClock(T0 + timedelta(hours=2))):
         content = first_round(session, city)
         tubes = list(session.scalars(select(Tube.id).where(Tube.barcode.in_(["ZZ0001"]))))
-        effects.record_sampled(session=session, tube_ids=tubes)
+        person_status.record_sampled(session=session, tube_ids=tubes)
         assert statuses(session, city.campaign.id) == {p: "sampled" for p in a1[:4]}
     with use_clock(ManualClock(T0 + timedelta(hours=7))):
         upload(session, content)
-        effects.record_sampled(session=session, tube_ids=tubes)  # changes nothing now
+        person_status.record_sampled(session=session, tube_ids=tubes)  # changes nothing now
     assert [statuses(session, city.campaign.id)[p] for p in a1[:4]] == ["pending_review"] * 4

@@ -28,11 +28,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Table,
     and_,
     case,
-    cast,
     exists,
     func,
     insert,
@@ -41,15 +39,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
 from fangkong.core.scope import Actor
 from fangkong.registry.models import Household, Person
-from fangkong.rulepacks.catalog import Catalog, load_catalog
-from fangkong.rulepacks.errors import RulePackError
 from fangkong.testing import rules
 from fangkong.testing.enums import (
     AlertKind,
@@ -71,16 +65,10 @@ from fangkong.testing.models import (
     TubeOutcome,
     TubeResult,
 )
-from fangkong.testing.section import (
-    DEFAULT_TESTING,
-    TESTING_SECTION,
-    CadencePolicy,
-    PoolSizePolicy,
-    PositivePoolPolicy,
-    TestingPolicy,
-)
+from fangkong.testing.policies import policy_at
+from fangkong.testing.section import PositivePoolPolicy
+from fangkong.testing.sql import count_rows, insert_for, is_postgresql, seconds_between
 
-DEFAULT_SERIES = "cn"
 OUTCOME_TABLE: Table = TubeOutcome.metadata.tables["tube_outcome"]
 ORDER_TABLE: Table = TubeOutcome.metadata.tables["resample_order"]
 ALERT_TABLE: Table = TubeOutcome.metadata.tables["testing_alert"]
@@ -113,61 +101,6 @@ class EffectsReport:
     priority_buildings: int
 
 
-_catalog: Catalog | None = None
-
-
-def policy_at(*, now: datetime, pack_id: str | None = None) -> PositivePoolPolicy:
-    """The positive-pool policy of ``pack_id`` (or of the national pack in force at ``now``);
-    :data:`~fangkong.testing.section.DEFAULT_POLICY` when the pack has no testing section."""
-    return testing_policy_at(now=now, pack_id=pack_id).positive_pool
-
-
-def pool_sizes_at(*, now: datetime, pack_id: str | None = None) -> PoolSizePolicy:
-    """The pool sizes by risk class of ``pack_id`` (or of the national pack in force at
-    ``now``); :data:`~fangkong.testing.section.DEFAULT_POOL_SIZES` without a rule."""
-    return testing_policy_at(now=now, pack_id=pack_id).pool_sizes
-
-
-def cadence_at(*, now: datetime, pack_id: str | None = None) -> CadencePolicy | None:
-    """How rounds repeat under ``pack_id`` (or the national pack in force at ``now``); None
-    when the pack sets no cadence."""
-    return testing_policy_at(now=now, pack_id=pack_id).cadence
-
-
-def testing_policy_at(*, now: datetime, pack_id: str | None = None) -> TestingPolicy:
-    """The testing section of ``pack_id`` (or of the national pack in force at ``now``)."""
-    global _catalog
-    if _catalog is None:
-        _catalog = load_catalog(schemas=[TESTING_SECTION])
-    try:
-        pack = (
-            _catalog.in_force(series=DEFAULT_SERIES, at=now)
-            if pack_id is None
-            else _catalog.get(pack_id, None)
-        )
-    except RulePackError:
-        return DEFAULT_TESTING
-    if not pack.has_section(TESTING_SECTION.name):
-        return DEFAULT_TESTING
-    return pack.section(TESTING_SECTION)
-
-
-def _insert(session: Session) -> Any:
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
-def _seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[int]:
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.round(func.extract("epoch", later - earlier)), Integer)
-    return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0), Integer)
-
-
-def _count(session: Session, query: Any) -> int:
-    """Rows counted after a write (a driver's rowcount of ``INSERT … SELECT`` is not reliable:
-    psycopg reports -1 for some of them)."""
-    return int(session.scalar(query) or 0)
-
-
 def _of_run(run_id: str) -> Any:
     return select(TubeOutcome.id).where(TubeOutcome.run_id == run_id)
 
@@ -184,7 +117,7 @@ def apply_results(
     now = clock.now()
     policy = policy or policy_at(now=now)
     run_id = uuid.uuid4().hex
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         # A few big statements: compiling them with JIT costs more than it saves (this
         # transaction only).
         session.execute(text("SET LOCAL jit = off"))
@@ -291,7 +224,7 @@ def _record_outcomes(*, session: Session, run_id: str, now: datetime, upload_id:
         rows.c.member_count,
         rows.c.sampled_at,
         rows.c.result_at,
-        _seconds_between(session, rows.c.result_at, rows.c.sampled_at),
+        seconds_between(session, rows.c.result_at, rows.c.sampled_at),
         literal(run_id),
         literal(now, type_=OUTCOME_TABLE.c.applied_at.type),
     )
@@ -309,7 +242,7 @@ def _record_outcomes(*, session: Session, run_id: str, now: datetime, upload_id:
         "applied_at",
     ]
     session.execute(insert(OUTCOME_TABLE).from_select(columns, outcomes))
-    return _count(session, select(func.count()).where(TubeOutcome.run_id == run_id))
+    return count_rows(session, select(func.count()).where(TubeOutcome.run_id == run_id))
 
 
 def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
@@ -330,7 +263,7 @@ def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
         .group_by(TubeMember.person_id, TubeOutcome.campaign_id)
     )
     table = PersonTestStatus.__table__
-    statement = _insert(session)(table).from_select(
+    statement = insert_for(session)(table).from_select(
         [
             "campaign_id",
             "person_id",
@@ -358,7 +291,7 @@ def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
         ),
     )
     session.execute(statement)
-    return _count(
+    return count_rows(
         session,
         select(func.coalesce(func.sum(TubeOutcome.member_count), 0)).where(
             TubeOutcome.run_id == run_id, TubeOutcome.campaign_id.is_not(None)
@@ -388,7 +321,7 @@ def _close_orders(*, session: Session, run_id: str, now: datetime) -> int:
         .values(status=OrderStatus.DONE.value, done_at=now, done_outcome_id=retest)
         .execution_options(synchronize_session=False)
     )
-    done = _count(
+    done = count_rows(
         session,
         select(func.count()).where(ResampleOrder.done_outcome_id.in_(_of_run(run_id))),
     )
@@ -473,7 +406,7 @@ def _order_resamples(
         "created_at",
     ]
     session.execute(insert(ORDER_TABLE).from_select(columns, wanted))
-    return _count(
+    return count_rows(
         session,
         select(func.count()).where(ResampleOrder.tube_outcome_id.in_(_of_run(run_id))),
     )
@@ -510,7 +443,9 @@ def _raise_alerts(
         "created_at",
     ]
     session.execute(insert(ALERT_TABLE).from_select(columns, positives))
-    return _count(session, select(func.count()).where(Alert.tube_outcome_id.in_(_of_run(run_id))))
+    return count_rows(
+        session, select(func.count()).where(Alert.tube_outcome_id.in_(_of_run(run_id)))
+    )
 
 
 def _flag_buildings(
@@ -537,72 +472,14 @@ def _flag_buildings(
         .group_by(TubeOutcome.campaign_id, Household.building_id)
     )
     statement = (
-        _insert(session)(SamplingPriority.__table__)
+        insert_for(session)(SamplingPriority.__table__)
         .from_select(
             ["campaign_id", "building_id", "tube_outcome_id", "rule_ref", "created_at"], buildings
         )
         .on_conflict_do_nothing(index_elements=["campaign_id", "building_id"])
     )
     session.execute(statement)
-    return _count(
+    return count_rows(
         session,
         select(func.count()).where(SamplingPriority.tube_outcome_id.in_(_of_run(run_id))),
     )
-
-
-def record_sampled(*, session: Session, tube_ids: list[int]) -> None:
-    """Give the members of these tubes (in a round) the status ``sampled`` where they have none
-    in that round yet, in one ``INSERT … SELECT``; for the sampling side to call when tubes are
-    sealed. A result already applied is never overwritten."""
-    now = clock.now()
-    if not tube_ids:
-        return
-    members = (
-        select(
-            TubeMember.person_id,
-            Tube.campaign_id,
-            literal(PersonTestState.SAMPLED.value),
-            func.max(Tube.id),
-            func.max(TubeMember.sampled_at),
-            literal(now, type_=PersonTestStatus.__table__.c.updated_at.type),
-        )
-        .join(Tube, Tube.id == TubeMember.tube_id)
-        .where(Tube.id.in_(tube_ids), Tube.campaign_id.is_not(None))
-        .group_by(TubeMember.person_id, Tube.campaign_id)
-    )
-    statement = (
-        _insert(session)(PersonTestStatus.__table__)
-        .from_select(
-            ["person_id", "campaign_id", "status", "tube_id", "last_sampled_at", "updated_at"],
-            members,
-        )
-        .on_conflict_do_nothing(index_elements=["person_id", "campaign_id"])
-    )
-    session.execute(statement)
-
-
-# --- Hand-offs to other domains ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PositivePerson:
-    person_id: int
-    tube_outcome_id: int
-    campaign_id: int | None
-    result_at: datetime
-
-
-def list_positive_persons(*, session: Session, since: datetime) -> list[PositivePerson]:
-    """People whose single tube tested positive, reported at or after ``since`` (the case
-    candidates that tracing turns into cases), oldest first."""
-    rows = session.execute(
-        select(TubeMember.person_id, TubeOutcome.id, TubeOutcome.campaign_id, TubeOutcome.result_at)
-        .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
-        .where(
-            TubeOutcome.result == LabResult.DETECTED.value,
-            TubeOutcome.member_count == 1,
-            TubeOutcome.result_at >= since,
-        )
-        .order_by(TubeOutcome.result_at, TubeOutcome.id)
-    ).tuples()
-    return [PositivePerson(*row) for row in rows]
