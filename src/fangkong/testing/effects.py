@@ -27,7 +27,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
+    MetaData,
     Table,
     and_,
     case,
@@ -182,17 +184,10 @@ def _tube_state() -> ColumnElement[str]:
 
 
 def _record_outcomes(*, session: Session, run_id: str, now: datetime, upload_id: int | None) -> int:
-    first_sample = (
-        select(func.min(TubeMember.sampled_at))
-        .where(TubeMember.tube_id == TubeResult.tube_id)
-        .scalar_subquery()
-    )
-    members = (
-        select(func.count())
-        .select_from(TubeMember)
-        .where(TubeMember.tube_id == TubeResult.tube_id)
-        .scalar_subquery()
-    )
+    # One grouped join of the pending results with their tubes' members (not a sub-select per
+    # result): PostgreSQL hashes or merges a whole round in one pass and still uses the
+    # tube_member index for a small upload. A tube with no member counts 0 and keeps the lab's
+    # collection time.
     pending = (
         select(
             TubeResult.id.label("lab_result_id"),
@@ -200,14 +195,26 @@ def _record_outcomes(*, session: Session, run_id: str, now: datetime, upload_id:
             Tube.campaign_id,
             Tube.area_path,
             TubeResult.result,
-            members.label("member_count"),
-            func.coalesce(first_sample, TubeResult.collected_at).label("sampled_at"),
+            func.count(TubeMember.id).label("member_count"),
+            func.coalesce(func.min(TubeMember.sampled_at), TubeResult.collected_at).label(
+                "sampled_at"
+            ),
             TubeResult.reported_at.label("result_at"),
         )
         .join(Tube, Tube.id == TubeResult.tube_id)
+        .outerjoin(TubeMember, TubeMember.tube_id == TubeResult.tube_id)
         .where(
             TubeResult.tube_id.is_not(None),
             ~exists().where(TubeOutcome.lab_result_id == TubeResult.id),
+        )
+        .group_by(
+            TubeResult.id,
+            TubeResult.tube_id,
+            Tube.campaign_id,
+            Tube.area_path,
+            TubeResult.result,
+            TubeResult.collected_at,
+            TubeResult.reported_at,
         )
     )
     if upload_id is not None:
@@ -245,36 +252,88 @@ def _record_outcomes(*, session: Session, run_id: str, now: datetime, upload_id:
     return count_rows(session, select(func.count()).where(TubeOutcome.run_id == run_id))
 
 
+def _run_status_table() -> Table:
+    """A temporary table of one run's new standing per person and round (dropped at the end of
+    the run)."""
+    columns = PersonTestStatus.__table__.c
+    return Table(
+        "effects_run_status",
+        MetaData(),
+        Column("person_id", columns.person_id.type, nullable=False),
+        Column("campaign_id", columns.campaign_id.type, nullable=False),
+        Column("status", columns.status.type, nullable=False),
+        Column("tube_id", columns.tube_id.type),
+        Column("last_sampled_at", columns.last_sampled_at.type, nullable=False),
+        Column("result_at", columns.result_at.type),
+        prefixes=["TEMPORARY"],
+    )
+
+
 def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
+    if is_postgresql(session):
+        # The planner otherwise takes this run's outcomes, inserted a moment ago in this
+        # transaction, for a few hundred rows, and spills the grouping of millions to disk.
+        session.execute(text("ANALYZE tube_outcome"))
     rank = case(*((_tube_state() == str(state), value) for state, value in RANK.items()))
     best = func.max(rank)
     per_person = (
         select(
-            TubeOutcome.campaign_id,
             TubeMember.person_id,
+            TubeOutcome.campaign_id,
             case(*((best == value, str(state)) for state, value in RANK.items())),
             func.max(TubeOutcome.tube_id),
             func.max(TubeMember.sampled_at),
             func.max(TubeOutcome.result_at),
-            literal(now, type_=PersonTestStatus.__table__.c.updated_at.type),
         )
         .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
         .where(TubeOutcome.run_id == run_id, TubeOutcome.campaign_id.is_not(None))
         .group_by(TubeMember.person_id, TubeOutcome.campaign_id)
     )
+    # The run's standings go to a temporary table first, so that existing rows (the ``sampled``
+    # status written at sealing) are changed by one UPDATE … FROM, a hash join, and only the
+    # rest is inserted, in key order: a per-row ON CONFLICT probe in random order over
+    # millions of rows was most of the run's time on PostgreSQL.
+    run = _run_status_table()
+    connection = session.connection()
+    run.drop(connection, checkfirst=True)
+    run.create(connection)
+    columns = ["person_id", "campaign_id", "status", "tube_id", "last_sampled_at", "result_at"]
+    session.execute(insert(run).from_select(columns, per_person))
+    if is_postgresql(session):
+        session.execute(text("ANALYZE effects_run_status"))
     table = PersonTestStatus.__table__
-    statement = insert_for(session)(table).from_select(
-        [
-            "campaign_id",
-            "person_id",
-            "status",
-            "tube_id",
-            "last_sampled_at",
-            "result_at",
-            "updated_at",
-        ],
-        per_person,
+    session.execute(
+        update(PersonTestStatus)
+        .where(
+            PersonTestStatus.person_id == run.c.person_id,
+            PersonTestStatus.campaign_id == run.c.campaign_id,
+            PersonTestStatus.status != PersonTestState.POSITIVE.value,
+            PersonTestStatus.last_sampled_at <= run.c.last_sampled_at,
+        )
+        .values(
+            status=run.c.status,
+            tube_id=run.c.tube_id,
+            last_sampled_at=run.c.last_sampled_at,
+            result_at=run.c.result_at,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
     )
+    new_rows = (
+        select(
+            *(run.c[name] for name in columns),
+            literal(now, type_=table.c.updated_at.type),
+        )
+        .where(
+            ~exists().where(
+                table.c.person_id == run.c.person_id, table.c.campaign_id == run.c.campaign_id
+            )
+        )
+        .order_by(run.c.person_id, run.c.campaign_id)
+    )
+    statement = insert_for(session)(table).from_select([*columns, "updated_at"], new_rows)
+    # A status written meanwhile by a sealing tube (``record_sampled``) is overridden as the
+    # UPDATE above would have done.
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=["person_id", "campaign_id"],
@@ -291,6 +350,7 @@ def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
         ),
     )
     session.execute(statement)
+    run.drop(connection)
     return count_rows(
         session,
         select(func.coalesce(func.sum(TubeOutcome.member_count), 0)).where(
@@ -303,22 +363,35 @@ def _close_orders(*, session: Session, run_id: str, now: datetime) -> int:
     """Open re-sample orders whose person now has a readable single-tube result sampled after
     the order: done, and the order's round takes that result (the re-test tube may belong to
     no round, or to another one)."""
-    retest = (
-        select(func.min(TubeOutcome.id))
-        .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
+    # Both steps are UPDATE … FROM a grouped join (one row per target), not a sub-select per
+    # open order or per status row.
+    open_order = ResampleOrder.__table__.alias("open_order")
+    retests = (
+        select(open_order.c.id.label("order_id"), func.min(TubeOutcome.id).label("outcome_id"))
+        .join(
+            TubeMember,
+            and_(
+                TubeMember.person_id == open_order.c.person_id,
+                TubeMember.sampled_at >= open_order.c.created_at,
+            ),
+        )
+        .join(TubeOutcome, TubeOutcome.tube_id == TubeMember.tube_id)
         .where(
+            open_order.c.status == OrderStatus.OPEN.value,
             TubeOutcome.run_id == run_id,
             TubeOutcome.member_count == 1,
             TubeOutcome.result.in_([LabResult.DETECTED.value, LabResult.NOT_DETECTED.value]),
-            TubeMember.person_id == ResampleOrder.person_id,
-            TubeMember.sampled_at >= ResampleOrder.created_at,
         )
-        .scalar_subquery()
+        .group_by(open_order.c.id)
+        .subquery("retests")
     )
     session.execute(
         update(ResampleOrder)
-        .where(ResampleOrder.status == OrderStatus.OPEN.value, retest.is_not(None))
-        .values(status=OrderStatus.DONE.value, done_at=now, done_outcome_id=retest)
+        .where(
+            ResampleOrder.id == retests.c.order_id,
+            ResampleOrder.status == OrderStatus.OPEN.value,
+        )
+        .values(status=OrderStatus.DONE.value, done_at=now, done_outcome_id=retests.c.outcome_id)
         .execution_options(synchronize_session=False)
     )
     done = count_rows(
@@ -327,40 +400,51 @@ def _close_orders(*, session: Session, run_id: str, now: datetime) -> int:
     )
     if not done:
         return 0
-    order = ResampleOrder.__table__.alias("done_order")
+    # Per person and round, the latest re-test of this run that closed one of its orders.
     outcome = TubeOutcome.__table__.alias("retest")
     member = TubeMember.__table__.alias("retest_member")
+    latest = (
+        select(
+            ResampleOrder.person_id,
+            ResampleOrder.campaign_id,
+            func.max(outcome.c.id).label("outcome_id"),
+        )
+        .join(outcome, outcome.c.id == ResampleOrder.done_outcome_id)
+        .where(outcome.c.run_id == run_id, ResampleOrder.campaign_id.is_not(None))
+        .group_by(ResampleOrder.person_id, ResampleOrder.campaign_id)
+        .subquery("latest")
+    )
     finished = (
-        select(outcome.c.result, member.c.sampled_at, outcome.c.result_at, outcome.c.tube_id)
-        .select_from(order)
-        .join(outcome, outcome.c.id == order.c.done_outcome_id)
+        select(
+            latest.c.person_id,
+            latest.c.campaign_id,
+            outcome.c.result,
+            outcome.c.tube_id,
+            outcome.c.result_at,
+            member.c.sampled_at,
+        )
+        .join(outcome, outcome.c.id == latest.c.outcome_id)
         .join(
             member,
-            and_(member.c.tube_id == outcome.c.tube_id, member.c.person_id == order.c.person_id),
+            and_(member.c.tube_id == outcome.c.tube_id, member.c.person_id == latest.c.person_id),
         )
-        .where(
-            outcome.c.run_id == run_id,
-            order.c.person_id == PersonTestStatus.person_id,
-            order.c.campaign_id == PersonTestStatus.campaign_id,
-        )
-        .order_by(outcome.c.id.desc())
-        .limit(1)
+        .subquery("finished")
     )
-    result = finished.with_only_columns(outcome.c.result).scalar_subquery()
     session.execute(
         update(PersonTestStatus)
         .where(
+            PersonTestStatus.person_id == finished.c.person_id,
+            PersonTestStatus.campaign_id == finished.c.campaign_id,
             PersonTestStatus.status != PersonTestState.POSITIVE.value,
-            finished.with_only_columns(outcome.c.id).exists(),
         )
         .values(
             status=case(
-                (result == LabResult.DETECTED.value, PersonTestState.POSITIVE.value),
+                (finished.c.result == LabResult.DETECTED.value, PersonTestState.POSITIVE.value),
                 else_=PersonTestState.NEGATIVE.value,
             ),
-            tube_id=finished.with_only_columns(outcome.c.tube_id).scalar_subquery(),
-            last_sampled_at=finished.with_only_columns(member.c.sampled_at).scalar_subquery(),
-            result_at=finished.with_only_columns(outcome.c.result_at).scalar_subquery(),
+            tube_id=finished.c.tube_id,
+            last_sampled_at=finished.c.sampled_at,
+            result_at=finished.c.result_at,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
