@@ -13,6 +13,7 @@ Run: ``.venv/bin/python bench/bench_result_effects.py [--persons N] [--url postg
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -196,6 +197,19 @@ def per_tube_loop(session: Session, campaign_id: int) -> int:
     return len(results)
 
 
+def backend_cpu(session: Session) -> float | None:
+    """CPU seconds of this session's PostgreSQL backend so far, when the server runs on this
+    machine (read from /proc; None elsewhere): the server's own work, apart from the load."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    pid = session.scalar(text("SELECT pg_backend_pid()"))
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def fresh(url: str | None, folder: Path, name: str) -> tuple[Session, str]:
     target = url or f"sqlite:///{folder / name}"
     migrate.upgrade(target)
@@ -217,11 +231,13 @@ def main() -> None:
         print(f"backend: {backend}; city of {arguments.persons:,} built in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 
+        server_before = backend_cpu(session)
         started, cpu = time.perf_counter(), time.process_time()
         with use_clock(ManualClock(T0 + timedelta(hours=7))):
             report = effects.apply_results(session=session, actor=None, policy=DEFAULT_POLICY)
         session.commit()
         fast, fast_cpu = time.perf_counter() - started, time.process_time() - cpu
+        server_after = backend_cpu(session)
         statuses = session.scalar(select(func.count()).select_from(PersonTestStatus))
         orders = session.scalar(select(func.count()).select_from(ResampleOrder))
         assert statuses == arguments.persons, statuses
@@ -244,6 +260,9 @@ def main() -> None:
           f"({arguments.persons / fast:,.0f} people/s); CPU time of this process "
           f"{fast_cpu:.2f} s (all of SQLite's work; PostgreSQL's server time is not in it)"
     )  # fmt: skip
+    if server_before is not None and server_after is not None:
+        print(f"PostgreSQL backend CPU during apply_results + commit: "
+              f"{server_after - server_before:.1f} s")  # fmt: skip
     print(f"per-tube ORM loop (SQLite, {loop_tubes:,} tubes measured): {loop:.2f} s "
           f"({arguments.baseline_persons / loop:,.0f} people/s)")  # fmt: skip
     print(f"per-tube ORM loop EXTRAPOLATED to {arguments.persons:,} people: "
