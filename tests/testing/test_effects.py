@@ -271,3 +271,35 @@ def test_sampled_people_get_a_status_that_a_result_then_replaces(session: Sessio
         upload(session, content)
         person_status.record_sampled(session=session, tube_ids=tubes)  # changes nothing now
     assert [statuses(session, city.campaign.id)[p] for p in a1[:4]] == ["pending_review"] * 4
+
+
+def test_a_tube_nobody_was_sampled_into_keeps_the_labs_collection_time(
+    session: Session,
+) -> None:
+    city = small_city.build(session)
+    a1 = city.ids("A1")
+    at = T0 + timedelta(hours=1)
+    small_city.tube(session, "ZZ0801", [], at=at, campaign_id=city.campaign.id)
+    small_city.tube(session, "ZZ0802", a1[:3], at=at, campaign_id=city.campaign.id)
+    with use_clock(ManualClock(T0 + timedelta(hours=7))):
+        upload(
+            session,
+            batch(
+                [
+                    oru(control_id="E1", tube="ZZ0801", result=DETECTED, reported=REPORTED),
+                    oru(control_id="E2", tube="ZZ0802", result=DETECTED, reported=REPORTED),
+                ]
+            ).encode(),
+        )
+    outcomes = session.execute(
+        select(Tube.barcode, TubeOutcome.member_count, TubeOutcome.turnaround_seconds)
+        .join(Tube, Tube.id == TubeOutcome.tube_id)
+        .order_by(Tube.barcode)
+    ).tuples()
+    # No member: collected 07:15 → reported 14:30 (+08:00) is 26,100 s; three members sampled
+    # at 01:00 UTC → 06:30 UTC is 19,800 s.
+    assert list(outcomes) == [("ZZ0801", 0, 26100), ("ZZ0802", 3, 19800)]
+    # An empty detected tube is a positive "single" to nobody: an alert, no status, no order.
+    assert statuses(session, city.campaign.id) == {p: "pending_review" for p in a1[:3]}
+    assert sorted(session.scalars(select(ResampleOrder.person_id))) == sorted(a1[:3])
+    assert sorted(session.scalars(select(Alert.member_count))) == [0, 3]
