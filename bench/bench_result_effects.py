@@ -71,9 +71,10 @@ def result_of(tube: int) -> str:
     return "not_detected"
 
 
-def build_city(session: Session, persons: int) -> int:
+def build_city(session: Session, persons: int, *, with_sampled: bool = False) -> int:
     """Persons, one campaign, their tubes and members, and the stored results; returns the
-    campaign id."""
+    campaign id. With ``with_sampled``, every member already has the status ``sampled`` that sealing
+    the tubes writes (as in a real round), so the results update rows rather than insert them."""
     stamp = bulk.timestamp(session=session, moment=T0)
     area_id = bulk.next_id(session=session, table="area")
     bulk.write_rows(
@@ -133,6 +134,15 @@ def build_city(session: Session, persons: int) -> int:
             for n in range(persons)
         ),
     )
+    if with_sampled:
+        session.execute(
+            text(
+                "INSERT INTO person_test_status (person_id, campaign_id, status, tube_id, "
+                "last_sampled_at, updated_at) SELECT m.person_id, t.campaign_id, 'sampled', "
+                "m.tube_id, m.sampled_at, m.sampled_at FROM tube_member m "
+                "JOIN tube t ON t.id = m.tube_id ORDER BY m.person_id"
+            )
+        )
     session.execute(
         text(
             "INSERT INTO result_upload (content_sha256, format, filename, uploaded_at, "
@@ -165,9 +175,14 @@ def build_city(session: Session, persons: int) -> int:
             for t in range(tubes)
         ),
     )
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ANALYZE"))
     session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        # As autovacuum would have done by the time results arrive: hint bits and visibility
+        # map set, statistics known.
+        with session.get_bind().connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("VACUUM ANALYZE")
+            )
     return campaign.id
 
 
@@ -184,7 +199,7 @@ def per_tube_loop(session: Session, campaign_id: int) -> int:
             "invalid": "resample",
         }.get(result, "pending_review" if len(members) > 1 else "positive")
         for member in members:
-            row = session.get(PersonTestStatus, (campaign_id, member.person_id))
+            row = session.get(PersonTestStatus, (member.person_id, campaign_id))
             if row is None:
                 row = PersonTestStatus(campaign_id=campaign_id, person_id=member.person_id)
                 session.add(row)
@@ -222,12 +237,17 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=400_000)
     parser.add_argument("--baseline-persons", type=int, default=20_000)
     parser.add_argument("--url", help="an empty database (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--sampled",
+        action="store_true",
+        help="every person already has the 'sampled' status (results update it)",
+    )
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         session, _ = fresh(arguments.url, Path(folder), "fast.db")
         backend = session.get_bind().dialect.name
         started = time.perf_counter()
-        build_city(session, arguments.persons)
+        build_city(session, arguments.persons, with_sampled=arguments.sampled)
         print(f"backend: {backend}; city of {arguments.persons:,} built in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 
