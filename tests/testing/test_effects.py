@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -303,3 +304,21 @@ def test_a_tube_nobody_was_sampled_into_keeps_the_labs_collection_time(
     assert statuses(session, city.campaign.id) == {p: "pending_review" for p in a1[:3]}
     assert sorted(session.scalars(select(ResampleOrder.person_id))) == sorted(a1[:3])
     assert sorted(session.scalars(select(Alert.member_count))) == [0, 3]
+
+
+def test_a_large_run_refreshes_statistics_and_gives_the_same_statuses(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every run counts as large here, so the ANALYZE steps run (PostgreSQL) in the transaction.
+    monkeypatch.setattr(effects, "ANALYZE_FROM_TUBES", 1)
+    city = small_city.build(session)
+    a1, a2 = city.ids("A1"), city.ids("A2")
+    with use_clock(ManualClock(T0 + timedelta(hours=7))):
+        upload(session, first_round(session, city))
+    assert statuses(session, city.campaign.id) == {
+        **{p: "pending_review" for p in a1[:4]},
+        **{p: "negative" for p in a1[4:]},
+        a2[0]: "positive",
+        a2[1]: "resample",
+        a2[2]: "resample",
+    }

@@ -128,7 +128,7 @@ def apply_results(
     outcomes = _record_outcomes(session=session, run_id=run_id, now=now, upload_id=upload_id)
     if outcomes == 0:
         return EffectsReport(run_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    statuses = _set_statuses(session=session, run_id=run_id, now=now)
+    statuses = _set_statuses(session=session, run_id=run_id, now=now, tubes=outcomes)
     done = _close_orders(session=session, run_id=run_id, now=now)
     orders = _order_resamples(session=session, run_id=run_id, now=now, policy=policy)
     alerts = _raise_alerts(session=session, run_id=run_id, now=now, policy=policy)
@@ -269,10 +269,18 @@ def _run_status_table() -> Table:
     )
 
 
-def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
-    if is_postgresql(session):
+# From this many tubes in a run, statistics are refreshed before the status statements (see
+# _set_statuses); below it the planner's guess of a few hundred rows is about right.
+ANALYZE_FROM_TUBES = 10_000
+
+
+def _set_statuses(*, session: Session, run_id: str, now: datetime, tubes: int) -> int:
+    large = is_postgresql(session) and tubes >= ANALYZE_FROM_TUBES
+    if large:
         # The planner otherwise takes this run's outcomes, inserted a moment ago in this
         # transaction, for a few hundred rows, and spills the grouping of millions to disk.
+        # (ANALYZE holds a lock that a concurrent large run waits for: runs that large are a
+        # whole round's results and come one at a time.)
         session.execute(text("ANALYZE tube_outcome"))
     rank = case(*((_tube_state() == str(state), value) for state, value in RANK.items()))
     best = func.max(rank)
@@ -299,7 +307,7 @@ def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
     run.create(connection)
     columns = ["person_id", "campaign_id", "status", "tube_id", "last_sampled_at", "result_at"]
     session.execute(insert(run).from_select(columns, per_person))
-    if is_postgresql(session):
+    if large:
         session.execute(text("ANALYZE effects_run_status"))
     table = PersonTestStatus.__table__
     session.execute(
