@@ -13,6 +13,7 @@ Run: ``.venv/bin/python bench/bench_result_effects.py [--persons N] [--url postg
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -70,9 +71,10 @@ def result_of(tube: int) -> str:
     return "not_detected"
 
 
-def build_city(session: Session, persons: int) -> int:
+def build_city(session: Session, persons: int, *, with_sampled: bool = False) -> int:
     """Persons, one campaign, their tubes and members, and the stored results; returns the
-    campaign id."""
+    campaign id. With ``with_sampled``, every member already has the status ``sampled`` that sealing
+    the tubes writes (as in a real round), so the results update rows rather than insert them."""
     stamp = bulk.timestamp(session=session, moment=T0)
     area_id = bulk.next_id(session=session, table="area")
     bulk.write_rows(
@@ -132,6 +134,15 @@ def build_city(session: Session, persons: int) -> int:
             for n in range(persons)
         ),
     )
+    if with_sampled:
+        session.execute(
+            text(
+                "INSERT INTO person_test_status (person_id, campaign_id, status, tube_id, "
+                "last_sampled_at, updated_at) SELECT m.person_id, t.campaign_id, 'sampled', "
+                "m.tube_id, m.sampled_at, m.sampled_at FROM tube_member m "
+                "JOIN tube t ON t.id = m.tube_id ORDER BY m.person_id"
+            )
+        )
     session.execute(
         text(
             "INSERT INTO result_upload (content_sha256, format, filename, uploaded_at, "
@@ -164,9 +175,14 @@ def build_city(session: Session, persons: int) -> int:
             for t in range(tubes)
         ),
     )
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ANALYZE"))
     session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        # As autovacuum would have done by the time results arrive: hint bits and visibility
+        # map set, statistics known.
+        with session.get_bind().connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("VACUUM ANALYZE")
+            )
     return campaign.id
 
 
@@ -183,7 +199,7 @@ def per_tube_loop(session: Session, campaign_id: int) -> int:
             "invalid": "resample",
         }.get(result, "pending_review" if len(members) > 1 else "positive")
         for member in members:
-            row = session.get(PersonTestStatus, (campaign_id, member.person_id))
+            row = session.get(PersonTestStatus, (member.person_id, campaign_id))
             if row is None:
                 row = PersonTestStatus(campaign_id=campaign_id, person_id=member.person_id)
                 session.add(row)
@@ -194,6 +210,19 @@ def per_tube_loop(session: Session, campaign_id: int) -> int:
             row.updated_at = now
     session.commit()
     return len(results)
+
+
+def backend_cpu(session: Session) -> float | None:
+    """CPU seconds of this session's PostgreSQL backend so far, when the server runs on this
+    machine (read from /proc; None elsewhere): the server's own work, apart from the load."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    pid = session.scalar(text("SELECT pg_backend_pid()"))
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def fresh(url: str | None, folder: Path, name: str) -> tuple[Session, str]:
@@ -208,20 +237,27 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=400_000)
     parser.add_argument("--baseline-persons", type=int, default=20_000)
     parser.add_argument("--url", help="an empty database (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--sampled",
+        action="store_true",
+        help="every person already has the 'sampled' status (results update it)",
+    )
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         session, _ = fresh(arguments.url, Path(folder), "fast.db")
         backend = session.get_bind().dialect.name
         started = time.perf_counter()
-        build_city(session, arguments.persons)
+        build_city(session, arguments.persons, with_sampled=arguments.sampled)
         print(f"backend: {backend}; city of {arguments.persons:,} built in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 
+        server_before = backend_cpu(session)
         started, cpu = time.perf_counter(), time.process_time()
         with use_clock(ManualClock(T0 + timedelta(hours=7))):
             report = effects.apply_results(session=session, actor=None, policy=DEFAULT_POLICY)
         session.commit()
         fast, fast_cpu = time.perf_counter() - started, time.process_time() - cpu
+        server_after = backend_cpu(session)
         statuses = session.scalar(select(func.count()).select_from(PersonTestStatus))
         orders = session.scalar(select(func.count()).select_from(ResampleOrder))
         assert statuses == arguments.persons, statuses
@@ -244,6 +280,9 @@ def main() -> None:
           f"({arguments.persons / fast:,.0f} people/s); CPU time of this process "
           f"{fast_cpu:.2f} s (all of SQLite's work; PostgreSQL's server time is not in it)"
     )  # fmt: skip
+    if server_before is not None and server_after is not None:
+        print(f"PostgreSQL backend CPU during apply_results + commit: "
+              f"{server_after - server_before:.1f} s")  # fmt: skip
     print(f"per-tube ORM loop (SQLite, {loop_tubes:,} tubes measured): {loop:.2f} s "
           f"({arguments.baseline_persons / loop:,.0f} people/s)")  # fmt: skip
     print(f"per-tube ORM loop EXTRAPOLATED to {arguments.persons:,} people: "

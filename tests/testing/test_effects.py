@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.core.audit import AuditEvent
 from fangkong.core.clock import ManualClock, use_clock
-from fangkong.testing import actions, effects
+from fangkong.testing import actions, effects, person_status
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.models import (
     Alert,
@@ -106,7 +107,7 @@ def test_it_applies_each_kind_of_result_to_every_member(session: Session) -> Non
     ]
     turnaround = session.scalars(select(TubeOutcome.turnaround_seconds)).all()
     assert turnaround == [19800, 19800, 19800, 19800]
-    positives = effects.list_positive_persons(session=session, since=T0)
+    positives = person_status.list_positive_persons(session=session, since=T0)
     assert [p.person_id for p in positives] == [a2[0]]
     event = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "testing.results_applied")
@@ -168,7 +169,9 @@ def test_a_single_tube_retest_closes_the_order_and_settles_the_round(session: Se
         select(ResampleOrder.person_id).where(ResampleOrder.status == "done")
     ).scalars()
     assert sorted(done) == sorted(a1[:2])
-    assert [p.person_id for p in effects.list_positive_persons(session=session, since=T0)] == [
+    assert [
+        p.person_id for p in person_status.list_positive_persons(session=session, since=T0)
+    ] == [
         city.ids("A2")[0],
         a1[1],
     ]
@@ -263,9 +266,59 @@ def test_sampled_people_get_a_status_that_a_result_then_replaces(session: Sessio
     with use_clock(ManualClock(T0 + timedelta(hours=2))):
         content = first_round(session, city)
         tubes = list(session.scalars(select(Tube.id).where(Tube.barcode.in_(["ZZ0001"]))))
-        effects.record_sampled(session=session, tube_ids=tubes)
+        person_status.record_sampled(session=session, tube_ids=tubes)
         assert statuses(session, city.campaign.id) == {p: "sampled" for p in a1[:4]}
     with use_clock(ManualClock(T0 + timedelta(hours=7))):
         upload(session, content)
-        effects.record_sampled(session=session, tube_ids=tubes)  # changes nothing now
+        person_status.record_sampled(session=session, tube_ids=tubes)  # changes nothing now
     assert [statuses(session, city.campaign.id)[p] for p in a1[:4]] == ["pending_review"] * 4
+
+
+def test_a_tube_nobody_was_sampled_into_keeps_the_labs_collection_time(
+    session: Session,
+) -> None:
+    city = small_city.build(session)
+    a1 = city.ids("A1")
+    at = T0 + timedelta(hours=1)
+    small_city.tube(session, "ZZ0801", [], at=at, campaign_id=city.campaign.id)
+    small_city.tube(session, "ZZ0802", a1[:3], at=at, campaign_id=city.campaign.id)
+    with use_clock(ManualClock(T0 + timedelta(hours=7))):
+        upload(
+            session,
+            batch(
+                [
+                    oru(control_id="E1", tube="ZZ0801", result=DETECTED, reported=REPORTED),
+                    oru(control_id="E2", tube="ZZ0802", result=DETECTED, reported=REPORTED),
+                ]
+            ).encode(),
+        )
+    outcomes = session.execute(
+        select(Tube.barcode, TubeOutcome.member_count, TubeOutcome.turnaround_seconds)
+        .join(Tube, Tube.id == TubeOutcome.tube_id)
+        .order_by(Tube.barcode)
+    ).tuples()
+    # No member: collected 07:15 → reported 14:30 (+08:00) is 26,100 s; three members sampled
+    # at 01:00 UTC → 06:30 UTC is 19,800 s.
+    assert list(outcomes) == [("ZZ0801", 0, 26100), ("ZZ0802", 3, 19800)]
+    # An empty detected tube is a positive "single" to nobody: an alert, no status, no order.
+    assert statuses(session, city.campaign.id) == {p: "pending_review" for p in a1[:3]}
+    assert sorted(session.scalars(select(ResampleOrder.person_id))) == sorted(a1[:3])
+    assert sorted(session.scalars(select(Alert.member_count))) == [0, 3]
+
+
+def test_a_large_run_refreshes_statistics_and_gives_the_same_statuses(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every run counts as large here, so the ANALYZE steps run (PostgreSQL) in the transaction.
+    monkeypatch.setattr(effects, "ANALYZE_FROM_TUBES", 1)
+    city = small_city.build(session)
+    a1, a2 = city.ids("A1"), city.ids("A2")
+    with use_clock(ManualClock(T0 + timedelta(hours=7))):
+        upload(session, first_round(session, city))
+    assert statuses(session, city.campaign.id) == {
+        **{p: "pending_review" for p in a1[:4]},
+        **{p: "negative" for p in a1[4:]},
+        a2[0]: "positive",
+        a2[1]: "resample",
+        a2[2]: "resample",
+    }

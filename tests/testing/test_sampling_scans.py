@@ -18,7 +18,7 @@ from fangkong.core.audit import AuditEvent
 from fangkong.core.clock import ManualClock, use_clock
 from fangkong.core.errors import FangkongError
 from fangkong.core.scope import Actor
-from fangkong.testing import sampling, service
+from fangkong.testing import sampling, scan_writer, service
 from fangkong.testing.codes import issue_household_code, issue_person_code
 from fangkong.testing.enums import ScanFlag, TubeStatus
 from fangkong.testing.errors import TestingErrorCode
@@ -341,7 +341,7 @@ def test_the_writer_commits_concurrent_scans_together(session: Session, personas
     site = Site(session, sampler(personas), pool_size=5)
     site.tube("ZZ4302000011")
     connection = session.connection()
-    writer = sampling.ScanWriter(
+    writer = scan_writer.ScanWriter(
         lambda: Session(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         ),
@@ -367,7 +367,7 @@ def test_the_scan_api_answers_with_the_acknowledgement_or_the_refusal(
     site = Site(session, actor, pool_size=2)
     headers = personas.bearer(personas.user("jianning-sampler", Role.SAMPLER, JIANNING))
     connection = session.connection()
-    writer = sampling.ScanWriter(
+    writer = scan_writer.ScanWriter(
         lambda: Session(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         ),
@@ -430,7 +430,7 @@ def test_a_database_failure_answers_scan_not_stored_and_the_writer_carries_on(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
 
-    writer = sampling.ScanWriter(factory, window=0.0)
+    writer = scan_writer.ScanWriter(factory, window=0.0)
     with use_clock(ManualClock(NOW)):
         failed = writer.submit(site.scan("ZZ4302000013", site.people[0].id))
         error = failed.exception(timeout=10)

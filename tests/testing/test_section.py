@@ -9,7 +9,7 @@ import pytest
 from fangkong.rulepacks.errors import RulePackError, RulePackErrorCode
 from fangkong.rulepacks.schemas import Manifest, SectionContext
 from fangkong.testing import rules
-from fangkong.testing.effects import cadence_at, policy_at, pool_sizes_at
+from fangkong.testing.policies import cadence_at, policy_at, pool_sizes_at
 from fangkong.testing.section import (
     DEFAULT_POLICY,
     DEFAULT_POOL_SIZES,

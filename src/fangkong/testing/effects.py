@@ -27,12 +27,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
-    Integer,
+    MetaData,
     Table,
     and_,
     case,
-    cast,
     exists,
     func,
     insert,
@@ -41,15 +41,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
 from fangkong.core.scope import Actor
 from fangkong.registry.models import Household, Person
-from fangkong.rulepacks.catalog import Catalog, load_catalog
-from fangkong.rulepacks.errors import RulePackError
 from fangkong.testing import rules
 from fangkong.testing.enums import (
     AlertKind,
@@ -71,16 +67,10 @@ from fangkong.testing.models import (
     TubeOutcome,
     TubeResult,
 )
-from fangkong.testing.section import (
-    DEFAULT_TESTING,
-    TESTING_SECTION,
-    CadencePolicy,
-    PoolSizePolicy,
-    PositivePoolPolicy,
-    TestingPolicy,
-)
+from fangkong.testing.policies import policy_at
+from fangkong.testing.section import PositivePoolPolicy
+from fangkong.testing.sql import count_rows, insert_for, is_postgresql, seconds_between
 
-DEFAULT_SERIES = "cn"
 OUTCOME_TABLE: Table = TubeOutcome.metadata.tables["tube_outcome"]
 ORDER_TABLE: Table = TubeOutcome.metadata.tables["resample_order"]
 ALERT_TABLE: Table = TubeOutcome.metadata.tables["testing_alert"]
@@ -113,61 +103,6 @@ class EffectsReport:
     priority_buildings: int
 
 
-_catalog: Catalog | None = None
-
-
-def policy_at(*, now: datetime, pack_id: str | None = None) -> PositivePoolPolicy:
-    """The positive-pool policy of ``pack_id`` (or of the national pack in force at ``now``);
-    :data:`~fangkong.testing.section.DEFAULT_POLICY` when the pack has no testing section."""
-    return testing_policy_at(now=now, pack_id=pack_id).positive_pool
-
-
-def pool_sizes_at(*, now: datetime, pack_id: str | None = None) -> PoolSizePolicy:
-    """The pool sizes by risk class of ``pack_id`` (or of the national pack in force at
-    ``now``); :data:`~fangkong.testing.section.DEFAULT_POOL_SIZES` without a rule."""
-    return testing_policy_at(now=now, pack_id=pack_id).pool_sizes
-
-
-def cadence_at(*, now: datetime, pack_id: str | None = None) -> CadencePolicy | None:
-    """How rounds repeat under ``pack_id`` (or the national pack in force at ``now``); None
-    when the pack sets no cadence."""
-    return testing_policy_at(now=now, pack_id=pack_id).cadence
-
-
-def testing_policy_at(*, now: datetime, pack_id: str | None = None) -> TestingPolicy:
-    """The testing section of ``pack_id`` (or of the national pack in force at ``now``)."""
-    global _catalog
-    if _catalog is None:
-        _catalog = load_catalog(schemas=[TESTING_SECTION])
-    try:
-        pack = (
-            _catalog.in_force(series=DEFAULT_SERIES, at=now)
-            if pack_id is None
-            else _catalog.get(pack_id, None)
-        )
-    except RulePackError:
-        return DEFAULT_TESTING
-    if not pack.has_section(TESTING_SECTION.name):
-        return DEFAULT_TESTING
-    return pack.section(TESTING_SECTION)
-
-
-def _insert(session: Session) -> Any:
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
-def _seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[int]:
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.round(func.extract("epoch", later - earlier)), Integer)
-    return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0), Integer)
-
-
-def _count(session: Session, query: Any) -> int:
-    """Rows counted after a write (a driver's rowcount of ``INSERT … SELECT`` is not reliable:
-    psycopg reports -1 for some of them)."""
-    return int(session.scalar(query) or 0)
-
-
 def _of_run(run_id: str) -> Any:
     return select(TubeOutcome.id).where(TubeOutcome.run_id == run_id)
 
@@ -184,7 +119,7 @@ def apply_results(
     now = clock.now()
     policy = policy or policy_at(now=now)
     run_id = uuid.uuid4().hex
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         # A few big statements: compiling them with JIT costs more than it saves (this
         # transaction only).
         session.execute(text("SET LOCAL jit = off"))
@@ -193,7 +128,7 @@ def apply_results(
     outcomes = _record_outcomes(session=session, run_id=run_id, now=now, upload_id=upload_id)
     if outcomes == 0:
         return EffectsReport(run_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    statuses = _set_statuses(session=session, run_id=run_id, now=now)
+    statuses = _set_statuses(session=session, run_id=run_id, now=now, tubes=outcomes)
     done = _close_orders(session=session, run_id=run_id, now=now)
     orders = _order_resamples(session=session, run_id=run_id, now=now, policy=policy)
     alerts = _raise_alerts(session=session, run_id=run_id, now=now, policy=policy)
@@ -249,17 +184,10 @@ def _tube_state() -> ColumnElement[str]:
 
 
 def _record_outcomes(*, session: Session, run_id: str, now: datetime, upload_id: int | None) -> int:
-    first_sample = (
-        select(func.min(TubeMember.sampled_at))
-        .where(TubeMember.tube_id == TubeResult.tube_id)
-        .scalar_subquery()
-    )
-    members = (
-        select(func.count())
-        .select_from(TubeMember)
-        .where(TubeMember.tube_id == TubeResult.tube_id)
-        .scalar_subquery()
-    )
+    # One grouped join of the pending results with their tubes' members (not a sub-select per
+    # result): PostgreSQL hashes or merges a whole round in one pass and still uses the
+    # tube_member index for a small upload. A tube with no member counts 0 and keeps the lab's
+    # collection time.
     pending = (
         select(
             TubeResult.id.label("lab_result_id"),
@@ -267,14 +195,26 @@ def _record_outcomes(*, session: Session, run_id: str, now: datetime, upload_id:
             Tube.campaign_id,
             Tube.area_path,
             TubeResult.result,
-            members.label("member_count"),
-            func.coalesce(first_sample, TubeResult.collected_at).label("sampled_at"),
+            func.count(TubeMember.id).label("member_count"),
+            func.coalesce(func.min(TubeMember.sampled_at), TubeResult.collected_at).label(
+                "sampled_at"
+            ),
             TubeResult.reported_at.label("result_at"),
         )
         .join(Tube, Tube.id == TubeResult.tube_id)
+        .outerjoin(TubeMember, TubeMember.tube_id == TubeResult.tube_id)
         .where(
             TubeResult.tube_id.is_not(None),
             ~exists().where(TubeOutcome.lab_result_id == TubeResult.id),
+        )
+        .group_by(
+            TubeResult.id,
+            TubeResult.tube_id,
+            Tube.campaign_id,
+            Tube.area_path,
+            TubeResult.result,
+            TubeResult.collected_at,
+            TubeResult.reported_at,
         )
     )
     if upload_id is not None:
@@ -291,7 +231,7 @@ def _record_outcomes(*, session: Session, run_id: str, now: datetime, upload_id:
         rows.c.member_count,
         rows.c.sampled_at,
         rows.c.result_at,
-        _seconds_between(session, rows.c.result_at, rows.c.sampled_at),
+        seconds_between(session, rows.c.result_at, rows.c.sampled_at),
         literal(run_id),
         literal(now, type_=OUTCOME_TABLE.c.applied_at.type),
     )
@@ -309,39 +249,99 @@ def _record_outcomes(*, session: Session, run_id: str, now: datetime, upload_id:
         "applied_at",
     ]
     session.execute(insert(OUTCOME_TABLE).from_select(columns, outcomes))
-    return _count(session, select(func.count()).where(TubeOutcome.run_id == run_id))
+    return count_rows(session, select(func.count()).where(TubeOutcome.run_id == run_id))
 
 
-def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
+def _run_status_table() -> Table:
+    """A temporary table of one run's new standing per person and round (dropped at the end of
+    the run)."""
+    columns = PersonTestStatus.__table__.c
+    return Table(
+        "effects_run_status",
+        MetaData(),
+        Column("person_id", columns.person_id.type, nullable=False),
+        Column("campaign_id", columns.campaign_id.type, nullable=False),
+        Column("status", columns.status.type, nullable=False),
+        Column("tube_id", columns.tube_id.type),
+        Column("last_sampled_at", columns.last_sampled_at.type, nullable=False),
+        Column("result_at", columns.result_at.type),
+        prefixes=["TEMPORARY"],
+    )
+
+
+# From this many tubes in a run, statistics are refreshed before the status statements (see
+# _set_statuses); below it the planner's guess of a few hundred rows is about right.
+ANALYZE_FROM_TUBES = 10_000
+
+
+def _set_statuses(*, session: Session, run_id: str, now: datetime, tubes: int) -> int:
+    large = is_postgresql(session) and tubes >= ANALYZE_FROM_TUBES
+    if large:
+        # The planner otherwise takes this run's outcomes, inserted a moment ago in this
+        # transaction, for a few hundred rows, and spills the grouping of millions to disk.
+        # (ANALYZE holds a lock that a concurrent large run waits for: runs that large are a
+        # whole round's results and come one at a time.)
+        session.execute(text("ANALYZE tube_outcome"))
     rank = case(*((_tube_state() == str(state), value) for state, value in RANK.items()))
     best = func.max(rank)
     per_person = (
         select(
-            TubeOutcome.campaign_id,
             TubeMember.person_id,
+            TubeOutcome.campaign_id,
             case(*((best == value, str(state)) for state, value in RANK.items())),
             func.max(TubeOutcome.tube_id),
             func.max(TubeMember.sampled_at),
             func.max(TubeOutcome.result_at),
-            literal(now, type_=PersonTestStatus.__table__.c.updated_at.type),
         )
         .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
         .where(TubeOutcome.run_id == run_id, TubeOutcome.campaign_id.is_not(None))
         .group_by(TubeMember.person_id, TubeOutcome.campaign_id)
     )
+    # The run's standings go to a temporary table first, so that existing rows (the ``sampled``
+    # status written at sealing) are changed by one UPDATE … FROM, a hash join, and only the
+    # rest is inserted, in key order: a per-row ON CONFLICT probe in random order over
+    # millions of rows was most of the run's time on PostgreSQL.
+    run = _run_status_table()
+    connection = session.connection()
+    run.drop(connection, checkfirst=True)
+    run.create(connection)
+    columns = ["person_id", "campaign_id", "status", "tube_id", "last_sampled_at", "result_at"]
+    session.execute(insert(run).from_select(columns, per_person))
+    if large:
+        session.execute(text("ANALYZE effects_run_status"))
     table = PersonTestStatus.__table__
-    statement = _insert(session)(table).from_select(
-        [
-            "campaign_id",
-            "person_id",
-            "status",
-            "tube_id",
-            "last_sampled_at",
-            "result_at",
-            "updated_at",
-        ],
-        per_person,
+    session.execute(
+        update(PersonTestStatus)
+        .where(
+            PersonTestStatus.person_id == run.c.person_id,
+            PersonTestStatus.campaign_id == run.c.campaign_id,
+            PersonTestStatus.status != PersonTestState.POSITIVE.value,
+            PersonTestStatus.last_sampled_at <= run.c.last_sampled_at,
+        )
+        .values(
+            status=run.c.status,
+            tube_id=run.c.tube_id,
+            last_sampled_at=run.c.last_sampled_at,
+            result_at=run.c.result_at,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
     )
+    new_rows = (
+        select(
+            *(run.c[name] for name in columns),
+            literal(now, type_=table.c.updated_at.type),
+        )
+        .where(
+            ~exists().where(
+                table.c.person_id == run.c.person_id, table.c.campaign_id == run.c.campaign_id
+            )
+        )
+        .order_by(run.c.person_id, run.c.campaign_id)
+    )
+    statement = insert_for(session)(table).from_select([*columns, "updated_at"], new_rows)
+    # A status written meanwhile by a sealing tube (``record_sampled``) is overridden as the
+    # UPDATE above would have done.
     excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=["person_id", "campaign_id"],
@@ -358,7 +358,8 @@ def _set_statuses(*, session: Session, run_id: str, now: datetime) -> int:
         ),
     )
     session.execute(statement)
-    return _count(
+    run.drop(connection)
+    return count_rows(
         session,
         select(func.coalesce(func.sum(TubeOutcome.member_count), 0)).where(
             TubeOutcome.run_id == run_id, TubeOutcome.campaign_id.is_not(None)
@@ -370,64 +371,88 @@ def _close_orders(*, session: Session, run_id: str, now: datetime) -> int:
     """Open re-sample orders whose person now has a readable single-tube result sampled after
     the order: done, and the order's round takes that result (the re-test tube may belong to
     no round, or to another one)."""
-    retest = (
-        select(func.min(TubeOutcome.id))
-        .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
+    # Both steps are UPDATE … FROM a grouped join (one row per target), not a sub-select per
+    # open order or per status row.
+    open_order = ResampleOrder.__table__.alias("open_order")
+    retests = (
+        select(open_order.c.id.label("order_id"), func.min(TubeOutcome.id).label("outcome_id"))
+        .join(
+            TubeMember,
+            and_(
+                TubeMember.person_id == open_order.c.person_id,
+                TubeMember.sampled_at >= open_order.c.created_at,
+            ),
+        )
+        .join(TubeOutcome, TubeOutcome.tube_id == TubeMember.tube_id)
         .where(
+            open_order.c.status == OrderStatus.OPEN.value,
             TubeOutcome.run_id == run_id,
             TubeOutcome.member_count == 1,
             TubeOutcome.result.in_([LabResult.DETECTED.value, LabResult.NOT_DETECTED.value]),
-            TubeMember.person_id == ResampleOrder.person_id,
-            TubeMember.sampled_at >= ResampleOrder.created_at,
         )
-        .scalar_subquery()
+        .group_by(open_order.c.id)
+        .subquery("retests")
     )
     session.execute(
         update(ResampleOrder)
-        .where(ResampleOrder.status == OrderStatus.OPEN.value, retest.is_not(None))
-        .values(status=OrderStatus.DONE.value, done_at=now, done_outcome_id=retest)
+        .where(
+            ResampleOrder.id == retests.c.order_id,
+            ResampleOrder.status == OrderStatus.OPEN.value,
+        )
+        .values(status=OrderStatus.DONE.value, done_at=now, done_outcome_id=retests.c.outcome_id)
         .execution_options(synchronize_session=False)
     )
-    done = _count(
+    done = count_rows(
         session,
         select(func.count()).where(ResampleOrder.done_outcome_id.in_(_of_run(run_id))),
     )
     if not done:
         return 0
-    order = ResampleOrder.__table__.alias("done_order")
+    # Per person and round, the latest re-test of this run that closed one of its orders.
     outcome = TubeOutcome.__table__.alias("retest")
     member = TubeMember.__table__.alias("retest_member")
+    latest = (
+        select(
+            ResampleOrder.person_id,
+            ResampleOrder.campaign_id,
+            func.max(outcome.c.id).label("outcome_id"),
+        )
+        .join(outcome, outcome.c.id == ResampleOrder.done_outcome_id)
+        .where(outcome.c.run_id == run_id, ResampleOrder.campaign_id.is_not(None))
+        .group_by(ResampleOrder.person_id, ResampleOrder.campaign_id)
+        .subquery("latest")
+    )
     finished = (
-        select(outcome.c.result, member.c.sampled_at, outcome.c.result_at, outcome.c.tube_id)
-        .select_from(order)
-        .join(outcome, outcome.c.id == order.c.done_outcome_id)
+        select(
+            latest.c.person_id,
+            latest.c.campaign_id,
+            outcome.c.result,
+            outcome.c.tube_id,
+            outcome.c.result_at,
+            member.c.sampled_at,
+        )
+        .join(outcome, outcome.c.id == latest.c.outcome_id)
         .join(
             member,
-            and_(member.c.tube_id == outcome.c.tube_id, member.c.person_id == order.c.person_id),
+            and_(member.c.tube_id == outcome.c.tube_id, member.c.person_id == latest.c.person_id),
         )
-        .where(
-            outcome.c.run_id == run_id,
-            order.c.person_id == PersonTestStatus.person_id,
-            order.c.campaign_id == PersonTestStatus.campaign_id,
-        )
-        .order_by(outcome.c.id.desc())
-        .limit(1)
+        .subquery("finished")
     )
-    result = finished.with_only_columns(outcome.c.result).scalar_subquery()
     session.execute(
         update(PersonTestStatus)
         .where(
+            PersonTestStatus.person_id == finished.c.person_id,
+            PersonTestStatus.campaign_id == finished.c.campaign_id,
             PersonTestStatus.status != PersonTestState.POSITIVE.value,
-            finished.with_only_columns(outcome.c.id).exists(),
         )
         .values(
             status=case(
-                (result == LabResult.DETECTED.value, PersonTestState.POSITIVE.value),
+                (finished.c.result == LabResult.DETECTED.value, PersonTestState.POSITIVE.value),
                 else_=PersonTestState.NEGATIVE.value,
             ),
-            tube_id=finished.with_only_columns(outcome.c.tube_id).scalar_subquery(),
-            last_sampled_at=finished.with_only_columns(member.c.sampled_at).scalar_subquery(),
-            result_at=finished.with_only_columns(outcome.c.result_at).scalar_subquery(),
+            tube_id=finished.c.tube_id,
+            last_sampled_at=finished.c.sampled_at,
+            result_at=finished.c.result_at,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -473,7 +498,7 @@ def _order_resamples(
         "created_at",
     ]
     session.execute(insert(ORDER_TABLE).from_select(columns, wanted))
-    return _count(
+    return count_rows(
         session,
         select(func.count()).where(ResampleOrder.tube_outcome_id.in_(_of_run(run_id))),
     )
@@ -510,7 +535,9 @@ def _raise_alerts(
         "created_at",
     ]
     session.execute(insert(ALERT_TABLE).from_select(columns, positives))
-    return _count(session, select(func.count()).where(Alert.tube_outcome_id.in_(_of_run(run_id))))
+    return count_rows(
+        session, select(func.count()).where(Alert.tube_outcome_id.in_(_of_run(run_id)))
+    )
 
 
 def _flag_buildings(
@@ -537,72 +564,14 @@ def _flag_buildings(
         .group_by(TubeOutcome.campaign_id, Household.building_id)
     )
     statement = (
-        _insert(session)(SamplingPriority.__table__)
+        insert_for(session)(SamplingPriority.__table__)
         .from_select(
             ["campaign_id", "building_id", "tube_outcome_id", "rule_ref", "created_at"], buildings
         )
         .on_conflict_do_nothing(index_elements=["campaign_id", "building_id"])
     )
     session.execute(statement)
-    return _count(
+    return count_rows(
         session,
         select(func.count()).where(SamplingPriority.tube_outcome_id.in_(_of_run(run_id))),
     )
-
-
-def record_sampled(*, session: Session, tube_ids: list[int]) -> None:
-    """Give the members of these tubes (in a round) the status ``sampled`` where they have none
-    in that round yet, in one ``INSERT … SELECT``; for the sampling side to call when tubes are
-    sealed. A result already applied is never overwritten."""
-    now = clock.now()
-    if not tube_ids:
-        return
-    members = (
-        select(
-            TubeMember.person_id,
-            Tube.campaign_id,
-            literal(PersonTestState.SAMPLED.value),
-            func.max(Tube.id),
-            func.max(TubeMember.sampled_at),
-            literal(now, type_=PersonTestStatus.__table__.c.updated_at.type),
-        )
-        .join(Tube, Tube.id == TubeMember.tube_id)
-        .where(Tube.id.in_(tube_ids), Tube.campaign_id.is_not(None))
-        .group_by(TubeMember.person_id, Tube.campaign_id)
-    )
-    statement = (
-        _insert(session)(PersonTestStatus.__table__)
-        .from_select(
-            ["person_id", "campaign_id", "status", "tube_id", "last_sampled_at", "updated_at"],
-            members,
-        )
-        .on_conflict_do_nothing(index_elements=["person_id", "campaign_id"])
-    )
-    session.execute(statement)
-
-
-# --- Hand-offs to other domains ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PositivePerson:
-    person_id: int
-    tube_outcome_id: int
-    campaign_id: int | None
-    result_at: datetime
-
-
-def list_positive_persons(*, session: Session, since: datetime) -> list[PositivePerson]:
-    """People whose single tube tested positive, reported at or after ``since`` (the case
-    candidates that tracing turns into cases), oldest first."""
-    rows = session.execute(
-        select(TubeMember.person_id, TubeOutcome.id, TubeOutcome.campaign_id, TubeOutcome.result_at)
-        .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
-        .where(
-            TubeOutcome.result == LabResult.DETECTED.value,
-            TubeOutcome.member_count == 1,
-            TubeOutcome.result_at >= since,
-        )
-        .order_by(TubeOutcome.result_at, TubeOutcome.id)
-    ).tuples()
-    return [PositivePerson(*row) for row in rows]

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from fangkong.accounts.enums import Permission
 from fangkong.core import clock
@@ -16,7 +17,7 @@ from fangkong.core.scope import Actor
 from fangkong.healthcode import jobs as healthcode_jobs
 from fangkong.registry import service as registry_service
 from fangkong.registry.enums import AreaLevel
-from fangkong.testing import actions, monitoring, rules, service
+from fangkong.testing import actions, monitoring, pool_map, rules, service
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.errors import TestingErrorCode
 from fangkong.testing.formats.records import DEFAULT_LAB_TIMEZONE
@@ -106,6 +107,7 @@ def round_page(
     view = monitoring.coverage(
         session=session, actor=actor, campaign_id=campaign_id, area_code=area
     )
+    buildings = pool_map.pool_buildings(session=session, actor=actor, campaign_id=campaign_id)
     context = {
         "campaign": view.campaign,
         "coverage": view,
@@ -114,6 +116,9 @@ def round_page(
         ),
         "turnaround": monitoring.turnaround(session=session, actor=actor, campaign_id=campaign_id),
         "pools": monitoring.positive_pools(session=session, actor=actor, campaign_id=campaign_id),
+        "pool_buildings": buildings,
+        "chase_colours": rules.CHASE_COLOURS,
+        "pool_map": Markup(pool_map.pool_map_svg(buildings, campaign_id=campaign_id)),  # noqa: S704 (names escaped)
         "statuses": monitoring.status_counts(session=session, actor=actor, campaign_id=campaign_id),
         "can_organise": actor.can(Permission.TESTING_ORGANISE)
         and actor.covers_path(view.campaign.area_path),

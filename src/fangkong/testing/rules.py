@@ -156,3 +156,22 @@ def stagger(
         for n, chosen in enumerate(filled)
         if chosen
     ]
+
+
+# --- Chasing positive pools ---------------------------------------------------------------------
+
+# A building's chase status from its positive-pool members' re-samples: the least advanced
+# member decides, so a building is "resolved" only when every member's single tube has a result.
+CHASE_ORDERED = "ordered"  # a re-sample is ordered and nobody has taken it yet
+CHASE_SAMPLED = "sampled"  # every member re-sampled, some single tubes await their result
+CHASE_RESOLVED = "resolved"  # every member's single-tube result is in
+CHASE_COLOURS = {CHASE_ORDERED: "#b3261e", CHASE_SAMPLED: "#ffcc80", CHASE_RESOLVED: "#c8e6c9"}
+
+
+def chase_status(*, ordered: int, sampled: int, resolved: int) -> str:
+    """The chase status of a building with that many members in each state."""
+    if ordered:
+        return CHASE_ORDERED
+    if sampled:
+        return CHASE_SAMPLED
+    return CHASE_RESOLVED

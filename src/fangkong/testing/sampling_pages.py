@@ -129,7 +129,8 @@ def _pdf(content: bytes, filename: str) -> Response:
 def registration_sheet(
     session: SessionDep, actor: ActorDep, settings: SettingsDep, building_id: int
 ) -> Response:
-    """One registration-code label per resident of the building (QR + masked name + room)."""
+    """The building's registration codes door by door: a household code, then one label per
+    resident (QR + masked name + room)."""
     actor.require(Permission.TESTING_VIEW)
     now = clock.now()
     title, printed = labels.building_labels(
@@ -139,7 +140,9 @@ def registration_sheet(
         keys=registration_keys(settings.code_signing_key),
         now=now,
     )
-    pdf = labels.registration_sheet(title=title, labels=printed, printed_at=_local(now, settings))
+    pdf = labels.registration_sheet(
+        title=title, households=printed, printed_at=_local(now, settings)
+    )
     session.commit()  # the audit event of the printing
     return _pdf(pdf, f"registration-codes-{building_id}.pdf")
 

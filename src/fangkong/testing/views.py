@@ -17,7 +17,7 @@ from fangkong.core.errors import AuthenticationFailed, CoreErrorCode, Permission
 from fangkong.core.scope import Actor
 from fangkong.db.session import create_db_engine
 from fangkong.healthcode import jobs as healthcode_jobs
-from fangkong.testing import actions, monitoring, sampling, service
+from fangkong.testing import actions, monitoring, sampling, scan_writer, service
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.schemas import (
     AlertRead,
@@ -112,10 +112,10 @@ ScanningSampler = Annotated[Actor, Depends(scanning_sampler)]
 _WRITER_LOCK = threading.Lock()
 
 
-def get_scan_writer(request: Request) -> sampling.ScanWriter:
+def get_scan_writer(request: Request) -> scan_writer.ScanWriter:
     """The application's scan writer (one per process, created on first use), writing to the
     database the application was created for."""
-    writer: sampling.ScanWriter | None = getattr(request.app.state, "scan_writer", None)
+    writer: scan_writer.ScanWriter | None = getattr(request.app.state, "scan_writer", None)
     if writer is None:
         with _WRITER_LOCK:
             writer = getattr(request.app.state, "scan_writer", None)
@@ -128,7 +128,7 @@ def get_scan_writer(request: Request) -> sampling.ScanWriter:
                     pool_size=2 if settings.sampling_group_commit else 20,
                     max_overflow=0,
                 )
-                writer = sampling.ScanWriter(
+                writer = scan_writer.ScanWriter(
                     sessionmaker(bind=engine, expire_on_commit=False),
                     group_commit=settings.sampling_group_commit,
                     window=settings.sampling_batch_window_ms / 1000,
@@ -137,7 +137,7 @@ def get_scan_writer(request: Request) -> sampling.ScanWriter:
     return writer
 
 
-ScanWriterDep = Annotated[sampling.ScanWriter, Depends(get_scan_writer)]
+ScanWriterDep = Annotated[scan_writer.ScanWriter, Depends(get_scan_writer)]
 
 
 @sampling_router.post("/tubes", status_code=status.HTTP_201_CREATED)
