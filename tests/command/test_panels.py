@@ -15,7 +15,8 @@ from fangkong.accounts.enums import Role
 from fangkong.command import panels
 from fangkong.core import clock
 from fangkong.healthcode.models import HealthCode
-from fangkong.isolation.models import TransferTask
+from fangkong.isolation.models import Facility, Room, TransferTask
+from fangkong.registry.models import Area
 from fangkong.testing.models import Alert, TubeOutcome, TubeResult
 from fangkong.vaccination.models import DoseRecord
 from tests.command.outbreak import (
@@ -222,3 +223,34 @@ def test_who_may_see_the_panels_and_the_map(
     assert outside == [403, 403]
     assert own_map.status_code == 200 and "Up one level" not in own_map.text
     assert "返回上一级" not in own_map.text  # never above the jurisdiction
+
+
+def _facility(session: Session, path: str, name: str, capacity: int, occupancy: int) -> None:
+    facility = Facility(
+        name=name,
+        area_id=session.scalars(select(Area.id).where(Area.path == path)).one(),
+        area_path=path,
+        status="in_use",
+        created_at=NOW,
+    )
+    session.add(facility)
+    session.flush()
+    session.add(Room(facility_id=facility.id, label="101", capacity=capacity, occupancy=occupancy))
+    session.flush()
+
+
+def test_the_bed_panel_counts_the_chosen_district_only(
+    session: Session, personas: Personas
+) -> None:
+    build(session)
+    _facility(session, LUSONG_PATH, "芦淞隔离点", capacity=10, occupancy=3)
+    _facility(session, HETANG_PATH, "荷塘隔离点", capacity=4, occupancy=4)
+    city = command_actor(personas)
+    lusong = command_actor(personas, LUSONG)
+    with clock.use_clock(clock.ManualClock(NOW)):
+        whole = panels.panels(session=session, actor=city, path=CITY_PATH, now=NOW).beds
+        chosen = panels.panels(session=session, actor=city, path=HETANG_PATH, now=NOW).beds
+        own = panels.panels(session=session, actor=lusong, path=LUSONG_PATH, now=NOW).beds
+    assert whole is not None and (whole.total, whole.occupied, whole.free) == (14, 7, 7)
+    assert chosen is not None and (chosen.total, chosen.occupied, chosen.free) == (4, 4, 0)
+    assert own is not None and (own.total, own.occupied, own.free) == (10, 3, 7)

@@ -162,7 +162,7 @@ def panels(*, session: Session, actor: Actor, path: str, now: datetime) -> Panel
     beds = None
     if actor.can(Permission.ISOLATION_VIEW):
         facilities, _, warning = isolation_service.capacity_and_forecast(
-            session=session, actor=actor
+            session=session, actor=actor, path=path
         )
         beds = Beds(
             total=sum(f.beds for f in facilities),

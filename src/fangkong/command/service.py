@@ -62,19 +62,19 @@ def compute_figures(
             _count(and_(first_asymptomatic, Case.reported_at < end)),
             _count(_in(Case.reclassified_at, start, end)),
             _count(Case.reclassified_at < end),
-            _count(and_(cured, _in(Case.updated_at, start, end))),
-            _count(and_(cured, Case.updated_at < end)),
-            _count(and_(died, _in(Case.updated_at, start, end))),
-            _count(and_(died, Case.updated_at < end)),
-            _count(and_(released, _in(Case.updated_at, start, end))),
-            _count(and_(released, Case.updated_at < end)),
+            _count(and_(cured, _in(Case.outcome_at, start, end))),
+            _count(and_(cured, Case.outcome_at < end)),
+            _count(and_(died, _in(Case.outcome_at, start, end))),
+            _count(and_(died, Case.outcome_at < end)),
+            _count(and_(released, _in(Case.outcome_at, start, end))),
+            _count(and_(released, Case.outcome_at < end)),
             _count(
                 and_(
                     confirmed,
                     confirmed_at < end,
                     or_(
                         Case.status.not_in([CaseStatus.DISCHARGED, CaseStatus.DIED]),
-                        Case.updated_at >= end,
+                        Case.outcome_at >= end,
                     ),
                 )
             ),
@@ -82,7 +82,7 @@ def compute_figures(
                 and_(
                     asymptomatic,
                     Case.reported_at < end,
-                    or_(Case.status != CaseStatus.DISCHARGED, Case.updated_at >= end),
+                    or_(Case.status != CaseStatus.DISCHARGED, Case.outcome_at >= end),
                 )
             )
             # a case reclassified after the cut-off was still asymptomatic at it
