@@ -46,7 +46,7 @@ def local_today(settings: Settings) -> date:
     return clock.now().astimezone(ZoneInfo(settings.timezone)).date()
 
 
-def _area_path(actor: Actor, path: str | None) -> str:
+def area_path_for(actor: Actor, path: str | None) -> str:
     root = actor.jurisdiction_path
     if root is None:
         raise PermissionDenied(CoreErrorCode.OUTSIDE_JURISDICTION, "you have no area jurisdiction")
@@ -67,7 +67,7 @@ def dashboard(
     days: Annotated[int, Query(ge=1, le=120)] = 14,
 ) -> Response:
     actor.require(Permission.REPORTS_VIEW)
-    area_path = _area_path(actor, path)
+    area_path = area_path_for(actor, path)
     last = until or local_today(settings)
     first = last - timedelta(days=days - 1)
     series = service.stored_figures(
@@ -105,7 +105,7 @@ def panels_fragment(
     request: Request, session: SessionDep, actor: ActorDep, path: str | None = None
 ) -> Response:
     """The live panels alone: the dashboard polls this fragment every minute."""
-    area_path = _area_path(actor, path)
+    area_path = area_path_for(actor, path)
     context = {
         "panels": panels.panels(session=session, actor=actor, path=area_path, now=clock.now()),
         "area_path": area_path,
@@ -119,7 +119,7 @@ def map_page(
 ) -> Response:
     """The schematic map of the areas under ``path`` (the jurisdiction by default)."""
     actor.require(Permission.REPORTS_VIEW)
-    area_path = _area_path(actor, path)
+    area_path = area_path_for(actor, path)
     areas = panels.map_areas(session=session, actor=actor, parent_path=area_path)
     layout = rules.treemap([(a.area.path, a.population) for a in areas])
     by_path = {a.area.path: a for a in areas}
@@ -287,7 +287,7 @@ def _ledger(
     return ledgers.work_ledger(
         session=session,
         actor=actor,
-        path=_area_path(actor, path),
+        path=area_path_for(actor, path),
         day=day or local_today(settings),
         cutoff_hour=settings.bulletin_cutoff_hour,
         timezone=settings.timezone,

@@ -1,8 +1,9 @@
-"""The live panels of the command dashboard, read straight from the domain tables (not from the
-stored daily figures): the epidemic curve by onset date, positive pools and turnaround of the
-last day, the current round's coverage, isolation beds, overdue transfers, health-code colours
-and vaccination coverage. Every query is one aggregate over the selected area inside the actor's
-jurisdiction."""
+"""The live panels of the command dashboard (not from the stored daily figures): the epidemic
+curve by onset date, positive pools and turnaround of the last day, the current round's
+coverage, isolation beds, overdue transfers, health-code colours and vaccination coverage. Every
+query is one aggregate over the selected area inside the actor's jurisdiction. The panels that
+count every resident (coverage, codes, vaccination) read the area's snapshot when it has one
+(the city and the districts, see snapshots.py) and are counted live for smaller areas."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from fangkong.accounts.enums import Permission
 from fangkong.areas.enums import DesignationStatus
 from fangkong.areas.models import RiskDesignation
-from fangkong.command import rules
+from fangkong.command import rules, snapshots
 from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.healthcode.models import HealthCode
 from fangkong.isolation import service as isolation_service
@@ -70,6 +71,7 @@ class Panels:
     codes: dict[str, int]  # colour → people
     residents: int
     vaccinated: int  # residents with at least one dose
+    as_of: datetime | None = None  # when coverage, codes and vaccination come from a snapshot
 
     @property
     def vaccinated_percent(self) -> float:
@@ -140,6 +142,37 @@ def _rounds(*, session: Session, actor: Actor, path: str) -> list[RoundCoverage]
     return rows
 
 
+def _codes(*, session: Session, actor: Actor, path: str) -> dict[str, int]:
+    code_stmt = scope_to_jurisdiction(
+        select(HealthCode.colour, func.count())
+        .join(Person, Person.id == HealthCode.person_id)
+        .where(within_path(Person.area_path, path))
+        .group_by(HealthCode.colour),
+        actor=actor,
+        path_column=Person.area_path,
+    )
+    codes = dict.fromkeys(HEALTH_COLOURS, 0)
+    for colour, count in session.execute(code_stmt).tuples():
+        codes[colour] = int(count)
+    return codes
+
+
+def _residents(*, session: Session, actor: Actor, path: str) -> tuple[int, int]:
+    """(active residents, those with at least one dose) of ``path``."""
+    active = (Person.status == PersonStatus.ACTIVE.value, within_path(Person.area_path, path))
+    residents = _scoped_count(
+        session, select(func.count()).where(*active), actor=actor, column=Person.area_path
+    )
+    dosed = select(DoseRecord.id).where(DoseRecord.person_id == Person.id).exists()
+    vaccinated = _scoped_count(
+        session,
+        select(func.count()).where(*active, dosed),
+        actor=actor,
+        column=Person.area_path,
+    )
+    return residents, vaccinated
+
+
 def panels(*, session: Session, actor: Actor, path: str, now: datetime) -> Panels:
     """All panels for the area ``path`` (inside the actor's jurisdiction) at ``now``."""
     actor.require(Permission.REPORTS_VIEW)
@@ -181,37 +214,32 @@ def panels(*, session: Session, actor: Actor, path: str, now: datetime) -> Panel
         actor=actor,
         column=TransferTask.area_path,
     )
-    code_stmt = scope_to_jurisdiction(
-        select(HealthCode.colour, func.count())
-        .join(Person, Person.id == HealthCode.person_id)
-        .where(within_path(Person.area_path, path))
-        .group_by(HealthCode.colour),
-        actor=actor,
-        path_column=Person.area_path,
-    )
-    codes = dict.fromkeys(HEALTH_COLOURS, 0)
-    for colour, count in session.execute(code_stmt).tuples():
-        codes[colour] = int(count)
-    active = (Person.status == PersonStatus.ACTIVE.value, within_path(Person.area_path, path))
-    residents = _scoped_count(
-        session, select(func.count()).where(*active), actor=actor, column=Person.area_path
-    )
-    dosed = select(DoseRecord.id).where(DoseRecord.person_id == Person.id).exists()
-    vaccinated = _scoped_count(
-        session,
-        select(func.count()).where(*active, dosed),
-        actor=actor,
-        column=Person.area_path,
-    )
+    snapshot = snapshots.stored(session=session, path=path) if actor.covers_path(path) else None
+    if snapshot is not None:
+        codes = {
+            "green": snapshot.code_green,
+            "yellow": snapshot.code_yellow,
+            "red": snapshot.code_red,
+        }
+        residents, vaccinated = snapshot.residents, snapshot.vaccinated
+        rounds = [
+            RoundCoverage(r["campaign_id"], r["name"], r["required"], r["sampled"])
+            for r in snapshot.rounds
+        ]
+    else:
+        codes = _codes(session=session, actor=actor, path=path)
+        residents, vaccinated = _residents(session=session, actor=actor, path=path)
+        rounds = _rounds(session=session, actor=actor, path=path)
     return Panels(
         open_positive_pools=pools,
         turnaround=turnaround,
-        rounds=_rounds(session=session, actor=actor, path=path),
+        rounds=rounds,
         beds=beds,
         overdue_transfers=overdue,
         codes=codes,
         residents=residents,
         vaccinated=vaccinated,
+        as_of=snapshot.computed_at if snapshot is not None else None,
     )
 
 
