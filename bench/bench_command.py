@@ -253,10 +253,11 @@ def synthesise(session: Session, first_day: date) -> dict[str, int]:
                           ts(reclassified) if reclassified else None,
                           ts(outcome) if outcome else None, ts(reported), ts(changed)))  # fmt: skip
         looked_back = reported - timedelta(days=4)
+        confirmed = reported + timedelta(hours=20)
         investigation_rows.append((case_id, case_id, path, "confirmed", ts(looked_back),
                                    ts(reported), ts(reported + timedelta(hours=24)), "cn-9", 1,
-                                   ts(reported), ts(reported + timedelta(hours=20)),
-                                   ts(reported + timedelta(hours=20)), ts(reported + timedelta(hours=20))))  # fmt: skip
+                                   ts(reported), ts(confirmed), ts(confirmed),
+                                   ts(confirmed)))  # fmt: skip
         for _ in range(CONTACTS_PER_CASE):
             contact_id += 1
             c = rng.randrange(n)
