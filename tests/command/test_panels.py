@@ -330,3 +330,26 @@ def test_the_dashboard_data_over_the_api(
         ("2022-11-13", 0, 0),
     ]
     assert outside.status_code == 403
+
+
+def test_the_map_takes_the_districts_populations_from_their_snapshots(
+    session: Session, personas: Personas
+) -> None:
+    outbreak = build(session)
+    city = command_actor(personas)
+    with clock.use_clock(clock.ManualClock(NOW)):
+        jobs.refresh_snapshots(session=session)
+    # a resident who leaves after the refresh counts until the next one; cases stay live
+    outbreak.people["h1"].status = "moved_away"
+    session.flush()
+    areas = {
+        a.area.path: a for a in panels.map_areas(session=session, actor=city, parent_path=CITY_PATH)
+    }
+    assert (areas[HETANG_PATH].population, areas[HETANG_PATH].risk_areas) == (4, 1)
+    assert (areas[LUSONG_PATH].population, areas[LUSONG_PATH].current_cases) == (10, 3)
+    with clock.use_clock(clock.ManualClock(NOW)):
+        jobs.refresh_snapshots(session=session)
+    again = {
+        a.area.path: a for a in panels.map_areas(session=session, actor=city, parent_path=CITY_PATH)
+    }
+    assert again[HETANG_PATH].population == 3

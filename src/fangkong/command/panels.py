@@ -18,6 +18,7 @@ from fangkong.accounts.enums import Permission
 from fangkong.areas.enums import DesignationStatus
 from fangkong.areas.models import RiskDesignation
 from fangkong.command import rules, snapshots
+from fangkong.command.models import AreaSnapshot
 from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.healthcode.models import HealthCode
 from fangkong.isolation import service as isolation_service
@@ -257,7 +258,8 @@ class MapArea:
 
 def map_areas(*, session: Session, actor: Actor, parent_path: str) -> list[MapArea]:
     """The areas directly under ``parent_path`` with their population, current cases and risk
-    areas in force, each figure one grouped query over the subtree."""
+    areas in force, each figure one grouped query over the subtree (the populations from the
+    snapshots when every area has one)."""
     actor.require(Permission.REPORTS_VIEW)
     actor.require_path(parent_path)
     parent = session.scalars(select(Area).where(Area.path == parent_path)).first()
@@ -274,12 +276,23 @@ def map_areas(*, session: Session, actor: Actor, parent_path: str) -> list[MapAr
         counted = scope_to_jurisdiction(counted, actor=actor, path_column=column)
         return [int(v) for v in session.execute(counted).one()]
 
-    people = per_child(
-        select(Person.id).where(
-            Person.status == PersonStatus.ACTIVE.value, within_path(Person.area_path, parent_path)
-        ),
-        Person.area_path,
-    )
+    stored = {
+        row.area_path: row.residents
+        for row in session.scalars(
+            select(AreaSnapshot).where(AreaSnapshot.area_path.in_([c.path for c in children]))
+        )
+    }
+    # the districts of a city have snapshots: their populations are not counted again
+    if all(c.path in stored and actor.covers_path(c.path) for c in children):
+        people = [stored[c.path] for c in children]
+    else:
+        people = per_child(
+            select(Person.id).where(
+                Person.status == PersonStatus.ACTIVE.value,
+                within_path(Person.area_path, parent_path),
+            ),
+            Person.area_path,
+        )
     cases = per_child(
         select(Case.id).where(
             Case.status.not_in([CaseStatus.DISCHARGED, CaseStatus.DIED, CaseStatus.VOID]),
