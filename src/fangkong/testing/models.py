@@ -174,7 +174,11 @@ class TubeOutcome(Base):
     run_id: Mapped[str] = mapped_column(String(32), index=True)
     applied_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_tube_outcome_area_path", "area_path"),)
+    # result_at: the dashboard reads the last day's turnaround of a whole city
+    __table_args__ = (
+        Index("ix_tube_outcome_area_path", "area_path"),
+        Index("ix_tube_outcome_result_at", "result_at"),
+    )
 
 
 class PersonTestStatus(Base):
