@@ -92,3 +92,6 @@ class AreaSnapshot(Base):
     code_red: Mapped[int]
     # [{"campaign_id", "name", "required", "sampled"}] for every open round over the area
     rounds: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # the isolation reserve warning of the area (the bed forecast reads every active order)
+    reserve_short: Mapped[bool]
+    reserve_explanation: Mapped[str] = mapped_column(Text)

@@ -193,17 +193,23 @@ def panels(*, session: Session, actor: Actor, path: str, now: datetime) -> Panel
         path_column=TubeOutcome.area_path,
     )
     turnaround = testing_rules.distribution(list(session.scalars(turnaround_stmt)))
+    snapshot = snapshots.stored(session=session, path=path) if actor.covers_path(path) else None
     beds = None
     if actor.can(Permission.ISOLATION_VIEW):
-        facilities, _, warning = isolation_service.capacity_and_forecast(
-            session=session, actor=actor, path=path
-        )
+        if snapshot is not None:
+            facilities = isolation_service.facility_beds(session=session, actor=actor, path=path)
+            is_short, explanation = snapshot.reserve_short, snapshot.reserve_explanation
+        else:
+            facilities, _, warning = isolation_service.capacity_and_forecast(
+                session=session, actor=actor, path=path
+            )
+            is_short, explanation = warning.is_short, warning.explanation
         beds = Beds(
             total=sum(f.beds for f in facilities),
             occupied=sum(f.occupied for f in facilities),
             free=sum(f.free for f in facilities),
-            is_short=warning.is_short,
-            explanation=warning.explanation,
+            is_short=is_short,
+            explanation=explanation,
         )
     overdue = _scoped_count(
         session,
@@ -215,7 +221,6 @@ def panels(*, session: Session, actor: Actor, path: str, now: datetime) -> Panel
         actor=actor,
         column=TransferTask.area_path,
     )
-    snapshot = snapshots.stored(session=session, path=path) if actor.covers_path(path) else None
     if snapshot is not None:
         codes = {
             "green": snapshot.code_green,

@@ -1,9 +1,10 @@
 """The dashboard's population-wide panels, pre-aggregated: for the city and each district, the
-active residents, those with a dose, the health-code colours and the coverage of every open test
-round. Counting these means reading every resident (and every sampled person of a round), which
-takes seconds on a city of millions; the refresh job does it once for all areas in one scan per
-table, and the dashboard reads the stored rows. Streets and smaller areas are still counted
-live (their subtrees are small)."""
+active residents, those with a dose, the health-code colours, the coverage of every open test
+round and the isolation reserve warning. Counting these means reading every resident (and every
+sampled person of a round, every active isolation order for the bed forecast), which takes
+seconds on a city of millions; the refresh job does it once for all areas in one scan per table,
+and the dashboard reads the stored rows. Streets and smaller areas are still counted live (their
+subtrees are small)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from sqlalchemy.orm import Session
 
 from fangkong.command.models import AreaSnapshot
 from fangkong.core import audit
-from fangkong.core.scope import within_path
+from fangkong.core.audit import SYSTEM_LABEL
+from fangkong.core.scope import Actor, within_path
 from fangkong.healthcode.models import HealthCode
+from fangkong.isolation import service as isolation_service
+from fangkong.isolation.rules import ReserveWarning
 from fangkong.registry.enums import AreaLevel, PersonStatus
 from fangkong.registry.models import Area, Person
 from fangkong.testing.enums import CampaignStatus
@@ -104,6 +108,21 @@ def _rounds(session: Session, areas: list[Area]) -> dict[int, list[dict[str, Any
     return by_area
 
 
+def _reserve(session: Session, area: Area) -> ReserveWarning:
+    """The reserve warning of isolation for the area, as its own headquarters would see it."""
+    viewer = Actor(
+        user_id=0,
+        username=SYSTEM_LABEL,
+        role=SYSTEM_LABEL,
+        permissions=frozenset(),
+        jurisdiction_path=area.path,
+    )
+    _, _, warning = isolation_service.capacity_and_forecast(
+        session=session, actor=viewer, path=area.path
+    )
+    return warning
+
+
 def refresh(*, session: Session, now: datetime) -> list[AreaSnapshot]:
     """Recompute the snapshot of the city and every district (replacing the stored rows)."""
     areas = list(
@@ -132,6 +151,7 @@ def refresh(*, session: Session, now: datetime) -> list[AreaSnapshot]:
         for colour in COLOURS
     }
     rounds = _rounds(session, areas)
+    reserves = {area.id: _reserve(session, area) for area in areas}
     session.execute(delete(AreaSnapshot).where(AreaSnapshot.area_id.in_([a.id for a in areas])))
     rows = [
         AreaSnapshot(
@@ -144,6 +164,8 @@ def refresh(*, session: Session, now: datetime) -> list[AreaSnapshot]:
             code_yellow=codes["yellow"][i],
             code_red=codes["red"][i],
             rounds=rounds[area.id],
+            reserve_short=reserves[area.id].is_short,
+            reserve_explanation=reserves[area.id].explanation,
         )
         for i, area in enumerate(areas)
     ]
