@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Role
@@ -244,3 +244,23 @@ def test_cured_and_deaths_keep_the_day_of_the_status_change_not_of_a_later_edit(
     assert figures[(LUSONG_PATH, DAY3)].cumulative_cured == 2
     assert figures[(HETANG_PATH, DAY3)].new_deaths == 1
     assert figures[(LUSONG_PATH, DAY2)].under_treatment == 1  # c2 alone
+
+
+def test_tests_carried_on_from_the_previous_day_equal_a_count_from_the_start(
+    session: Session, personas: Personas
+) -> None:
+    build(session)
+    carried = _compute(session, personas)  # days 2 and 3 carry on from the day before
+    session.execute(delete(DailyFigures).where(DailyFigures.day == DAY2))
+    alone = service.compute_day(
+        session=session,
+        actor=command_actor(personas),
+        day=DAY3,
+        now=NOW,
+        cutoff_hour=24,
+        timezone=TZ,
+    )
+    assert {row.area_path: service.figures_of(row) for row in alone} == {
+        path: figures for (path, day), figures in carried.items() if day == DAY3
+    }
+    assert carried[(CITY_PATH, DAY3)].cumulative_tests == 5

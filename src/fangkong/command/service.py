@@ -4,7 +4,7 @@ cut-off hour and stored (recomputing a day replaces its rows), the bulletin arch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -75,12 +75,54 @@ def _grouped(
     }
 
 
+def _tests(
+    session: Session,
+    paths: Sequence[str],
+    start: datetime,
+    end: datetime,
+    previous: Mapping[str, int] | None,
+) -> dict[str, list[int]]:
+    """[tests of the day, cumulative tests] per area. With the previous day's cumulative counts
+    only the tubes with a result in the day are read (their first result may be older);
+    without, every tube with a result before the cut-off."""
+    window = _in(TubeResult.reported_at, start, end)
+    first = select(TubeResult.tube_id, func.min(TubeResult.reported_at).label("first_at")).where(
+        TubeResult.tube_id.is_not(None), TubeResult.reported_at < end
+    )
+    if previous is not None:
+        resulted = select(TubeResult.tube_id).where(window).scalar_subquery()
+        first = first.where(TubeResult.tube_id.in_(resulted))
+    first_result = first.group_by(TubeResult.tube_id).subquery()
+    # a tube's member_count is kept by sampling with every person added, so the people tested
+    # are summed per tube rather than joined member by member
+    in_day = _in(first_result.c.first_at, start, end)
+    counted = _grouped(
+        session,
+        [
+            func.coalesce(func.sum(case((in_day, Tube.member_count), else_=0)), 0),
+            func.coalesce(func.sum(Tube.member_count), 0),
+        ],
+        Tube.area_path,
+        paths,
+        select(Tube.id).join(first_result, first_result.c.tube_id == Tube.id),
+    )
+    if previous is None:
+        return counted
+    return {p: [counted[p][0], previous[p] + counted[p][0]] for p in paths}
+
+
 def compute_all(
-    *, session: Session, paths: Sequence[str], start: datetime, end: datetime
+    *,
+    session: Session,
+    paths: Sequence[str],
+    start: datetime,
+    end: datetime,
+    previous_tests: Mapping[str, int] | None = None,
 ) -> dict[str, rules.Figures]:
     """The figures of each subtree of ``paths`` for the day ``[start, end)`` (UTC), from the
     domain tables, in four grouped queries (cases, tests, risk areas, isolation orders) however
-    many areas are asked for."""
+    many areas are asked for. ``previous_tests`` (the cumulative tests of every area at the
+    previous cut-off) spares reading every tube ever resulted."""
     confirmed = Case.kind == CaseKind.CONFIRMED
     asymptomatic = Case.kind == CaseKind.ASYMPTOMATIC
     confirmed_at = func.coalesce(Case.reclassified_at, Case.reported_at)
@@ -127,29 +169,7 @@ def compute_all(
         paths,
         select(Case.id).where(Case.status != CaseStatus.VOID),
     )
-    first_result = (
-        select(TubeResult.tube_id, func.min(TubeResult.reported_at).label("first_at"))
-        .where(TubeResult.tube_id.is_not(None), TubeResult.reported_at < end)
-        .group_by(TubeResult.tube_id)
-        .subquery()
-    )
-    # a tube's member_count is kept by sampling with every person added, so the people tested
-    # are summed per tube rather than joined member by member
-    tests = _grouped(
-        session,
-        [
-            func.coalesce(
-                func.sum(
-                    case((_in(first_result.c.first_at, start, end), Tube.member_count), else_=0)
-                ),
-                0,
-            ),
-            func.coalesce(func.sum(Tube.member_count), 0),
-        ],
-        Tube.area_path,
-        paths,
-        select(Tube.id).join(first_result, first_result.c.tube_id == Tube.id),
-    )
+    tests = _tests(session, paths, start, end, previous_tests)
     lifted = RiskDesignation.status == DesignationStatus.LIFTED
     risk = _grouped(
         session,
@@ -274,8 +294,25 @@ def compute_day(
             DailyFigures.day == day, DailyFigures.area_id.in_([a.id for a in areas])
         )
     )
+    previous = {
+        path: int(total)
+        for path, total in session.execute(
+            select(DailyFigures.area_path, DailyFigures.cumulative_tests).where(
+                DailyFigures.day == day - timedelta(days=1),
+                DailyFigures.area_id.in_([a.id for a in areas]),
+                DailyFigures.cutoff_at == start,
+            )
+        ).tuples()
+    }
     rows = []
-    computed = compute_all(session=session, paths=[a.path for a in areas], start=start, end=end)
+    computed = compute_all(
+        session=session,
+        paths=[a.path for a in areas],
+        start=start,
+        end=end,
+        # the previous day's totals carry on only when every area has one at this cut-off
+        previous_tests=previous if len(previous) == len(areas) else None,
+    )
     for area in areas:
         figures = computed[area.path]
         row = DailyFigures(

@@ -118,7 +118,8 @@ class TubeResult(Base):
     ct_values: Mapped[dict[str, float]] = mapped_column(JSON)
     collected_at: Mapped[datetime]
     received_at: Mapped[datetime | None]
-    reported_at: Mapped[datetime]
+    # indexed: the daily figures count the tubes whose first result came in the day
+    reported_at: Mapped[datetime] = mapped_column(index=True)
     stored_at: Mapped[datetime]
 
 
