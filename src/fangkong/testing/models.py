@@ -178,7 +178,7 @@ class TubeOutcome(Base):
     # result_at: the dashboard reads the last day's turnaround of a whole city
     __table_args__ = (
         Index("ix_tube_outcome_area_path", "area_path"),
-        Index("ix_tube_outcome_result_at", "result_at"),
+        Index("ix_tube_outcome_result_at", "result_at", "area_path", "turnaround_seconds"),
     )
 
 

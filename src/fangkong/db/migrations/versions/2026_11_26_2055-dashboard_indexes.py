@@ -21,7 +21,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("tube_outcome", schema=None) as batch_op:
-        batch_op.create_index("ix_tube_outcome_result_at", ["result_at"], unique=False)
+        batch_op.create_index(
+            "ix_tube_outcome_result_at",
+            ["result_at", "area_path", "turnaround_seconds"],
+            unique=False,
+        )
     with op.batch_alter_table("isolation_order", schema=None) as batch_op:
         batch_op.create_index(
             "ix_isolation_order_status_room",
