@@ -14,6 +14,7 @@ from fangkong.accounts.views import router as accounts_router
 from fangkong.areas.pages import router as areas_pages_router
 from fangkong.areas.views import router as areas_router
 from fangkong.command.pages import router as command_pages_router
+from fangkong.command.views import router as command_router
 from fangkong.config import Settings, get_settings
 from fangkong.enterprise.pages import router as enterprise_pages_router
 from fangkong.enterprise.views import router as enterprise_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logistics_router,
         vaccination_router,
         healthcode_router,
+        command_router,
         pages_router,
         registry_pages_router,
         isolation_pages_router,

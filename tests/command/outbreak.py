@@ -62,6 +62,7 @@ def _case(
         reclassified_at=reclassified,
         created_at=reported,
         updated_at=updated or reported,
+        outcome_at=updated if status in ("discharged", "died") else None,
     )
     session.add(row)
     session.flush()

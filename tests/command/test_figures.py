@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Role
@@ -13,7 +13,10 @@ from fangkong.accounts.service import actor_for
 from fangkong.command import rules, service
 from fangkong.command.enums import ListKind
 from fangkong.command.models import Bulletin, DailyFigures
+from fangkong.core import clock
 from fangkong.core.errors import FangkongError, PermissionDenied
+from fangkong.tracing import service as tracing_service
+from fangkong.tracing.enums import CaseStatus
 from tests.authz import snapshot
 from tests.command.outbreak import (
     CITY_PATH,
@@ -217,3 +220,47 @@ def test_a_role_without_reports_view_is_refused(session: Session, personas: Pers
         )
     with pytest.raises(PermissionDenied):
         service.list_people(session=session, actor=sampler, kind=ListKind.ADMIT, now=NOW)
+
+
+def test_cured_and_deaths_keep_the_day_of_the_status_change_not_of_a_later_edit(
+    session: Session, personas: Personas
+) -> None:
+    outbreak = build(session)
+    epidemiologist = actor_for(personas.user("epi-zz", Role.EPIDEMIOLOGIST, LUSONG))
+    c6 = outbreak.cases["c6"]
+    # c6 (in a shelter hospital since 10 Nov) is discharged at 10:00 local on 11 Nov
+    with clock.use_clock(clock.ManualClock(datetime(2022, 11, 11, 2, 0, tzinfo=UTC))):
+        tracing_service.advance_status(
+            session=session, actor=epidemiologist, case_id=c6.id, to=CaseStatus.DISCHARGED
+        )
+    assert c6.outcome_at == datetime(2022, 11, 11, 2, 0, tzinfo=UTC)
+    # a note added on 12 Nov moves its last change, not its day of discharge
+    c6.note = "follow-up call done"
+    c6.updated_at = datetime(2022, 11, 12, 3, 0, tzinfo=UTC)
+    session.flush()
+    figures = _compute(session, personas)
+    assert figures[(LUSONG_PATH, DAY2)].new_cured == 2  # c1 and c6
+    assert figures[(LUSONG_PATH, DAY3)].new_cured == 0
+    assert figures[(LUSONG_PATH, DAY3)].cumulative_cured == 2
+    assert figures[(HETANG_PATH, DAY3)].new_deaths == 1
+    assert figures[(LUSONG_PATH, DAY2)].under_treatment == 1  # c2 alone
+
+
+def test_tests_carried_on_from_the_previous_day_equal_a_count_from_the_start(
+    session: Session, personas: Personas
+) -> None:
+    build(session)
+    carried = _compute(session, personas)  # days 2 and 3 carry on from the day before
+    session.execute(delete(DailyFigures).where(DailyFigures.day == DAY2))
+    alone = service.compute_day(
+        session=session,
+        actor=command_actor(personas),
+        day=DAY3,
+        now=NOW,
+        cutoff_hour=24,
+        timezone=TZ,
+    )
+    assert {row.area_path: service.figures_of(row) for row in alone} == {
+        path: figures for (path, day), figures in carried.items() if day == DAY3
+    }
+    assert carried[(CITY_PATH, DAY3)].cumulative_tests == 5

@@ -24,6 +24,7 @@ EXPECTED: dict[Role, dict[str, int | str | None]] = {
         "list_treat": 2,
         "bulletins": None,
         "map": None,
+        "ledger": None,
     },
     Role.DISTRICT_OFFICER: {
         "list_test": 6,
@@ -32,6 +33,7 @@ EXPECTED: dict[Role, dict[str, int | str | None]] = {
         "list_treat": 2,
         "bulletins": None,
         "map": None,
+        "ledger": None,
     },
     Role.GRID_WORKER: {"my_grid": None, "not_tested": 6, "missed_checkins": 1},
     Role.SAMPLER: {"open_rounds": 1},

@@ -4,18 +4,21 @@ data written at known instants; on both databases."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from urllib.parse import quote
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Role
-from fangkong.command import panels
+from fangkong.command import jobs, panels
+from fangkong.command import service as command_service
 from fangkong.core import clock
 from fangkong.healthcode.models import HealthCode
-from fangkong.isolation.models import TransferTask
+from fangkong.isolation.models import Facility, Room, TransferTask
+from fangkong.registry.models import Area
 from fangkong.testing.models import Alert, TubeOutcome, TubeResult
 from fangkong.vaccination.models import DoseRecord
 from tests.command.outbreak import (
@@ -29,6 +32,8 @@ from tests.command.outbreak import (
     utc,
 )
 from tests.personas import HETANG, LUSONG, ZHUZHOU, Personas, login
+
+PATHS = (CITY_PATH, LUSONG_PATH, HETANG_PATH)
 
 
 def _more(session: Session, outbreak: Outbreak) -> None:
@@ -222,3 +227,129 @@ def test_who_may_see_the_panels_and_the_map(
     assert outside == [403, 403]
     assert own_map.status_code == 200 and "Up one level" not in own_map.text
     assert "返回上一级" not in own_map.text  # never above the jurisdiction
+
+
+def _facility(session: Session, path: str, name: str, capacity: int, occupancy: int) -> None:
+    facility = Facility(
+        name=name,
+        area_id=session.scalars(select(Area.id).where(Area.path == path)).one(),
+        area_path=path,
+        status="in_use",
+        created_at=NOW,
+    )
+    session.add(facility)
+    session.flush()
+    session.add(Room(facility_id=facility.id, label="101", capacity=capacity, occupancy=occupancy))
+    session.flush()
+
+
+def test_the_bed_panel_counts_the_chosen_district_only(
+    session: Session, personas: Personas
+) -> None:
+    build(session)
+    _facility(session, LUSONG_PATH, "芦淞隔离点", capacity=10, occupancy=3)
+    _facility(session, HETANG_PATH, "荷塘隔离点", capacity=4, occupancy=4)
+    city = command_actor(personas)
+    lusong = command_actor(personas, LUSONG)
+    with clock.use_clock(clock.ManualClock(NOW)):
+        whole = panels.panels(session=session, actor=city, path=CITY_PATH, now=NOW).beds
+        chosen = panels.panels(session=session, actor=city, path=HETANG_PATH, now=NOW).beds
+        own = panels.panels(session=session, actor=lusong, path=LUSONG_PATH, now=NOW).beds
+    assert whole is not None and (whole.total, whole.occupied, whole.free) == (14, 7, 7)
+    assert chosen is not None and (chosen.total, chosen.occupied, chosen.free) == (4, 4, 0)
+    assert own is not None and (own.total, own.occupied, own.free) == (10, 3, 7)
+
+
+def test_a_refreshed_snapshot_gives_the_same_panels_and_is_read_until_the_next_refresh(
+    session: Session, personas: Personas
+) -> None:
+    outbreak = build(session)
+    _more(session, outbreak)
+    city = command_actor(personas)
+    with clock.use_clock(clock.ManualClock(NOW)):
+        live = {p: panels.panels(session=session, actor=city, path=p, now=NOW) for p in PATHS}
+        rows = jobs.refresh_snapshots(session=session)
+        stored = {p: panels.panels(session=session, actor=city, path=p, now=NOW) for p in PATHS}
+    assert {r.area_path for r in rows} >= set(PATHS)
+    for path in PATHS:
+        assert stored[path] == dataclasses.replace(live[path], as_of=NOW)
+    assert (stored[CITY_PATH].residents, stored[CITY_PATH].vaccinated) == (14, 2)
+    assert stored[LUSONG_PATH].codes == {"green": 2, "yellow": 1, "red": 0}
+    # a code that changes after the refresh shows at the next one, not before
+    session.execute(
+        update(HealthCode)
+        .where(HealthCode.person_id == outbreak.people["t1"].id)
+        .values(colour="red")
+    )
+    later = panels.panels(session=session, actor=city, path=LUSONG_PATH, now=NOW)
+    assert later.codes == {"green": 2, "yellow": 1, "red": 0} and later.as_of == NOW
+    with clock.use_clock(clock.ManualClock(NOW)):
+        jobs.refresh_snapshots(session=session)
+    again = panels.panels(session=session, actor=city, path=LUSONG_PATH, now=NOW)
+    assert again.codes == {"green": 2, "yellow": 0, "red": 1}
+
+
+def test_the_dashboard_data_over_the_api(
+    client: TestClient, session: Session, personas: Personas
+) -> None:
+    outbreak = build(session)
+    _more(session, outbreak)
+    personas.user("commander", Role.COMMAND_CENTRE, ZHUZHOU)
+    personas.user("hetang-commander", Role.COMMAND_CENTRE, HETANG)
+    with clock.use_clock(clock.ManualClock(NOW)):
+        command_service.compute_day(
+            session=session,
+            actor=None,
+            day=date(2022, 11, 12),
+            now=NOW,
+            cutoff_hour=24,
+            timezone="Asia/Shanghai",
+        )
+        session.commit()
+        login(client, "commander")
+        whole = client.get("/api/v1/command/dashboard", params={"days": 2})
+        part = client.get("/api/v1/command/dashboard", params={"path": LUSONG_PATH, "days": 4})
+        login(client, "hetang-commander")
+        outside = client.get("/api/v1/command/dashboard", params={"path": LUSONG_PATH})
+    assert whole.status_code == 200
+    data = whole.json()
+    assert data["area_path"] == CITY_PATH
+    assert [d["day"] for d in data["series"]] == ["2022-11-12"]
+    assert data["series"][0]["figures"]["new_asymptomatic"] == 1
+    assert data["series"][0]["figures"]["new_deaths"] == 1
+    named = {d["area_path"]: d["figures"]["under_treatment"] for d in data["districts"]}
+    assert (named[LUSONG_PATH], named[HETANG_PATH]) == (2, 0)
+    assert data["panels"]["codes"] == {"green": 2, "yellow": 1, "red": 1}
+    assert (data["panels"]["residents"], data["panels"]["vaccinated"]) == (14, 2)
+    assert data["panels"]["overdue_transfers"] == 1 and data["panels"]["as_of"] is None
+    onset = part.json()["onset"]
+    assert [(d["day"], d["confirmed"], d["asymptomatic"]) for d in onset] == [
+        ("2022-11-10", 1, 0),
+        ("2022-11-11", 0, 0),
+        ("2022-11-12", 0, 1),
+        ("2022-11-13", 0, 0),
+    ]
+    assert outside.status_code == 403
+
+
+def test_the_map_takes_the_districts_populations_from_their_snapshots(
+    session: Session, personas: Personas
+) -> None:
+    outbreak = build(session)
+    city = command_actor(personas)
+    with clock.use_clock(clock.ManualClock(NOW)):
+        jobs.refresh_snapshots(session=session)
+    # a resident who leaves after the refresh counts until the next one; cases stay live
+    outbreak.people["h1"].status = "moved_away"
+    session.flush()
+    areas = {
+        a.area.path: a for a in panels.map_areas(session=session, actor=city, parent_path=CITY_PATH)
+    }
+    assert (areas[HETANG_PATH].population, areas[HETANG_PATH].risk_areas) == (4, 1)
+    assert (areas[LUSONG_PATH].population, areas[LUSONG_PATH].current_cases) == (10, 3)
+    with clock.use_clock(clock.ManualClock(NOW)):
+        jobs.refresh_snapshots(session=session)
+    again = {
+        a.area.path: a for a in panels.map_areas(session=session, actor=city, parent_path=CITY_PATH)
+    }
+    assert again[HETANG_PATH].population == 3

@@ -1,4 +1,4 @@
-"""``fangkong command``: the daily bulletin."""
+"""``fangkong command``: the daily bulletin and the dashboard's snapshots."""
 
 from __future__ import annotations
 
@@ -40,3 +40,12 @@ def bulletin(
             raise typer.Exit(1)
         for item in bulletins:
             typer.echo(item.text_en if english else item.text_zh)
+
+
+@app.command("refresh")
+def refresh() -> None:
+    """Recount the dashboard's population-wide panels (round coverage, health codes,
+    vaccination) of the city and every district; run it from cron every few minutes."""
+    with session_scope() as session:
+        rows = jobs.refresh_snapshots(session=session)
+        typer.echo(f"{len(rows)} areas refreshed")

@@ -108,6 +108,7 @@ def home_items(*, session: Session, actor: Actor, now: datetime, today: Any) -> 
             *_lists(session, actor, now),
             HomeItem("bulletins", "Daily bulletins", "/command/bulletins"),
             HomeItem("map", "Schematic map", "/command/map"),
+            HomeItem("ledger", "Work ledger", "/command/ledger"),
         ]
     if role == Role.GRID_WORKER:
         return [

@@ -1,12 +1,14 @@
-"""Read models of the command centre: the figures of one area for one day, and the archive of
-daily bulletins. Both are computed from the domain tables and may be recomputed at any time
-(the same day computed twice gives the same rows)."""
+"""Read models of the command centre: the figures of one area for one day, the archive of
+daily bulletins, and the snapshot of the population-wide dashboard panels. All are computed from
+the domain tables and may be recomputed at any time (the same day computed twice gives the same
+rows)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.db.base import AreaPath, Base
@@ -71,3 +73,25 @@ class Bulletin(Base):
     generated_by_user_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (UniqueConstraint("area_id", "day"),)
+
+
+class AreaSnapshot(Base):
+    """The population-wide panels of the city or one district at ``computed_at``: what the
+    dashboard would otherwise count over every resident on each request (see snapshots.py)."""
+
+    __tablename__ = "command_area_snapshot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), unique=True)
+    area_path: Mapped[str] = mapped_column(AreaPath(), index=True)
+    computed_at: Mapped[datetime]
+    residents: Mapped[int]  # active
+    vaccinated: Mapped[int]  # active residents with at least one dose
+    code_green: Mapped[int]
+    code_yellow: Mapped[int]
+    code_red: Mapped[int]
+    # [{"campaign_id", "name", "required", "sampled"}] for every open round over the area
+    rounds: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # the isolation reserve warning of the area (the bed forecast reads every active order)
+    reserve_short: Mapped[bool]
+    reserve_explanation: Mapped[str] = mapped_column(Text)

@@ -1,5 +1,6 @@
 """Command-centre pages: the dashboard (``/command``), the bulletin archive with text and PDF
-downloads, and the 四应四尽 lists with ranking, drill-down and .xlsx/CSV exports."""
+downloads, the 四应四尽 lists with ranking, drill-down and .xlsx/CSV exports, and the daily work
+ledger (``/command/ledger``) with its exports."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
 from fangkong.areas import certification
-from fangkong.command import documents, panels, rules, service
+from fangkong.command import documents, ledgers, panels, rules, service
 from fangkong.command.enums import ListKind
 from fangkong.config import Settings, get_settings
 from fangkong.core import clock
@@ -47,7 +48,7 @@ def local_today(settings: Settings) -> date:
     return clock.now().astimezone(ZoneInfo(settings.timezone)).date()
 
 
-def _area_path(actor: Actor, path: str | None) -> str:
+def area_path_for(actor: Actor, path: str | None) -> str:
     root = actor.jurisdiction_path
     if root is None:
         raise PermissionDenied(CoreErrorCode.OUTSIDE_JURISDICTION, "you have no area jurisdiction")
@@ -68,7 +69,7 @@ def dashboard(
     days: Annotated[int, Query(ge=1, le=120)] = 14,
 ) -> Response:
     actor.require(Permission.REPORTS_VIEW)
-    area_path = _area_path(actor, path)
+    area_path = area_path_for(actor, path)
     last = until or local_today(settings)
     first = last - timedelta(days=days - 1)
     series = service.stored_figures(
@@ -106,7 +107,7 @@ def panels_fragment(
     request: Request, session: SessionDep, actor: ActorDep, path: str | None = None
 ) -> Response:
     """The live panels alone: the dashboard polls this fragment every minute."""
-    area_path = _area_path(actor, path)
+    area_path = area_path_for(actor, path)
     context = {
         "panels": panels.panels(session=session, actor=actor, path=area_path, now=clock.now()),
         "area_path": area_path,
@@ -120,7 +121,7 @@ def map_page(
 ) -> Response:
     """The schematic map of the areas under ``path`` (the jurisdiction by default)."""
     actor.require(Permission.REPORTS_VIEW)
-    area_path = _area_path(actor, path)
+    area_path = area_path_for(actor, path)
     areas = panels.map_areas(session=session, actor=actor, parent_path=area_path)
     layout = rules.treemap([(a.area.path, a.population) for a in areas])
     by_path = {a.area.path: a for a in areas}
@@ -261,6 +262,7 @@ def list_page(
         "kind": kind,
         "title": LIST_TITLES_ZH[kind],
         "rows": rows,
+        "can_open_person": actor.can(Permission.REGISTRY_VIEW),
         "path": path or "",
         "can_export": actor.can(Permission.REPORTS_EXPORT),
     }
@@ -294,6 +296,68 @@ def list_export(
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(
         body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+    )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _ledger(
+    session: SessionDep, actor: Actor, settings: Settings, path: str | None, day: date | None
+) -> ledgers.Ledger:
+    return ledgers.work_ledger(
+        session=session,
+        actor=actor,
+        path=area_path_for(actor, path),
+        day=day or local_today(settings),
+        cutoff_hour=settings.bulletin_cutoff_hour,
+        timezone=settings.timezone,
+    )
+
+
+@router.get("/command/ledger", response_class=HTMLResponse)
+def ledger_page(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    path: str | None = None,
+    day: date | None = None,
+) -> Response:
+    """The day's work ledger of the areas under ``path`` (the jurisdiction by default)."""
+    ledger = _ledger(session, actor, settings, path, day)
+    context = {
+        "ledger": ledger,
+        "columns": ledgers.COLUMNS,
+        "areas": service.reporting_areas(
+            session=session, under_path=actor.jurisdiction_path or "/"
+        ),
+        "can_export": actor.can(Permission.REPORTS_EXPORT),
+    }
+    return render(request, "command/ledger.html", context)
+
+
+@router.get("/command/ledger/export")
+def ledger_export(
+    session: SessionDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    path: str | None = None,
+    day: date | None = None,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "xlsx",
+) -> Response:
+    actor.require(Permission.REPORTS_EXPORT)
+    ledger = _ledger(session, actor, settings, path, day)
+    headers, body = ledgers.table(ledger)
+    name = f"ledger-{ledger.parent.code}-{ledger.day}"
+    if format == "csv":
+        content, media = documents.table_csv(headers, body), "text/csv; charset=utf-8"
+    else:
+        content, media = documents.table_xlsx(f"工作台账 {ledger.day}", headers, body), XLSX
+    return Response(
+        content,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
     )

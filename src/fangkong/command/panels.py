@@ -1,11 +1,13 @@
-"""The live panels of the command dashboard, read straight from the domain tables (not from the
-stored daily figures): the epidemic curve by onset date, positive pools and turnaround of the
-last day, the current round's coverage, isolation beds, overdue transfers, health-code colours
-and vaccination coverage. Every query is one aggregate over the selected area inside the actor's
-jurisdiction."""
+"""The live panels of the command dashboard (not from the stored daily figures): the epidemic
+curve by onset date, positive pools and turnaround of the last day, the current round's
+coverage, isolation beds, overdue transfers, health-code colours and vaccination coverage. Every
+query is one aggregate over the selected area inside the actor's jurisdiction. The panels that
+count every resident (coverage, codes, vaccination) read the area's snapshot when it has one
+(the city and the districts, see snapshots.py) and are counted live for smaller areas."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,7 +18,8 @@ from sqlalchemy.orm import Session
 from fangkong.accounts.enums import Permission
 from fangkong.areas.enums import DesignationStatus
 from fangkong.areas.models import RiskDesignation
-from fangkong.command import rules
+from fangkong.command import rules, snapshots
+from fangkong.command.models import AreaSnapshot
 from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.healthcode.models import HealthCode
 from fangkong.isolation import service as isolation_service
@@ -70,6 +73,7 @@ class Panels:
     codes: dict[str, int]  # colour → people
     residents: int
     vaccinated: int  # residents with at least one dose
+    as_of: datetime | None = None  # when coverage, codes and vaccination come from a snapshot
 
     @property
     def vaccinated_percent(self) -> float:
@@ -140,47 +144,7 @@ def _rounds(*, session: Session, actor: Actor, path: str) -> list[RoundCoverage]
     return rows
 
 
-def panels(*, session: Session, actor: Actor, path: str, now: datetime) -> Panels:
-    """All panels for the area ``path`` (inside the actor's jurisdiction) at ``now``."""
-    actor.require(Permission.REPORTS_VIEW)
-    pools = _scoped_count(
-        session,
-        select(func.count()).where(Alert.status == "open", within_path(Alert.area_path, path)),
-        actor=actor,
-        column=Alert.area_path,
-    )
-    turnaround_stmt = scope_to_jurisdiction(
-        select(TubeOutcome.turnaround_seconds).where(
-            TubeOutcome.result_at >= now - timedelta(days=1),
-            TubeOutcome.result_at < now,
-            within_path(TubeOutcome.area_path, path),
-        ),
-        actor=actor,
-        path_column=TubeOutcome.area_path,
-    )
-    turnaround = testing_rules.distribution(list(session.scalars(turnaround_stmt)))
-    beds = None
-    if actor.can(Permission.ISOLATION_VIEW):
-        facilities, _, warning = isolation_service.capacity_and_forecast(
-            session=session, actor=actor
-        )
-        beds = Beds(
-            total=sum(f.beds for f in facilities),
-            occupied=sum(f.occupied for f in facilities),
-            free=sum(f.free for f in facilities),
-            is_short=warning.is_short,
-            explanation=warning.explanation,
-        )
-    overdue = _scoped_count(
-        session,
-        select(func.count()).where(
-            TransferTask.status != TransferStatus.CHECKED_IN.value,
-            TransferTask.deadline_at < now,
-            within_path(TransferTask.area_path, path),
-        ),
-        actor=actor,
-        column=TransferTask.area_path,
-    )
+def _codes(*, session: Session, actor: Actor, path: str) -> dict[str, int]:
     code_stmt = scope_to_jurisdiction(
         select(HealthCode.colour, func.count())
         .join(Person, Person.id == HealthCode.person_id)
@@ -192,6 +156,11 @@ def panels(*, session: Session, actor: Actor, path: str, now: datetime) -> Panel
     codes = dict.fromkeys(HEALTH_COLOURS, 0)
     for colour, count in session.execute(code_stmt).tuples():
         codes[colour] = int(count)
+    return codes
+
+
+def _residents(*, session: Session, actor: Actor, path: str) -> tuple[int, int]:
+    """(active residents, those with at least one dose) of ``path``."""
     active = (Person.status == PersonStatus.ACTIVE.value, within_path(Person.area_path, path))
     residents = _scoped_count(
         session, select(func.count()).where(*active), actor=actor, column=Person.area_path
@@ -203,15 +172,100 @@ def panels(*, session: Session, actor: Actor, path: str, now: datetime) -> Panel
         actor=actor,
         column=Person.area_path,
     )
+    return residents, vaccinated
+
+
+def _turnaround(
+    *, session: Session, actor: Actor, path: str, now: datetime
+) -> testing_rules.Distribution:
+    """Count, p50, p90 (nearest rank) and maximum of the turnaround of the results of the 24
+    hours before ``now``, each picked by the database from the index rather than every value
+    of a city's day brought into Python."""
+    values = scope_to_jurisdiction(
+        select(TubeOutcome.turnaround_seconds).where(
+            TubeOutcome.result_at >= now - timedelta(days=1),
+            TubeOutcome.result_at < now,
+            within_path(TubeOutcome.area_path, path),
+        ),
+        actor=actor,
+        path_column=TubeOutcome.area_path,
+    )
+    count = int(session.scalar(values.with_only_columns(func.count())) or 0)
+    if not count:
+        return testing_rules.Distribution(0, None, None, None)
+
+    def ranked(fraction: float) -> int:
+        rank = max(1, math.ceil(fraction * count))
+        ordered = values.order_by(TubeOutcome.turnaround_seconds).offset(rank - 1).limit(1)
+        return int(session.scalar(ordered) or 0)
+
+    maximum = session.scalar(values.with_only_columns(func.max(TubeOutcome.turnaround_seconds)))
+    return testing_rules.Distribution(count, ranked(0.5), ranked(0.9), int(maximum or 0))
+
+
+def panels(*, session: Session, actor: Actor, path: str, now: datetime) -> Panels:
+    """All panels for the area ``path`` (inside the actor's jurisdiction) at ``now``."""
+    actor.require(Permission.REPORTS_VIEW)
+    pools = _scoped_count(
+        session,
+        select(func.count()).where(Alert.status == "open", within_path(Alert.area_path, path)),
+        actor=actor,
+        column=Alert.area_path,
+    )
+    turnaround = _turnaround(session=session, actor=actor, path=path, now=now)
+    snapshot = snapshots.stored(session=session, path=path) if actor.covers_path(path) else None
+    beds = None
+    if actor.can(Permission.ISOLATION_VIEW):
+        if snapshot is not None:
+            facilities = isolation_service.facility_beds(session=session, actor=actor, path=path)
+            is_short, explanation = snapshot.reserve_short, snapshot.reserve_explanation
+        else:
+            facilities, _, warning = isolation_service.capacity_and_forecast(
+                session=session, actor=actor, path=path
+            )
+            is_short, explanation = warning.is_short, warning.explanation
+        beds = Beds(
+            total=sum(f.beds for f in facilities),
+            occupied=sum(f.occupied for f in facilities),
+            free=sum(f.free for f in facilities),
+            is_short=is_short,
+            explanation=explanation,
+        )
+    overdue = _scoped_count(
+        session,
+        select(func.count()).where(
+            TransferTask.status != TransferStatus.CHECKED_IN.value,
+            TransferTask.deadline_at < now,
+            within_path(TransferTask.area_path, path),
+        ),
+        actor=actor,
+        column=TransferTask.area_path,
+    )
+    if snapshot is not None:
+        codes = {
+            "green": snapshot.code_green,
+            "yellow": snapshot.code_yellow,
+            "red": snapshot.code_red,
+        }
+        residents, vaccinated = snapshot.residents, snapshot.vaccinated
+        rounds = [
+            RoundCoverage(r["campaign_id"], r["name"], r["required"], r["sampled"])
+            for r in snapshot.rounds
+        ]
+    else:
+        codes = _codes(session=session, actor=actor, path=path)
+        residents, vaccinated = _residents(session=session, actor=actor, path=path)
+        rounds = _rounds(session=session, actor=actor, path=path)
     return Panels(
         open_positive_pools=pools,
         turnaround=turnaround,
-        rounds=_rounds(session=session, actor=actor, path=path),
+        rounds=rounds,
         beds=beds,
         overdue_transfers=overdue,
         codes=codes,
         residents=residents,
         vaccinated=vaccinated,
+        as_of=snapshot.computed_at if snapshot is not None else None,
     )
 
 
@@ -229,7 +283,8 @@ class MapArea:
 
 def map_areas(*, session: Session, actor: Actor, parent_path: str) -> list[MapArea]:
     """The areas directly under ``parent_path`` with their population, current cases and risk
-    areas in force, each figure one grouped query over the subtree."""
+    areas in force, each figure one grouped query over the subtree (the populations from the
+    snapshots when every area has one)."""
     actor.require(Permission.REPORTS_VIEW)
     actor.require_path(parent_path)
     parent = session.scalars(select(Area).where(Area.path == parent_path)).first()
@@ -246,12 +301,23 @@ def map_areas(*, session: Session, actor: Actor, parent_path: str) -> list[MapAr
         counted = scope_to_jurisdiction(counted, actor=actor, path_column=column)
         return [int(v) for v in session.execute(counted).one()]
 
-    people = per_child(
-        select(Person.id).where(
-            Person.status == PersonStatus.ACTIVE.value, within_path(Person.area_path, parent_path)
-        ),
-        Person.area_path,
-    )
+    stored = {
+        row.area_path: row.residents
+        for row in session.scalars(
+            select(AreaSnapshot).where(AreaSnapshot.area_path.in_([c.path for c in children]))
+        )
+    }
+    # the districts of a city have snapshots: their populations are not counted again
+    if all(c.path in stored and actor.covers_path(c.path) for c in children):
+        people = [stored[c.path] for c in children]
+    else:
+        people = per_child(
+            select(Person.id).where(
+                Person.status == PersonStatus.ACTIVE.value,
+                within_path(Person.area_path, parent_path),
+            ),
+            Person.area_path,
+        )
     cases = per_child(
         select(Case.id).where(
             Case.status.not_in([CaseStatus.DISCHARGED, CaseStatus.DIED, CaseStatus.VOID]),

@@ -4,7 +4,7 @@ cut-off hour and stored (recomputing a day replaces its rows), the bulletin arch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -42,11 +42,87 @@ def _in(column: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(column >= start, column < end)
 
 
-def compute_figures(
-    *, session: Session, path: str, start: datetime, end: datetime
-) -> rules.Figures:
-    """The figures of the subtree ``path`` for the day ``[start, end)`` (UTC), from the domain
-    tables, in four aggregate queries (cases, tests, risk areas, isolation orders)."""
+def common_root(paths: Sequence[str]) -> str:
+    """The deepest area path that holds every one of ``paths``."""
+    parts = [p.strip("/").split("/") for p in paths]
+    shared: list[str] = []
+    for level in zip(*parts, strict=False):
+        if len(set(level)) != 1:
+            break
+        shared.append(level[0])
+    return "/" + "".join(f"{part}/" for part in shared if part)
+
+
+def _grouped(
+    session: Session, columns: list[Any], path_column: Any, paths: Sequence[str], stmt: Any
+) -> dict[str, list[int]]:
+    """Sum each of ``columns`` over the rows of ``stmt`` for every area of ``paths``, in one
+    scan: rows are grouped by the first ``w`` characters of their path (``w`` the longest of
+    ``paths``), and a row lies in ``p`` exactly when that prefix starts with ``p``."""
+    prefix = func.substr(path_column, 1, max(len(p) for p in paths))
+    grouped = (
+        stmt.with_only_columns(prefix, *columns)
+        .where(within_path(path_column, common_root(paths)))
+        .group_by(prefix)
+    )
+    groups = [(str(row[0]), [int(v) for v in row[1:]]) for row in session.execute(grouped)]
+    return {
+        p: [
+            sum(values[k] for key, values in groups if key.startswith(p))
+            for k in range(len(columns))
+        ]
+        for p in paths
+    }
+
+
+def _tests(
+    session: Session,
+    paths: Sequence[str],
+    start: datetime,
+    end: datetime,
+    previous: Mapping[str, int] | None,
+) -> dict[str, list[int]]:
+    """[tests of the day, cumulative tests] per area. With the previous day's cumulative counts
+    only the tubes with a result in the day are read (their first result may be older);
+    without, every tube with a result before the cut-off."""
+    window = _in(TubeResult.reported_at, start, end)
+    first = select(TubeResult.tube_id, func.min(TubeResult.reported_at).label("first_at")).where(
+        TubeResult.tube_id.is_not(None), TubeResult.reported_at < end
+    )
+    if previous is not None:
+        resulted = select(TubeResult.tube_id).where(window).scalar_subquery()
+        first = first.where(TubeResult.tube_id.in_(resulted))
+    first_result = first.group_by(TubeResult.tube_id).subquery()
+    # a tube's member_count is kept by sampling with every person added, so the people tested
+    # are summed per tube rather than joined member by member
+    in_day = _in(first_result.c.first_at, start, end)
+    counted = _grouped(
+        session,
+        [
+            func.coalesce(func.sum(case((in_day, Tube.member_count), else_=0)), 0),
+            func.coalesce(func.sum(Tube.member_count), 0),
+        ],
+        Tube.area_path,
+        paths,
+        select(Tube.id).join(first_result, first_result.c.tube_id == Tube.id),
+    )
+    if previous is None:
+        return counted
+    return {p: [counted[p][0], previous[p] + counted[p][0]] for p in paths}
+
+
+def compute_all(
+    *,
+    session: Session,
+    paths: Sequence[str],
+    start: datetime,
+    end: datetime,
+    previous_tests: Mapping[str, int] | None = None,
+) -> dict[str, rules.Figures]:
+    """The figures of each subtree of ``paths`` for the day ``[start, end)`` (UTC), from the
+    domain tables, in four grouped queries (cases, tests, risk areas, isolation orders) however
+    many areas are asked for. ``previous_tests`` (the cumulative tests of every area at the
+    previous cut-off) spares reading every tube ever resulted."""
     confirmed = Case.kind == CaseKind.CONFIRMED
     asymptomatic = Case.kind == CaseKind.ASYMPTOMATIC
     confirmed_at = func.coalesce(Case.reclassified_at, Case.reported_at)
@@ -54,27 +130,28 @@ def compute_figures(
     cured = and_(confirmed, Case.status == CaseStatus.DISCHARGED)
     died = and_(confirmed, Case.status == CaseStatus.DIED)
     released = and_(asymptomatic, Case.status == CaseStatus.DISCHARGED)
-    cases = session.execute(
-        select(
+    cases = _grouped(
+        session,
+        [
             _count(and_(confirmed, _in(confirmed_at, start, end))),
             _count(and_(confirmed, confirmed_at < end)),
             _count(and_(first_asymptomatic, _in(Case.reported_at, start, end))),
             _count(and_(first_asymptomatic, Case.reported_at < end)),
             _count(_in(Case.reclassified_at, start, end)),
             _count(Case.reclassified_at < end),
-            _count(and_(cured, _in(Case.updated_at, start, end))),
-            _count(and_(cured, Case.updated_at < end)),
-            _count(and_(died, _in(Case.updated_at, start, end))),
-            _count(and_(died, Case.updated_at < end)),
-            _count(and_(released, _in(Case.updated_at, start, end))),
-            _count(and_(released, Case.updated_at < end)),
+            _count(and_(cured, _in(Case.outcome_at, start, end))),
+            _count(and_(cured, Case.outcome_at < end)),
+            _count(and_(died, _in(Case.outcome_at, start, end))),
+            _count(and_(died, Case.outcome_at < end)),
+            _count(and_(released, _in(Case.outcome_at, start, end))),
+            _count(and_(released, Case.outcome_at < end)),
             _count(
                 and_(
                     confirmed,
                     confirmed_at < end,
                     or_(
                         Case.status.not_in([CaseStatus.DISCHARGED, CaseStatus.DIED]),
-                        Case.updated_at >= end,
+                        Case.outcome_at >= end,
                     ),
                 )
             ),
@@ -82,32 +159,21 @@ def compute_figures(
                 and_(
                     asymptomatic,
                     Case.reported_at < end,
-                    or_(Case.status != CaseStatus.DISCHARGED, Case.updated_at >= end),
+                    or_(Case.status != CaseStatus.DISCHARGED, Case.outcome_at >= end),
                 )
             )
             # a case reclassified after the cut-off was still asymptomatic at it
             + _count(and_(confirmed, Case.reclassified_at >= end, Case.reported_at < end)),
-        ).where(Case.status != CaseStatus.VOID, within_path(Case.area_path, path))
-    ).one()
-    first_result = (
-        select(TubeResult.tube_id, func.min(TubeResult.reported_at).label("first_at"))
-        .where(TubeResult.tube_id.is_not(None))
-        .group_by(TubeResult.tube_id)
-        .subquery()
+        ],
+        Case.area_path,
+        paths,
+        select(Case.id).where(Case.status != CaseStatus.VOID),
     )
-    tests = session.execute(
-        select(
-            _count(_in(first_result.c.first_at, start, end)),
-            _count(first_result.c.first_at < end),
-        )
-        .select_from(TubeMember)
-        .join(Tube, Tube.id == TubeMember.tube_id)
-        .join(first_result, first_result.c.tube_id == Tube.id)
-        .where(within_path(Tube.area_path, path))
-    ).one()
+    tests = _tests(session, paths, start, end, previous_tests)
     lifted = RiskDesignation.status == DesignationStatus.LIFTED
-    risk = session.execute(
-        select(
+    risk = _grouped(
+        session,
+        [
             _count(_in(RiskDesignation.since, start, end)),
             _count(and_(lifted, _in(RiskDesignation.updated_at, start, end))),
             _count(
@@ -116,44 +182,60 @@ def compute_figures(
                     or_(~lifted, RiskDesignation.updated_at >= end),
                 )
             ),
-        ).where(
-            RiskDesignation.status.in_([DesignationStatus.CONFIRMED, DesignationStatus.LIFTED]),
-            within_path(RiskDesignation.area_path, path),
-        )
-    ).one()
+        ],
+        RiskDesignation.area_path,
+        paths,
+        select(RiskDesignation.id).where(
+            RiskDesignation.status.in_([DesignationStatus.CONFIRMED, DesignationStatus.LIFTED])
+        ),
+    )
     in_order = and_(
         IsolationOrder.created_at < end,
         or_(IsolationOrder.status == OrderStatus.ACTIVE, IsolationOrder.updated_at >= end),
     )
-    orders = session.execute(
-        select(
+    orders = _grouped(
+        session,
+        [
             _count(and_(in_order, IsolationOrder.kind == PhaseKind.CENTRALISED)),
             _count(and_(in_order, IsolationOrder.kind == PhaseKind.HOME_ISOLATION)),
-        ).where(within_path(IsolationOrder.area_path, path))
-    ).one()
-    return rules.Figures(
-        new_confirmed=int(cases[0]),
-        cumulative_confirmed=int(cases[1]),
-        new_asymptomatic=int(cases[2]),
-        cumulative_asymptomatic=int(cases[3]),
-        reclassified=int(cases[4]),
-        cumulative_reclassified=int(cases[5]),
-        new_cured=int(cases[6]),
-        cumulative_cured=int(cases[7]),
-        new_deaths=int(cases[8]),
-        cumulative_deaths=int(cases[9]),
-        new_released=int(cases[10]),
-        cumulative_released=int(cases[11]),
-        under_treatment=int(cases[12]),
-        under_observation=int(cases[13]),
-        tests=int(tests[0]),
-        cumulative_tests=int(tests[1]),
-        risk_areas_added=int(risk[0]),
-        risk_areas_lifted=int(risk[1]),
-        risk_areas_in_force=int(risk[2]),
-        centralised_isolation=int(orders[0]),
-        home_isolation=int(orders[1]),
+        ],
+        IsolationOrder.area_path,
+        paths,
+        select(IsolationOrder.id),
     )
+    return {
+        p: rules.Figures(
+            new_confirmed=cases[p][0],
+            cumulative_confirmed=cases[p][1],
+            new_asymptomatic=cases[p][2],
+            cumulative_asymptomatic=cases[p][3],
+            reclassified=cases[p][4],
+            cumulative_reclassified=cases[p][5],
+            new_cured=cases[p][6],
+            cumulative_cured=cases[p][7],
+            new_deaths=cases[p][8],
+            cumulative_deaths=cases[p][9],
+            new_released=cases[p][10],
+            cumulative_released=cases[p][11],
+            under_treatment=cases[p][12],
+            under_observation=cases[p][13],
+            tests=tests[p][0],
+            cumulative_tests=tests[p][1],
+            risk_areas_added=risk[p][0],
+            risk_areas_lifted=risk[p][1],
+            risk_areas_in_force=risk[p][2],
+            centralised_isolation=orders[p][0],
+            home_isolation=orders[p][1],
+        )
+        for p in paths
+    }
+
+
+def compute_figures(
+    *, session: Session, path: str, start: datetime, end: datetime
+) -> rules.Figures:
+    """The figures of the subtree ``path`` alone (see :func:`compute_all`)."""
+    return compute_all(session=session, paths=[path], start=start, end=end)[path]
 
 
 def reporting_areas(*, session: Session, under_path: str) -> list[Area]:
@@ -212,9 +294,27 @@ def compute_day(
             DailyFigures.day == day, DailyFigures.area_id.in_([a.id for a in areas])
         )
     )
+    previous = {
+        path: int(total)
+        for path, total in session.execute(
+            select(DailyFigures.area_path, DailyFigures.cumulative_tests).where(
+                DailyFigures.day == day - timedelta(days=1),
+                DailyFigures.area_id.in_([a.id for a in areas]),
+                DailyFigures.cutoff_at == start,
+            )
+        ).tuples()
+    }
     rows = []
+    computed = compute_all(
+        session=session,
+        paths=[a.path for a in areas],
+        start=start,
+        end=end,
+        # the previous day's totals carry on only when every area has one at this cut-off
+        previous_tests=previous if len(previous) == len(areas) else None,
+    )
     for area in areas:
-        figures = compute_figures(session=session, path=area.path, start=start, end=end)
+        figures = computed[area.path]
         row = DailyFigures(
             area_id=area.id,
             area_path=area.path,

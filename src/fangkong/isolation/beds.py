@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, func, select, true
 from sqlalchemy.orm import Session
 
 from fangkong.config import get_settings
 from fangkong.core import audit, clock
-from fangkong.core.scope import Actor, scope_to_jurisdiction
+from fangkong.core.scope import Actor, scope_to_jurisdiction, within_path
 from fangkong.isolation.days import local_day, local_day_bounds
 from fangkong.isolation.enums import Category, FacilityStatus, OrderStatus, PhaseKind
 from fangkong.isolation.models import Facility, IsolationOrder, Room
@@ -25,8 +25,9 @@ from fangkong.isolation.rules import (
 TREND_DAYS = 3
 
 
-def facility_beds(*, session: Session, actor: Actor) -> list[FacilityBeds]:
-    """Every facility of the jurisdiction with its beds and occupants."""
+def facility_beds(*, session: Session, actor: Actor, path: str | None = None) -> list[FacilityBeds]:
+    """Every facility of the jurisdiction (inside ``path`` when given) with its beds and
+    occupants."""
     stmt = (
         select(
             Facility.id,
@@ -39,6 +40,8 @@ def facility_beds(*, session: Session, actor: Actor) -> list[FacilityBeds]:
         .group_by(Facility.id, Facility.name, Facility.status)
         .order_by(Facility.name, Facility.id)
     )
+    if path is not None:
+        stmt = stmt.where(within_path(Facility.area_path, path))
     stmt = scope_to_jurisdiction(stmt, actor=actor, path_column=Facility.area_path)
     return [
         FacilityBeds(fid, name, FacilityStatus(status), int(beds), int(occupied))
@@ -55,18 +58,23 @@ def _stay_days(now: datetime) -> int:
 
 
 def capacity_and_forecast(
-    *, session: Session, actor: Actor, pending_contacts: int = 0
+    *, session: Session, actor: Actor, pending_contacts: int = 0, path: str | None = None
 ) -> tuple[list[FacilityBeds], BedForecast, ReserveWarning]:
     """Beds per facility, the forecast of beds needed, and the reserve warning.
 
-    ``pending_contacts`` adds contacts tracing has found but not yet ordered."""
+    ``pending_contacts`` adds contacts tracing has found but not yet ordered. ``path`` narrows
+    everything to one area inside the jurisdiction: its facilities, and the orders of people
+    living there (the command dashboard filtered to a district)."""
     now = clock.now()
     settings = get_settings()
     today = local_day(now)
-    beds = facility_beds(session=session, actor=actor)
+    beds = facility_beds(session=session, actor=actor, path=path)
+    in_area = within_path(IsolationOrder.area_path, path) if path else true()
     in_rooms = scope_to_jurisdiction(
         select(IsolationOrder.planned_end_at).where(
-            IsolationOrder.status == str(OrderStatus.ACTIVE), IsolationOrder.room_id.is_not(None)
+            IsolationOrder.status == str(OrderStatus.ACTIVE),
+            IsolationOrder.room_id.is_not(None),
+            in_area,
         ),
         actor=actor,
         path_column=IsolationOrder.area_path,
@@ -79,6 +87,7 @@ def capacity_and_forecast(
             IsolationOrder.status == str(OrderStatus.ACTIVE),
             IsolationOrder.kind == str(PhaseKind.CENTRALISED),
             IsolationOrder.room_id.is_(None),
+            in_area,
         ),
         actor=actor,
         path_column=IsolationOrder.area_path,
@@ -97,6 +106,7 @@ def capacity_and_forecast(
             audit.AuditEvent.action == "isolation.order.assigned",
             audit.AuditEvent.occurred_at >= window_start,
             audit.AuditEvent.occurred_at < today_start,
+            in_area,
         ),
         actor=actor,
         path_column=IsolationOrder.area_path,

@@ -72,6 +72,8 @@ class IsolationOrder(Base):
     __table_args__ = (
         Index("ix_isolation_order_area_path", "area_path"),
         Index("ix_isolation_order_status_end", "status", "planned_end_at"),
+        # the bed panel: orders in a room, and centralised orders still waiting for one
+        Index("ix_isolation_order_status_room", "status", "room_id", "kind", "area_path"),
     )
 
 

@@ -118,7 +118,8 @@ class TubeResult(Base):
     ct_values: Mapped[dict[str, float]] = mapped_column(JSON)
     collected_at: Mapped[datetime]
     received_at: Mapped[datetime | None]
-    reported_at: Mapped[datetime]
+    # indexed: the daily figures count the tubes whose first result came in the day
+    reported_at: Mapped[datetime] = mapped_column(index=True)
     stored_at: Mapped[datetime]
 
 
@@ -174,7 +175,11 @@ class TubeOutcome(Base):
     run_id: Mapped[str] = mapped_column(String(32), index=True)
     applied_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_tube_outcome_area_path", "area_path"),)
+    # result_at: the dashboard reads the last day's turnaround of a whole city
+    __table_args__ = (
+        Index("ix_tube_outcome_area_path", "area_path"),
+        Index("ix_tube_outcome_result_at", "result_at", "area_path", "turnaround_seconds"),
+    )
 
 
 class PersonTestStatus(Base):

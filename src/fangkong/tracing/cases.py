@@ -303,6 +303,8 @@ def advance_status(
     values: dict[str, Any] = {"status": str(to)}
     if to is CaseStatus.VOID:
         values["active_person_id"] = None
+    if to in (CaseStatus.DISCHARGED, CaseStatus.DIED):
+        values["outcome_at"] = clock.now()
     transition(
         session,
         case,

@@ -91,6 +91,9 @@ class Case(Base):
     source_ref: Mapped[str | None] = mapped_column(String(120))
     lab_result_id: Mapped[int | None] = mapped_column(ForeignKey("lab_result.id"))
     reclassified_at: Mapped[datetime | None]
+    # when the case was discharged or died: bulletins date cured, deaths and releases by it,
+    # since ``updated_at`` moves with any later edit
+    outcome_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
     created_by_user_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]

@@ -21,6 +21,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Daily bulletins", "/command/bulletins", Permission.REPORTS_VIEW),
     MenuItem("Four lists", "/command/lists", Permission.REPORTS_VIEW),
     MenuItem("Schematic map", "/command/map", Permission.REPORTS_VIEW),
+    MenuItem("Work ledger", "/command/ledger", Permission.REPORTS_VIEW),
     MenuItem("My grid", "/my-grid", Permission.REGISTRY_EDIT),
     MenuItem("Areas", "/areas", Permission.REGISTRY_VIEW),
     MenuItem("Residents", "/persons", Permission.REGISTRY_VIEW),
