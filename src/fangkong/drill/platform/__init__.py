@@ -30,8 +30,14 @@ from fangkong.drill.platform.areas import (
     propose_and_confirm_areas,
     record_area_days,
 )
-from fangkong.drill.platform.cases import Case, confirm_investigations, open_cases, transfer_cases
-from fangkong.drill.platform.codes import publish_bulletin, recompute_codes
+from fangkong.drill.platform.cases import (
+    Case,
+    confirm_investigations,
+    open_cases,
+    record_care,
+    transfer_cases,
+)
+from fangkong.drill.platform.codes import codes_by_colour, publish_bulletin, recompute_codes
 from fangkong.drill.platform.orders import (
     Releases,
     Restrictions,
@@ -55,6 +61,7 @@ __all__ = [
     "Releases",
     "Restrictions",
     "Sampled",
+    "codes_by_colour",
     "confirm_investigations",
     "designation_residents",
     "evaluate_areas",
@@ -69,6 +76,7 @@ __all__ = [
     "publish_bulletin",
     "recompute_codes",
     "record_area_days",
+    "record_care",
     "record_scans",
     "release_due_orders",
     "restrictions",

@@ -19,7 +19,7 @@ from fangkong.isolation.enums import (
 from fangkong.isolation.schemas import StopIn
 from fangkong.tracing import actions as tracing_actions
 from fangkong.tracing import service as tracing_service
-from fangkong.tracing.enums import CaseStatus, InvestigationStatus
+from fangkong.tracing.enums import CaseStatus, InvestigationStatus, Severity
 from fangkong.tracing.models import Contact
 
 
@@ -109,3 +109,25 @@ def transfer_cases(
             )
     return task.id
 
+
+def record_care(
+    *,
+    session: Session,
+    epidemiologist: Actor,
+    case_id: int,
+    severity: Severity | None,
+    to: CaseStatus | None,
+    reason: str,
+) -> None:
+    """The epidemiologist records what the hospital reports on a case: the reclassification of
+    an asymptomatic infection as confirmed with its clinical type (``tracing.service.reclassify``)
+    and a move along the case's course (``advance_status``: to the designated hospital,
+    discharged, died)."""
+    if severity is not None:
+        tracing_service.reclassify(
+            session=session, actor=epidemiologist, case_id=case_id, severity=severity, reason=reason
+        )
+    if to is not None:
+        tracing_service.advance_status(
+            session=session, actor=epidemiologist, case_id=case_id, to=to, reason=reason
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.command import service as command_service
@@ -16,6 +16,7 @@ from fangkong.healthcode import service as healthcode_service
 from fangkong.healthcode.enums import CaseStatus as CodeCaseStatus
 from fangkong.healthcode.enums import ContactKind, Supervision
 from fangkong.healthcode.facts import IsolationFacts, TracingFacts
+from fangkong.healthcode.models import HealthCode
 from fangkong.healthcode.schemas import HealthCodeSection
 from fangkong.healthcode.service import FactGroup
 from fangkong.isolation.enums import (
@@ -32,18 +33,23 @@ def recompute_codes(
     pack: HealthCodeSection,
     cases: Mapping[int, datetime],
     contacts: Mapping[int, tuple[ContactKind, datetime]],
+    recovered: Mapping[int, datetime] | None = None,
 ) -> int:
     """Recompute the health codes of ``person_ids`` from case facts (``cases``: person → first
-    positive sample), contact facts (``contacts``: person → kind and last exposure, from
-    tracing's contact rows) and isolation orders; returns how many codes changed. (Providers of
-    the domains will replace the two below.)"""
+    positive sample; ``recovered``: person → discharge), contact facts (``contacts``: person →
+    kind and last exposure, from tracing's contact rows) and isolation orders; returns how many
+    codes changed. (Providers of the domains will replace the two below.)"""
 
     def tracing_facts(
         *, session: Session, person_ids: Sequence[int], now: datetime
     ) -> dict[int, FactGroup]:
         out: dict[int, FactGroup] = {}
         for person in person_ids:
-            if person in cases:
+            if recovered and person in recovered:
+                out[person] = TracingFacts(
+                    case_status=CodeCaseStatus.RECOVERED, case_status_since=recovered[person]
+                )
+            elif person in cases:
                 out[person] = TracingFacts(
                     case_status=CodeCaseStatus.CONFIRMED, case_status_since=cases[person]
                 )
@@ -82,6 +88,16 @@ def recompute_codes(
         providers=(tracing_facts, isolation_facts),
     )
     return len(result.changed)
+
+
+def codes_by_colour(*, session: Session) -> dict[str, int]:
+    """How many people hold a code of each colour (people without a code are not counted)."""
+    rows = session.execute(
+        select(HealthCode.colour, func.count())
+        .group_by(HealthCode.colour)
+        .order_by(HealthCode.colour)
+    ).all()
+    return {str(colour): int(count) for colour, count in rows}
 
 
 def publish_bulletin(*, session: Session, officer: Actor, day: date) -> int:
