@@ -123,14 +123,16 @@ def test_the_report_counts_the_cases_course_as_tracing_stored_it(city_db: Path) 
     engine = create_db_engine(url)
     with Session(engine) as session:
         statuses = dict(
-            session.execute(select(Case.status, func.count()).group_by(Case.status)).tuples()
+            session.execute(select(Case.status, func.count()).group_by(Case.status)).tuples().all()
         )
         confirmed = dict(
             session.execute(
                 select(Case.severity, func.count())
                 .where(Case.kind == CaseKind.CONFIRMED.value, Case.reclassified_at.is_not(None))
                 .group_by(Case.severity)
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
         to_hospital = session.scalar(
             select(func.count())
