@@ -22,6 +22,8 @@ from fangkong.tracing import service as tracing_service
 from fangkong.tracing.enums import ScanSource
 
 SCAN_BATCH = 5000
+# SQLite page cache of the drill's connection when it stores scans (KiB; the default is 2 MiB).
+SQLITE_CACHE_KIB = 512 * 1024
 # Rounds of up to this many tubes go through the testing service tube by tube (as samplers'
 # phones do); larger ones are written in bulk (``_sample_in_bulk``).
 SERVICE_TUBES_MAX = 50
@@ -44,7 +46,13 @@ def record_scans(*, session: Session, scans: Sequence[tuple[int, int, datetime]]
     writes with COPY). On SQLite, where that path costs about 0.1 ms a scan and a 100,000-person
     drill sends some 40,000 scans a day, they are written in one multi-row insert in the form
     the ``place_scan`` table stores: the twin's scans name only registered people and venues and
-    aware times, which is what the per-record checks would establish."""
+    aware times, which is what the per-record checks would establish.
+
+    A 1,000,000-resident city sends some 425,000 scans a day into a table that grows by that
+    much every day, and the insert's cost is its three indexes: rows in random order make every
+    one of them a random B-tree descent. They are therefore inserted in the order of the
+    largest index (person, time), and the connection gets a page cache large enough to keep
+    the indexes' hot pages (``SQLITE_CACHE_KIB``)."""
     now = clock.now()
     if registry_bulk.dialect(session) == "postgresql" or not speed.fast():
         stored = 0
@@ -60,10 +68,11 @@ def record_scans(*, session: Session, scans: Sequence[tuple[int, int, datetime]]
     received = registry_bulk.timestamp(session=session, moment=now)
     moments = {at for _, _, at in scans}
     stamp = {at: registry_bulk.timestamp(session=session, moment=at) for at in moments}
-    values = [(p, v, stamp[at], ScanSource.APP.value, received, None) for p, v, at in scans]
+    values = sorted((p, v, stamp[at], ScanSource.APP.value, received, None) for p, v, at in scans)
     raw: Any = session.connection().connection.dbapi_connection
     cursor = raw.cursor()
     try:
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         cursor.executemany(
             "INSERT INTO place_scan (person_id, venue_id, scanned_at, source, received_at, "
             "recorded_by_user_id) VALUES (?, ?, ?, ?, ?, ?)",
