@@ -71,7 +71,8 @@ def test_drill_compare_tabulates_each_pack_over_the_seeds(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "| figure | cn-9 | cn-20 |" in lines
-    table = lines[lines.index("| figure | cn-9 | cn-20 |") + 2 :]
+    start = lines.index("| figure | cn-9 | cn-20 |") + 2
+    table = lines[start : start + 7]
     assert [row.split(" | ")[0] for row in table] == [
         "| true infections",
         "| cases detected",
@@ -84,10 +85,45 @@ def test_drill_compare_tabulates_each_pack_over_the_seeds(tmp_path: Path) -> Non
     assert all(row.count("±") == 2 for row in table)
     reports = sorted(p.parent.name for p in tmp_path.glob("*/drill-report.json"))
     assert reports == ["cn-20-1", "cn-20-2", "cn-9-1", "cn-9-2"]
+    page = (tmp_path / "compare.html").read_text(encoding="utf-8")
+    assert f"charts: {tmp_path / 'compare.html'}" in result.output
+    assert '<html lang="zh-CN">' in page and "<script" not in page
+    colours = {
+        colour
+        for report in tmp_path.glob("*/drill-report.json")
+        for day in json.loads(report.read_text(encoding="utf-8"))["daily"]
+        for colour in day["codes"]
+    }
+    assert colours  # the drills' people hold codes
+    # daily new cases, isolated, tests, and one chart per code colour held
+    assert page.count("<svg") == 3 + len(colours)
+    for title in ("每日新发现病例", "每日隔离人数", "每日采样人次", "健康码："):
+        assert title in page
+    # each pack: a mean line and one thin line per seed in every chart
+    assert page.count('stroke-opacity="0.35"') >= 2 * 2 * (3 + len(colours))
+
+
+def test_drill_compare_writes_the_charts_in_english_when_asked(tmp_path: Path) -> None:
+    args = ["drill", "compare", "--packs", "cn-9", "--seeds", "1", "--lang", "en"]
+    result = runner.invoke(
+        app, [*args, "--population", "2000", "--days", "2", "--work-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "compare.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "Daily new cases" in page and "每日" not in page
+    report = (tmp_path / "cn-9-1" / "drill-report.html").read_text(encoding="utf-8")
+    assert "<title>Drill report</title>" in report
+
+
+def test_drill_refuses_an_unknown_language(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["drill", "run", "--lang", "fr", "--no-progress"])
+    assert result.exit_code == 2
+    assert "error: --lang must be one of zh_CN, en" in result.output
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()
 
 
 def test_mean_ci_is_the_normal_interval_of_the_mean() -> None:
-    from fangkong.drill.cli import mean_ci
+    from fangkong.drill.compare import mean_ci
 
     mean, half = mean_ci([1.0, 2.0, 3.0, 4.0])
     assert mean == 2.5

@@ -22,6 +22,7 @@ from fangkong.isolation.enums import OrderStatus
 from fangkong.isolation.models import IsolationOrder
 from fangkong.testing.enums import LabResult
 from fangkong.testing.models import Tube, TubeMember, TubeResult
+from fangkong.tracing.enums import CaseKind, CaseStatus
 from fangkong.tracing.models import Case, Contact, ContactLink, PlaceScan
 
 POPULATION = 3_000
@@ -87,11 +88,12 @@ def test_the_report_counts_what_the_platform_stored(city_db: Path) -> None:
         bulletin_days = sorted(
             session.scalars(select(Bulletin.day).where(Bulletin.area_path == "/43/4302/"))
         )
-        reported = session.scalar(
-            select(func.sum(DailyFigures.new_confirmed + DailyFigures.new_asymptomatic)).where(
-                DailyFigures.area_path == "/43/4302/"  # the city
-            )
-        )
+        reported, reclassified = session.execute(
+            select(
+                func.sum(DailyFigures.new_confirmed + DailyFigures.new_asymptomatic),
+                func.sum(DailyFigures.reclassified),
+            ).where(DailyFigures.area_path == "/43/4302/")  # the city
+        ).one()
     engine.dispose()
     assert result["days_run"] == DAYS
     assert result["population"] == POPULATION
@@ -107,11 +109,54 @@ def test_the_report_counts_what_the_platform_stored(city_db: Path) -> None:
     assert scans > 0
     # the command centre filed one city bulletin a day, and its new cases are the platform's
     assert bulletin_days == [date.fromisoformat(day["date"]) for day in result["daily"]]
-    assert reported == cases
+    # an asymptomatic infection reclassified as confirmed is counted again among the confirmed
+    # of its day (其中无症状感染者转为确诊病例), as the bulletin says
+    assert reclassified == result["care"]["reclassified"]
+    assert reported == cases + reclassified
     assert result["infections_true"] == sum(p["infections"] for p in result["curve"])
     assert result["infections_true"] >= 10  # the seeded infections
     contacts = result["contacts"]
     assert contacts["found_and_true"] <= min(contacts["found"], contacts["true"])
+
+
+def test_the_report_counts_the_cases_course_as_tracing_stored_it(city_db: Path) -> None:
+    url, result = _drill(city_db, 7, 1)
+    engine = create_db_engine(url)
+    with Session(engine) as session:
+        statuses = dict(
+            session.execute(select(Case.status, func.count()).group_by(Case.status)).tuples().all()
+        )
+        confirmed = dict(
+            session.execute(
+                select(Case.severity, func.count())
+                .where(Case.kind == CaseKind.CONFIRMED.value, Case.reclassified_at.is_not(None))
+                .group_by(Case.severity)
+            )
+            .tuples()
+            .all()
+        )
+        to_hospital = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "tracing.case.status_changed",
+                AuditEvent.after["status"].as_string() == CaseStatus.IN_HOSPITAL.value,
+            )
+        )
+    engine.dispose()
+    care = result["care"]
+    assert care["reclassified_by_type"] == confirmed
+    assert care["reclassified"] == sum(confirmed.values())
+    assert care["reclassified"] == sum(day["cases_reclassified"] for day in result["daily"])
+    assert care["to_hospital"] == to_hospital
+    assert care["discharged"] == statuses.get(CaseStatus.DISCHARGED.value, 0)
+    assert care["died"] == statuses.get(CaseStatus.DIED.value, 0)
+    assert care["in_care_at_end"] == statuses.get(
+        CaseStatus.IN_SHELTER_HOSPITAL.value, 0
+    ) + statuses.get(CaseStatus.IN_HOSPITAL.value, 0)
+    assert result["daily"][-1]["in_care"] == care["in_care_at_end"]
+    # the codes of the last day are the platform's
+    assert sum(result["daily"][-1]["codes"].values()) > 0
 
 
 def test_the_report_is_written_as_json_and_html(city_db: Path, tmp_path: Path) -> None:
@@ -119,4 +164,11 @@ def test_the_report_is_written_as_json_and_html(city_db: Path, tmp_path: Path) -
     json_path, html_path = drill_report.write(result, tmp_path)
     assert json_path.read_text(encoding="utf-8") == drill_report.dumps(result)
     page = html_path.read_text(encoding="utf-8")
-    assert "<svg" in page and "cases found" in page and PACK in page
+    assert '<html lang="zh-CN">' in page and "<title>演练报告</title>" in page
+    assert "<svg" in page and "发现病例" in page and "订正为确诊" in page and PACK in page
+    assert "<script" not in page
+    _, en_path = drill_report.write(result, tmp_path / "en", "en")
+    english = en_path.read_text(encoding="utf-8")
+    assert '<html lang="en">' in english and "<title>Drill report</title>" in english
+    assert "cases found" in english and "reclassified as confirmed" in english
+    assert "发现病例" not in english

@@ -15,6 +15,7 @@ from fangkong.areas.models import RiskDesignation
 from fangkong.core.audit import AuditEvent
 from fangkong.core.clock import ManualClock, use_clock
 from fangkong.core.crypto import get_cipher
+from fangkong.drill import platform
 from fangkong.drill.loop import CITY_CODE, DrillConfig, DrillRun, drill_actor, run_drill
 from fangkong.drill.twin import CityIndex, load_parameters, load_population
 from fangkong.isolation import service as isolation_service
@@ -36,7 +37,13 @@ from fangkong.sim.city.generator import City, generate
 from fangkong.sim.city.load import load_city
 from fangkong.testing.enums import CampaignStatus, LabResult, TubeStatus
 from fangkong.testing.models import TestCampaign, Tube, TubeMember, TubeResult
-from fangkong.tracing.enums import CaseStatus, ContactStatus, InvestigationStatus
+from fangkong.tracing.enums import (
+    CaseKind,
+    CaseStatus,
+    ContactStatus,
+    InvestigationStatus,
+    Severity,
+)
 from fangkong.tracing.models import Case, Contact, ContactLink, Investigation
 
 PACK = "zhuzhou-2022-11"
@@ -98,7 +105,25 @@ def test_cases_come_from_single_tube_positives_and_go_to_the_shelter_hospital(
         )
     )
     assert {c.person_id for c in cases} == positives
-    assert {c.status for c in cases} == {CaseStatus.IN_SHELTER_HOSPITAL.value}
+    # Each case's status is where the twin's clinicians sent it (most stay in the shelter
+    # hospital in a few days), recorded through tracing's own actions.
+    expected = {}
+    for person in run.case_found_day:
+        status = CaseStatus.IN_SHELTER_HOSPITAL
+        if person in run.discharged_day:
+            status = CaseStatus.DISCHARGED
+        elif person in run.died_day:
+            status = CaseStatus.DIED
+        elif person in run.to_hospital_day:
+            status = CaseStatus.IN_HOSPITAL
+        expected[int(index.person_id[person])] = status.value
+    assert {c.person_id: c.status for c in cases} == expected
+    assert CaseStatus.IN_SHELTER_HOSPITAL.value in expected.values()
+    reclassified = {c.person_id: c.severity for c in cases if c.kind == CaseKind.CONFIRMED.value}
+    assert reclassified == {
+        int(index.person_id[person]): severity for person, severity in run.reclassified.items()
+    }
+    assert all(c.reclassified_at is not None for c in cases if c.person_id in reclassified)
     assert all(c.lab_result_id is not None for c in cases)
     # Each case's investigation runs under the drill's pack and was confirmed by the twin's
     # epidemiologist.
@@ -241,3 +266,43 @@ def test_rounds_are_closed_tubes_sealed_and_risk_areas_cite_their_rule(
     assert designations
     assert {d.pack_id for d in designations} == {PACK}
     assert all(d.rule_id and d.rule_id.startswith("area.") for d in designations)
+
+
+def test_the_hospitals_reports_are_recorded_through_tracings_actions(
+    session: Session, drilled: tuple[DrillRun, CityIndex]
+) -> None:
+    assert len(drilled[0].days) == DAYS
+    case = session.scalars(
+        select(Case)
+        .where(
+            Case.status == CaseStatus.IN_SHELTER_HOSPITAL.value,
+            Case.kind == CaseKind.ASYMPTOMATIC.value,
+        )
+        .order_by(Case.id)
+    ).first()
+    assert case is not None, "every case was reclassified or moved: pick another seed"
+    epi = drill_actor(session=session, username="drill-epi", role=Role.EPIDEMIOLOGIST)
+    moment = load_parameters().start + timedelta(days=DAYS, hours=22)
+    with use_clock(ManualClock(moment)):
+        platform.record_care(
+            session=session,
+            epidemiologist=epi,
+            case_id=case.id,
+            severity=Severity.MILD,
+            to=CaseStatus.DISCHARGED,
+            reason="hospital report",
+        )
+    session.flush()
+    session.refresh(case)
+    assert (case.kind, case.severity, case.status) == (
+        CaseKind.CONFIRMED.value,
+        Severity.MILD.value,
+        CaseStatus.DISCHARGED.value,
+    )
+    assert case.reclassified_at == moment
+    actions = session.scalars(
+        select(AuditEvent.action)
+        .where(AuditEvent.subject_type == "tracing_case", AuditEvent.subject_id == str(case.id))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert actions[-2:] == ["tracing.case.reclassified", "tracing.case.status_changed"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -18,8 +16,11 @@ from fangkong.core.crypto import get_cipher
 from fangkong.core.errors import FangkongError
 from fangkong.db import migrate
 from fangkong.db.session import create_db_engine
+from fangkong.drill import compare as drill_compare
 from fangkong.drill import report as drill_report
-from fangkong.drill.loop import CITY_CODE, DayRecord, DrillConfig, run_drill
+from fangkong.drill.loop import CITY_CODE, run_drill
+from fangkong.drill.records import DayRecord, DrillConfig
+from fangkong.drill.text import LOCALES
 from fangkong.drill.twin import load_parameters, load_population
 from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.registry import service as registry_service
@@ -61,6 +62,7 @@ def run_in_database(
     on_day: Callable[[DayRecord], None] = lambda _day: None,
     on_step: Callable[[str], None] = lambda _step: None,
     migrate_first: bool = True,
+    stop_at_zero: bool = True,
 ) -> dict[str, Any]:
     """Migrate the database, generate the city if it has none, run the drill; the report.
 
@@ -89,7 +91,7 @@ def run_in_database(
                 session=session,
                 population=people,
                 index=index,
-                config=DrillConfig(pack_id=pack, seed=seed, days=days),
+                config=DrillConfig(pack_id=pack, seed=seed, days=days, stop_at_zero=stop_at_zero),
                 commit=session.commit,
                 on_day=on_day,
             )
@@ -143,8 +145,10 @@ def run(
     days: int = typer.Option(30, min=1, help="Day limit."),
     report_dir: Path = typer.Option(Path("var/drill"), help="Where the report is written."),
     progress: bool = typer.Option(True, help="Show the progress bar."),
+    lang: str = typer.Option("zh_CN", "--lang", help="Language of the HTML report: zh_CN or en."),
 ) -> None:
     """Run a drill on the configured database (the city is generated there if it has none)."""
+    _check_lang(lang)
     try:
         result = run_with_progress(
             database_url=get_settings().database_url,
@@ -157,31 +161,11 @@ def run(
     except FangkongError as error:
         typer.echo(f"error: [{error.code}] {error.message}", err=True)
         raise typer.Exit(1) from error
-    json_path, html_path = drill_report.write(result, report_dir)
+    json_path, html_path = drill_report.write(result, report_dir, lang)
     typer.echo(
         f"{result['infections_true']} infected, {result['cases_detected']} detected; "
         f"report: {html_path} ({json_path.name})"
     )
-
-
-COMPARED = (
-    ("infections_true", "true infections"),
-    ("cases_detected", "cases detected"),
-    ("days_to_zero_community", "days to zero community"),
-    ("samples", "samples"),
-    ("tubes", "tubes"),
-    ("person_days_isolation", "person-days isolated"),
-    ("person_days_area_controls", "person-days under controls"),
-)
-
-
-def mean_ci(values: list[float]) -> tuple[float, float]:
-    """Mean and half-width of a 95% confidence interval (normal approximation)."""
-    if not values:
-        return math.nan, math.nan
-    if len(values) == 1:
-        return values[0], math.nan
-    return statistics.fmean(values), 1.96 * statistics.stdev(values) / math.sqrt(len(values))
 
 
 @app.command("compare")
@@ -191,9 +175,12 @@ def compare(
     population: int = typer.Option(20_000, min=1_000),
     days: int = typer.Option(30, min=1),
     work_dir: Path = typer.Option(Path("var/drill-compare"), help="Databases and reports."),
+    lang: str = typer.Option("zh_CN", "--lang", help="Language of the HTML reports: zh_CN or en."),
 ) -> None:
-    """Run each pack on the same city and seeds (one fresh SQLite database per drill) and
-    print the mean and 95% confidence interval of the report figures."""
+    """Run each pack on the same city and seeds (one fresh SQLite database per drill), print
+    the mean and 95% confidence interval of the report figures and write the comparison with
+    its charts to ``compare.html`` in ``work_dir``."""
+    _check_lang(lang)
     results: dict[str, list[dict[str, Any]]] = {}
     for pack in packs:
         for seed in range(1, seeds + 1):
@@ -207,17 +194,16 @@ def compare(
                 seed=seed,
                 days=days,
             )
-            drill_report.write(outcome, work_dir / f"{pack}-{seed}")
+            drill_report.write(outcome, work_dir / f"{pack}-{seed}", lang)
             results.setdefault(pack, []).append(outcome)
-    header = "| figure | " + " | ".join(packs) + " |"
-    typer.echo(header)
-    typer.echo("|---" * (len(packs) + 1) + "|")
-    for key, label in COMPARED:
-        cells = []
-        for pack in packs:
-            values = [
-                float(r[key]) if r[key] is not None else float(r["days_run"]) for r in results[pack]
-            ]
-            mean, half = mean_ci(values)
-            cells.append(f"{mean:.1f} ± {half:.1f}" if not math.isnan(half) else f"{mean:.1f}")
-        typer.echo(f"| {label} | " + " | ".join(cells) + " |")
+    for line in drill_compare.markdown_table(results):
+        typer.echo(line)
+    page = work_dir / "compare.html"
+    page.write_text(drill_compare.to_html(results, lang), encoding="utf-8")
+    typer.echo(f"charts: {page}")
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LOCALES:
+        typer.echo(f"error: --lang must be one of {', '.join(LOCALES)}", err=True)
+        raise typer.Exit(2)

@@ -35,7 +35,10 @@ from fangkong.accounts.enums import Role
 from fangkong.core import clock
 from fangkong.core.ids import new_token
 from fangkong.core.scope import Actor
-from fangkong.drill import platform
+from fangkong.drill import care, platform
+from fangkong.drill.records import DayRecord as DayRecord
+from fangkong.drill.records import DrillConfig as DrillConfig
+from fangkong.drill.records import DrillRun as DrillRun
 from fangkong.drill.twin import (
     CityIndex,
     TwinParameters,
@@ -51,7 +54,7 @@ from fangkong.sim.epidemic.enums import State
 from fangkong.sim.epidemic.model import Interventions, Model
 from fangkong.sim.epidemic.parameters import load as load_epidemic
 from fangkong.sim.epidemic.population import Population
-from fangkong.tracing.enums import ContactCategory
+from fangkong.tracing.enums import CaseStatus, ContactCategory
 
 CITY_CODE = "4302"
 CONTACT_KINDS = {
@@ -59,66 +62,6 @@ CONTACT_KINDS = {
     ContactCategory.SECONDARY_CONTACT.value: ContactKind.SECONDARY,
 }
 ROUND_DURATION = timedelta(hours=10)
-
-
-@dataclass(frozen=True)
-class DrillConfig:
-    pack_id: str
-    seed: int
-    days: int
-    preset: str = "omicron_ba5"
-    seed_infections: int | None = None  # default: the twin parameters' value
-    stop_at_zero: bool = True
-
-
-@dataclass
-class DayRecord:
-    """One day of the drill, both sides: truth (the model) and what the platform did."""
-
-    day: int
-    date: str
-    true_infections: int
-    community_infections: int
-    infectious: int
-    cases_found: int
-    samples: int
-    tubes: int
-    rounds: int
-    in_isolation: int
-    under_area_controls: int
-    orders_made: int
-    risk_areas: int
-    codes_changed: int
-    results: str = ""
-    contacts_found: int = 0
-    orders_released: int = 0
-    orders_next_phase: int = 0
-    orders_placed: int = 0
-    orders_held: int = 0
-
-    def bulletin(self) -> str:
-        return (
-            f"day {self.day:>2} {self.date}: {self.true_infections} infected "
-            f"({self.community_infections} in the community), {self.cases_found} cases found; "
-            f"{self.samples} sampled in {self.tubes} tubes; {self.in_isolation} in isolation, "
-            f"{self.orders_made} new orders; {self.risk_areas} risk areas"
-        )
-
-
-@dataclass
-class DrillRun:
-    """Everything the report needs. Person keys are model indices."""
-
-    config: DrillConfig
-    population: int
-    days: list[DayRecord] = field(default_factory=list)
-    infection_day: dict[int, int] = field(default_factory=dict)
-    infector: dict[int, int] = field(default_factory=dict)
-    case_found_day: dict[int, int] = field(default_factory=dict)
-    case_sample_day: dict[int, int] = field(default_factory=dict)
-    contacts_found: set[int] = field(default_factory=set)
-    isolated_days: dict[int, list[int]] = field(default_factory=dict)
-    stopped_because: str = "day limit"
 
 
 @dataclass
@@ -178,6 +121,11 @@ def run_drill(
     commit()
 
     rng = np.random.default_rng([config.seed, 1])
+    # The clinicians draw from their own stream so that adding them left the epidemic's draws
+    # (rounds, lab, scans) as they were.
+    care_rng = np.random.default_rng([config.seed, 2])
+    in_care: list[care.InCare] = []
+    recovered: dict[int, datetime] = {}  # platform person id -> discharge
     model = Model(
         population=population,
         parameters=load_epidemic(config.preset),
@@ -379,6 +327,7 @@ def run_drill(
                     case.sampled_at.astimezone(local).date() - start.date()
                 ).days
                 district_last_case[paths[i].split("/")[3]] = d
+                in_care.append(care.InCare(case_id=case.case_id, person=i, admitted_day=d))
             traced = platform.confirm_investigations(
                 session=session, epidemiologist=epi, cases=found
             )
@@ -411,6 +360,20 @@ def run_drill(
                 epidemiologist=epi,
                 cases=found,
             )
+            outcome = _play_clinicians(
+                session=session,
+                epidemiologist=epi,
+                day=d,
+                in_care=in_care,
+                model=model,
+                loads=loads,
+                rng=care_rng,
+                parameters=p,
+                run=run,
+            )
+            in_care = [patient for patient in in_care if patient.status in care.IN_CARE]
+            discharged_ids = index.person_id[outcome.discharged].tolist()
+            recovered.update(dict.fromkeys(discharged_ids, clock.now()))
             releases = platform.release_due_orders(
                 session=session, officer=isolation_officer, since=processed_until
             )
@@ -438,10 +401,12 @@ def run_drill(
                     | set(new_contacts)
                     | set(releases.released)
                     | set(releases.next_phase)
+                    | set(discharged_ids)
                 ),
                 pack=codes_section,
                 cases=cases,
                 contacts=contacts,
+                recovered=recovered,
             )
             commit()
             # 6. Past the day's cut-off, the command centre files the day's bulletin.
@@ -474,6 +439,12 @@ def run_drill(
                 orders_next_phase=len(releases.next_phase),
                 orders_placed=len(placed),
                 orders_held=sum(releases.held.values()),
+                cases_reclassified=outcome.reclassified,
+                cases_to_hospital=outcome.to_hospital,
+                cases_discharged=len(outcome.discharged),
+                cases_died=outcome.died,
+                in_care=len(in_care),
+                codes=platform.codes_by_colour(session=session),
             )
             run.days.append(record)
             on_day(record)
@@ -488,3 +459,59 @@ def run_drill(
                 run.stopped_because = "no infections left"
                 break
     return run
+
+
+@dataclass
+class _CareOutcome:
+    reclassified: int = 0
+    to_hospital: int = 0
+    died: int = 0
+    discharged: list[int] = field(default_factory=list)  # model indices
+
+
+def _play_clinicians(
+    *,
+    session: Session,
+    epidemiologist: Actor,
+    day: int,
+    in_care: list[care.InCare],
+    model: Model,
+    loads: Any,
+    rng: np.random.Generator,
+    parameters: TwinParameters,
+    run: DrillRun,
+) -> _CareOutcome:
+    """The hospital's reports on the cases in care, recorded by the epidemiologist through
+    tracing's actions; the run keeps the days for the report."""
+    out = _CareOutcome()
+    decisions = care.examine(
+        day=day,
+        patients=in_care,
+        state=model.state,
+        onset=model.courses.symptomatic,
+        loads=loads,
+        rng=rng,
+        parameters=parameters,
+    )
+    for decision in decisions:
+        platform.record_care(
+            session=session,
+            epidemiologist=epidemiologist,
+            case_id=decision.case_id,
+            severity=decision.reclassify_as,
+            to=decision.to,
+            reason=f"hospital report, drill day {day}",
+        )
+        if decision.reclassify_as is not None:
+            out.reclassified += 1
+            run.reclassified[decision.person] = decision.reclassify_as.value
+        if decision.to is CaseStatus.IN_HOSPITAL:
+            out.to_hospital += 1
+            run.to_hospital_day[decision.person] = day
+        elif decision.to is CaseStatus.DIED:
+            out.died += 1
+            run.died_day[decision.person] = day
+        elif decision.to is CaseStatus.DISCHARGED:
+            out.discharged.append(decision.person)
+            run.discharged_day[decision.person] = day
+    return out

@@ -9,11 +9,15 @@ from __future__ import annotations
 import html
 import json
 import statistics
+from collections import Counter
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from fangkong.drill.loop import DrillRun
+from fangkong.drill.charts import PALETTE, Series, line_chart
+from fangkong.drill.records import DrillRun
+from fangkong.drill.text import LANGUAGE_TAGS, text
 
 
 def _summary(values: list[int]) -> dict[str, float | int | None]:
@@ -80,6 +84,17 @@ def build(run: DrillRun) -> dict[str, Any]:
             "precision": round(hits / len(found), 4) if found else None,
             "found_infected_at_all": len(found & infected_people),
         },
+        "care": {
+            "reclassified": len(run.reclassified),
+            "reclassified_by_type": dict(Counter(sorted(run.reclassified.values()))),
+            "to_hospital": len(run.to_hospital_day),
+            "discharged": len(run.discharged_day),
+            "died": len(run.died_day),
+            "in_care_at_end": len(detected) - len(run.discharged_day) - len(run.died_day),
+            "days_in_care": _summary(
+                [day - run.case_found_day[p] for p, day in sorted(run.discharged_day.items())]
+            ),
+        },
         "curve": [
             {
                 "day": d.day,
@@ -94,96 +109,105 @@ def build(run: DrillRun) -> dict[str, Any]:
     }
 
 
-def curve_svg(report: dict[str, Any], width: int = 640, height: int = 240) -> str:
+def _pair(summary: dict[str, Any]) -> str:
+    return f"{summary['mean']}, {summary['median']}"
+
+
+def curve_svg(report: dict[str, Any], locale: str = "zh_CN") -> str:
     """True infections, community infections and detected cases per day, as lines."""
     curve = report["curve"]
-    pad = 36
-    top = max([1] + [max(p["infections"], p["cases_found"]) for p in curve])
-    span = max(len(curve) - 1, 1)
-
-    def point(i: int, value: int) -> str:
-        x = pad + (width - 2 * pad) * i / span
-        y = height - pad - (height - 2 * pad) * value / top
-        return f"{x:.1f},{y:.1f}"
-
-    series = (
-        ("infections", "#c0392b", "true infections"),
-        ("community", "#e67e22", "community infections"),
-        ("cases_found", "#2c3e50", "cases found"),
+    return line_chart(
+        title=text("curves", locale),
+        day_label=text("day", locale),
+        series=[
+            Series(text(label, locale), [p[key] for p in curve], colour)
+            for (key, label), colour in zip(
+                (
+                    ("infections", "true infections"),
+                    ("community", "community infections"),
+                    ("cases_found", "cases found"),
+                ),
+                PALETTE,
+                strict=False,
+            )
+        ],
     )
-    lines = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="epidemic curves">',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-        'stroke="#888"/>',
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#888"/>',
-        f'<text x="4" y="{pad}" font-size="11">{top}</text>',
-        f'<text x="{pad}" y="{height - 8}" font-size="11">day 0</text>',
-        f'<text x="{width - pad - 30}" y="{height - 8}" font-size="11">day {span}</text>',
-    ]
-    for n, (key, colour, label) in enumerate(series):
-        points = " ".join(point(i, p[key]) for i, p in enumerate(curve))
-        lines.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
-        )
-        lines.append(
-            f'<text x="{pad + 10 + 170 * n}" y="{pad - 12}" font-size="12" fill="{colour}">'
-            f"{html.escape(label)}</text>"
-        )
-    lines.append("</svg>")
-    return "\n".join(lines)
 
 
-def to_html(report: dict[str, Any]) -> str:
+DAILY_COLUMNS = (
+    ("day", "day"), ("date", "date"), ("true_infections", "infected"),
+    ("community_infections", "community"), ("cases_found", "cases found"),
+    ("samples", "samples"), ("tubes", "tubes"), ("in_isolation", "in isolation"),
+    ("under_area_controls", "under area controls"), ("risk_areas", "risk areas"),
+    ("cases_reclassified", "reclassified"), ("cases_discharged", "discharged"),
+    ("in_care", "in care"),
+)  # fmt: skip
+
+
+def to_html(report: dict[str, Any], locale: str = "zh_CN") -> str:
+    """The report as one HTML page in ``locale`` (zh_CN or en)."""
+    t = partial(text, locale=locale)
+    care = report["care"]
+    contacts = report["contacts"]
     rows = [
-        ("rule pack", report["config"]["pack_id"]),
-        ("seed", report["config"]["seed"]),
-        ("population", f"{report['population']:,}"),
-        ("days run", f"{report['days_run']} ({report['stopped_because']})"),
-        ("true infections", report["infections_true"]),
-        ("cases detected", report["cases_detected"]),
-        ("days to zero community infections", report["days_to_zero_community"] or "not reached"),
-        ("samples / tubes / rounds",
+        (t("rule pack"), report["config"]["pack_id"]),
+        (t("seed"), report["config"]["seed"]),
+        (t("population"), f"{report['population']:,}"),
+        (t("days run"), f"{report['days_run']} ({report['stopped_because']})"),
+        (t("true infections"), report["infections_true"]),
+        (t("cases detected"), report["cases_detected"]),
+        (t("days to zero community"),
+         report["days_to_zero_community"] if report["days_to_zero_community"] is not None
+         else t("not reached")),
+        (t("samples / tubes / rounds"),
          f"{report['samples']} / {report['tubes']} / {report['rounds']}"),
-        ("person-days in isolation", report["person_days_isolation"]),
-        ("person-days under area controls", report["person_days_area_controls"]),
-        ("days infection → isolation (mean, median)",
-         f"{report['days_infection_to_isolation']['mean']}, "
-         f"{report['days_infection_to_isolation']['median']}"),
-        ("days positive sample → isolation (mean, median)",
-         f"{report['days_positive_sample_to_isolation']['mean']}, "
-         f"{report['days_positive_sample_to_isolation']['median']}"),
-        ("contacts found / true / both", f"{report['contacts']['found']} / "
-         f"{report['contacts']['true']} / {report['contacts']['found_and_true']}"),
-        ("contact recall, precision",
-         f"{report['contacts']['recall']}, {report['contacts']['precision']}"),
+        (t("person-days isolated"), report["person_days_isolation"]),
+        (t("person-days under controls"), report["person_days_area_controls"]),
+        (t("infection to isolation"), _pair(report["days_infection_to_isolation"])),
+        (t("sample to isolation"), _pair(report["days_positive_sample_to_isolation"])),
+        (t("contacts found / true / both"),
+         f"{contacts['found']} / {contacts['true']} / {contacts['found_and_true']}"),
+        (t("contact recall, precision"), f"{contacts['recall']}, {contacts['precision']}"),
+        (t("reclassified"), care["reclassified"]),
+        (t("to hospital"), care["to_hospital"]),
+        (t("discharged"), care["discharged"]),
+        (t("died"), care["died"]),
+        (t("in care at the end"), care["in_care_at_end"]),
+        (t("days in care"), _pair(care["days_in_care"])),
     ]  # fmt: skip
     table = "\n".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
     )
-    columns = (
-        "day", "date", "true_infections", "community_infections", "cases_found", "samples",
-        "tubes", "in_isolation", "under_area_controls", "risk_areas",
-    )  # fmt: skip
+    head = "".join(f"<th>{html.escape(t(label))}</th>" for _, label in DAILY_COLUMNS)
     daily = "\n".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(d[k]))}</td>" for k in columns) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{html.escape(str(d.get(k, '')))}</td>" for k, _ in DAILY_COLUMNS)
+        + "</tr>"
         for d in report["daily"]
     )
+    return page(
+        locale=locale,
+        title=t("title"),
+        body=f"""<table>{table}</table>
+<h2>{html.escape(t("curves"))}</h2>
+{curve_svg(report, locale)}
+<h2>{html.escape(t("day by day"))}</h2>
+<table><tr>{head}</tr>
+{daily}</table>""",
+    )
+
+
+def page(*, locale: str, title: str, body: str) -> str:
+    """A self-contained HTML page (inline style and SVG only)."""
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Drill report</title>
+<html lang="{LANGUAGE_TAGS.get(locale, "zh-CN")}"><head><meta charset="utf-8">
+<title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem}}
+<style>body{{font-family:sans-serif;max-width:64rem;margin:1rem auto;padding:0 1rem}}
 table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}}
-svg{{max-width:100%;height:auto}}</style></head>
-<body><h1>Drill report (演练报告)</h1>
-<table>{table}</table>
-<h2>Epidemic curves: truth and detection</h2>
-{curve_svg(report)}
-<h2>Day by day</h2>
-<table><tr><th>day</th><th>date</th><th>infected</th><th>community</th><th>cases found</th>
-<th>samples</th><th>tubes</th><th>in isolation</th><th>under area controls</th>
-<th>risk areas</th></tr>
-{daily}</table>
+svg{{max-width:100%;height:auto;display:block;margin:.5rem 0 1rem}}</style></head>
+<body><h1>{html.escape(title)}</h1>
+{body}
 </body></html>
 """
 
@@ -192,11 +216,11 @@ def dumps(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=1, sort_keys=True)
 
 
-def write(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+def write(report: dict[str, Any], directory: Path, locale: str = "zh_CN") -> tuple[Path, Path]:
     """Write ``drill-report.json`` and ``drill-report.html`` into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     json_path = directory / "drill-report.json"
     html_path = directory / "drill-report.html"
     json_path.write_text(dumps(report), encoding="utf-8")
-    html_path.write_text(to_html(report), encoding="utf-8")
+    html_path.write_text(to_html(report, locale), encoding="utf-8")
     return json_path, html_path

@@ -52,6 +52,9 @@ class TwinParameters:
     mass_round_pool_size: int
     risk_area_pool_size: int
     case_window_days: int
+    discharge_first_test_day: int
+    discharge_test_interval_days: int
+    discharge_ct_threshold: float
     seed_district: str
     seed_infections: int
     zero_community_days: int
