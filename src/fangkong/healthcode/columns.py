@@ -120,9 +120,19 @@ class FactColumns:
         return {pid: self._testing[pid] for pid in person_ids}
 
 
+def raw_rows(session: Session, stmt: Select[Any]) -> Sequence[Any]:
+    """The driver's own tuples, without the ORM's or the result's per-row processing (millions
+    of rows; every column here needs no conversion: times come as integers from SQL)."""
+    result = session.connection().execute(stmt)
+    try:
+        rows: Sequence[Any] = result.cursor.fetchall()
+    finally:
+        result.close()
+    return rows
+
+
 def _int_rows(session: Session, stmt: Select[Any], width: int) -> Int64s:
-    rows = session.execute(stmt).tuples()
-    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64)
+    flat = np.fromiter(chain.from_iterable(raw_rows(session, stmt)), dtype=np.int64)
     return flat.reshape(-1, width)
 
 
@@ -133,9 +143,7 @@ def _times(size: int) -> Int64s:
 def read(*, session: Session, now: datetime) -> FactColumns:
     """Every registered person's facts at ``now`` (the same facts the providers give)."""
     dialect = session.get_bind().dialect.name
-    people = session.execute(
-        select(Person.id, Person.area_path, Person.tags).order_by(Person.id)
-    ).all()
+    people = raw_rows(session, select(Person.id, Person.area_path, Person.tags).order_by(Person.id))
     size = len(people)
     ids = np.fromiter((p[0] for p in people), dtype=np.int64, count=size)
     paths: dict[str, int] = {}
@@ -366,12 +374,13 @@ class _Homes:
 
 
 def _homes(session: Session, columns: FactColumns) -> _Homes:
-    rows = session.execute(
+    rows = raw_rows(
+        session,
         select(Person.id, Household.building_id, Household.unit, Building.compound_id)
         .outerjoin(Household, Household.id == Person.household_id)
         .outerjoin(Building, Building.id == Household.building_id)
-        .order_by(Person.id)
-    ).all()
+        .order_by(Person.id),
+    )
     units: dict[str | None, int] = {}
     return _Homes(
         building=np.fromiter((-1 if r[1] is None else r[1] for r in rows), dtype=np.int64),

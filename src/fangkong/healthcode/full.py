@@ -106,7 +106,8 @@ def _differing(
     """The people whose stored code differs from the decision (or who have none), in id order,
     with their stored rows. Compared per distinct (stored, decided) pair, then valid_until."""
     dialect = session.get_bind().dialect.name
-    rows = session.execute(
+    rows = fact_columns.raw_rows(
+        session,
         select(
             HealthCode.person_id,
             HealthCode.revision,
@@ -116,8 +117,8 @@ def _differing(
             HealthCode.pack_id,
             HealthCode.pack_version,
             cast(HealthCode.reasons, String),
-        ).order_by(HealthCode.person_id)
-    ).tuples()
+        ).order_by(HealthCode.person_id),
+    )
     kinds: dict[tuple[Any, ...], int] = {}
     ids, revisions, untils, kind_of = [], [], [], []
     for pid, revision, until, *kind in rows:
