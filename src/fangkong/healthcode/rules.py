@@ -369,3 +369,11 @@ def needs_second_approver(
 def is_overdue(*, due_at: datetime, decided_at: datetime | None, now: datetime) -> bool:
     """An appeal not decided by its deadline (or decided after it)."""
     return (decided_at or now) > due_at
+
+
+def tests_clearing(
+    *, clear: ClearByTests, since: datetime | None, facts: PersonFacts, now: datetime
+) -> int:
+    """How many of the person's tests taken by ``now`` count towards ``clear`` (for the
+    vectorised full recompute, which counts them only for the few people a rule holds for)."""
+    return _clearing_tests(clear, since, _Person.at(facts, now).samples)

@@ -170,7 +170,7 @@ def recompute_for(
                 clear_state=pack.clear_state,
             )
         with session.no_autoflush:
-            _store_chunk(session, chunk, stored, decisions, outcomes)
+            store_chunk(session, chunk, stored, decisions, outcomes)
     return RecomputeResult(
         changed=tuple(sorted(outcomes[Stored.CHANGED])),
         refreshed=tuple(sorted(outcomes[Stored.REFRESHED])),
@@ -179,10 +179,10 @@ def recompute_for(
     )
 
 
-def _store_chunk(
+def store_chunk(
     session: Session,
     chunk: Sequence[int],
-    stored: Mapping[int, Row[Any]],
+    stored: Mapping[int, Any],
     decisions: Mapping[int, CodeDecision],
     outcomes: dict[Stored, list[int]],
 ) -> None:
