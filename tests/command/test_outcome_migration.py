@@ -19,7 +19,7 @@ from fangkong.registry import service as registry_service
 from tests import places
 from tests.command.outbreak import LUSONG_PATH
 
-BEFORE = "e63f02ad8e3f"
+BEFORE = "ba3307f39f2d"  # the revision before outcome_at
 T0 = datetime(2022, 11, 10, 2, 0, tzinfo=UTC)
 T1 = datetime(2022, 11, 11, 2, 0, tzinfo=UTC)
 EDITED = datetime(2022, 11, 14, 2, 0, tzinfo=UTC)

@@ -24,6 +24,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Sorts and temporary tables (bulk loads, result effects' run tables) stay in memory. Set
+    # here, once per connection: SQLite refuses to change it once a temporary table exists.
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

@@ -64,8 +64,9 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 # A bulk load is one transaction, so durability settings (synchronous) matter only at its single
 # commit and SQLite refuses to change them inside a transaction anyway. What pays is a page cache
-# large enough to keep the indexes being built in memory (negative = KiB: 256 MiB).
-SQLITE_BULK_PRAGMAS = {"cache_size": "-262144", "temp_store": "MEMORY"}
+# large enough to keep the indexes being built in memory (negative = KiB: 256 MiB). Temporary
+# storage is in memory on every connection already (db.session).
+SQLITE_BULK_PRAGMAS = {"cache_size": "-262144"}
 SQLITE_BATCH_ROWS = 50_000
 # Sorting 4 million index keys in memory instead of in temporary files (default 64 MB).
 POSTGRES_INDEX_MEMORY = "512MB"

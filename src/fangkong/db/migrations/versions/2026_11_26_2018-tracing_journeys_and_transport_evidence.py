@@ -1,7 +1,7 @@
 """tracing journeys and transport evidence
 
 Revision ID: 1eb21f6805d9
-Revises: e63f02ad8e3f
+Revises: 9e8dd59eedcf
 Create Date: 2026-11-26 20:18:25.649861
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import fangkong.db.base
 
 revision: str = "1eb21f6805d9"
-down_revision: str | None = "e63f02ad8e3f"
+down_revision: str | None = "9e8dd59eedcf"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """vaccination level per person, for coverage in one index pass
 
 Revision ID: 5b1e7c0d9a24
-Revises: cbbc3cff2262
+Revises: e63f02ad8e3f
 Create Date: 2026-11-26 20:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b1e7c0d9a24"
-down_revision: str | None = "cbbc3cff2262"
+down_revision: str | None = "e63f02ad8e3f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
