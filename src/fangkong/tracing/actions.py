@@ -15,7 +15,7 @@ from fangkong.db.transitions import transition
 from fangkong.registry.models import Household, Person
 from fangkong.testing.enums import LabResult
 from fangkong.testing.models import Tube, TubeMember, TubeResult
-from fangkong.tracing import companions, events, journeys, merging, service
+from fangkong.tracing import companions, events, journeys, merging, separation, service
 from fangkong.tracing.enums import (
     CaseKind,
     ContactBasis,
@@ -313,8 +313,14 @@ def find_contacts(*, session: Session, actor: Actor | None, investigation_id: in
         pack_id=investigation.pack_id, version=investigation.pack_version, now=clock.now()
     )
     now = clock.now()
-    evidence = gather_evidence(
-        session=session, investigation=investigation, case=case, section=section
+    # Each exposure ends where the contact and the case were separated (a hotel room, home
+    # isolation, hospital): see ``rules.exposure_until``.
+    evidence = separation.cap_at_separation(
+        session=session,
+        case=case,
+        evidence=gather_evidence(
+            session=session, investigation=investigation, case=case, section=section
+        ),
     )
     close = close_contacts(
         case_person_id=case.person_id, evidence=evidence, section=section, now=now

@@ -298,6 +298,33 @@ class ContactFinding:
     via_person_id: int | None
 
 
+@dataclass(frozen=True)
+class Whereabouts:
+    """Where a person is kept apart from the community. ``since`` is when they were taken away
+    (into a room of an isolation facility, into home isolation, to hospital); None while they
+    live freely. ``place`` names where they are (``room:<id>``, ``home:<household>``,
+    ``hospital:<person>``); a person living freely is at home too (``home:<household>``)."""
+
+    since: datetime | None = None
+    place: str | None = None
+
+
+def exposure_until(at: datetime, *, contact: Whereabouts, case: Whereabouts) -> datetime:
+    """The last exposure ``at`` a piece of evidence claims, capped at the moment the contact
+    and the case were separated: the earlier of the contact being taken away and the case being
+    taken away. Household and workplace evidence runs to the end of the case's window (its
+    report), so without the cap a person in a hotel room since day 1 would count as exposed at
+    home on day 5, and their order's clock would move each time a housemate became a case.
+
+    Two people kept in the same place are not separated: a household sharing a family room of a
+    facility, or isolating at home together. Their exposure is real and runs on (and so does
+    the clock, as the protocols want for a case found among people isolated together)."""
+    if contact.place is not None and contact.place == case.place:
+        return at
+    moments = [moment for moment in (contact.since, case.since) if moment is not None]
+    return min([at, *moments])
+
+
 def close_contacts(
     *, case_person_id: int, evidence: Iterable[Evidence], section: TracingSection, now: datetime
 ) -> list[ContactFinding]:
