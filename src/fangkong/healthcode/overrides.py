@@ -126,6 +126,34 @@ def _get_scoped(session: Session, actor: Actor, override_id: int) -> CodeOverrid
     return override
 
 
+def _decide(
+    session: Session,
+    actor: Actor,
+    override: CodeOverride,
+    *,
+    expect: OverrideStatus,
+    conflict: HealthCodeConflict,
+    action: str,
+    reason: str | None,
+    now: datetime,
+    **values: object,
+) -> None:
+    """Move ``override`` out of ``expect`` atomically and record the decision on the person."""
+    before = _snapshot(override)
+    transition(session, override, expect={"status": str(expect)}, conflict=conflict, **values)
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        subject_type="person",
+        subject_id=override.person_id,
+        before={"override_id": override.id, **before},
+        after={"override_id": override.id, **_snapshot(override)},
+        reason=reason,
+        occurred_at=now,
+    )
+
+
 def approve_override(
     *, session: Session, actor: Actor, override_id: int, now: datetime, note: str = ""
 ) -> CodeOverride:
@@ -142,27 +170,19 @@ def approve_override(
         raise HealthCodeError(
             Code.OVERRIDE_EXPIRY_IN_PAST, "this override has already expired", field="expires_at"
         )
-    before = _snapshot(override)
-    transition(
+    _decide(
         session,
+        actor,
         override,
-        expect={"status": str(OverrideStatus.PENDING)},
+        expect=OverrideStatus.PENDING,
         conflict=HealthCodeConflict(Code.OVERRIDE_NOT_PENDING, "this override is not pending"),
+        action="healthcode.override.approved",
+        reason=note.strip() or override.reason,
+        now=now,
         status=str(OverrideStatus.ACTIVE),
         approved_by_user_id=actor.user_id,
         approved_at=now,
         decision_note=note.strip() or None,
-    )
-    audit.record(
-        session=session,
-        actor=actor,
-        action="healthcode.override.approved",
-        subject_type="person",
-        subject_id=override.person_id,
-        before={"override_id": override.id, **before},
-        after={"override_id": override.id, **_snapshot(override)},
-        reason=note.strip() or override.reason,
-        occurred_at=now,
     )
     service.recompute_affected(session=session, person_ids=[override.person_id], now=now)
     return override
@@ -177,27 +197,19 @@ def refuse_override(
             Code.OVERRIDE_REASON_REQUIRED, "say why the override is refused", field="note"
         )
     override = _get_scoped(session, actor, override_id)
-    before = _snapshot(override)
-    transition(
+    _decide(
         session,
+        actor,
         override,
-        expect={"status": str(OverrideStatus.PENDING)},
+        expect=OverrideStatus.PENDING,
         conflict=HealthCodeConflict(Code.OVERRIDE_NOT_PENDING, "this override is not pending"),
+        action="healthcode.override.refused",
+        reason=note.strip(),
+        now=now,
         status=str(OverrideStatus.REFUSED),
         approved_by_user_id=actor.user_id,
         approved_at=now,
         decision_note=note.strip(),
-    )
-    audit.record(
-        session=session,
-        actor=actor,
-        action="healthcode.override.refused",
-        subject_type="person",
-        subject_id=override.person_id,
-        before={"override_id": override.id, **before},
-        after={"override_id": override.id, **_snapshot(override)},
-        reason=note.strip(),
-        occurred_at=now,
     )
     return override
 
@@ -212,25 +224,17 @@ def revoke_override(
             Code.OVERRIDE_REASON_REQUIRED, "say why the override ends", field="note"
         )
     override = _get_scoped(session, actor, override_id)
-    before = _snapshot(override)
-    transition(
+    _decide(
         session,
+        actor,
         override,
-        expect={"status": str(OverrideStatus.ACTIVE)},
+        expect=OverrideStatus.ACTIVE,
         conflict=HealthCodeConflict(Code.OVERRIDE_NOT_ACTIVE, "this override is not active"),
+        action="healthcode.override.revoked",
+        reason=note.strip(),
+        now=now,
         status=str(OverrideStatus.REVOKED),
         decision_note=note.strip(),
-    )
-    audit.record(
-        session=session,
-        actor=actor,
-        action="healthcode.override.revoked",
-        subject_type="person",
-        subject_id=override.person_id,
-        before={"override_id": override.id, **before},
-        after={"override_id": override.id, **_snapshot(override)},
-        reason=note.strip(),
-        occurred_at=now,
     )
     service.recompute_affected(session=session, person_ids=[override.person_id], now=now)
     return override
