@@ -164,7 +164,7 @@ def start_server(
         sys.executable,
         "-m",
         "uvicorn",
-        "fangkong.app:create_app",
+        "fangkong.app:create_server",
         "--factory",
         "--host",
         "127.0.0.1",
