@@ -29,6 +29,7 @@ from fangkong.logistics.pages import router as logistics_pages_router
 from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
+from fangkong.testing import fast_views as scan_intake
 from fangkong.testing.pages import router as testing_pages_router
 from fangkong.testing.sampling_pages import router as sampling_pages_router
 from fangkong.testing.views import router as testing_router
@@ -116,4 +117,6 @@ def create_server(settings: Settings | None = None) -> FastLane:
         sessionmaker(bind=engine, expire_on_commit=False), ttl=settings.actor_cache_seconds
     )
     app.state.actor_cache = actors
-    return FastLane(app)
+    lane = FastLane(app)
+    app.state.scan_intake = scan_intake.install(lane, settings=settings, actors=actors)
+    return lane
