@@ -137,6 +137,7 @@ def test_an_accepted_scan_is_stored_then_applied_and_readable_back(
         assert tube.member_count == 1
     read = client.get(INTAKE).json()[0]
     assert read["outcome"] == "applied" and read["scan_id"] == row.scan_id
+    assert read["people_masked"] == ["居*0"]  # 居民0, for the sampler to check the face
 
 
 def test_a_resend_is_answered_with_the_first_row_and_stores_nothing_more(
