@@ -11,6 +11,7 @@ expired code is refused here, before anything is stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -146,6 +147,16 @@ class ScanIntake:
             status=202,
         )
 
+    async def close(self) -> None:
+        """Stop the background applier (a pass in progress finishes or rolls back) and the
+        writer (the scans it holds are committed and answered first)."""
+        task, self._applier_task = self._applier_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(self.writer.close)
+
     def _start_applier(self) -> None:
         if not self.settings.sampling_applier_in_server or self._applier_task is not None:
             return
@@ -188,4 +199,5 @@ async def run_applier(factory: sessionmaker[Session], writer: IntakeWriter) -> N
 def install(lane: FastLane, *, settings: Settings, actors: ActorCache) -> ScanIntake:
     intake = ScanIntake(settings, actors)
     lane.route("POST", INTAKE_PATH, intake.receive)
+    lane.on_shutdown.append(intake.close)
     return intake
