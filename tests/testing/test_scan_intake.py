@@ -160,6 +160,9 @@ def test_a_resend_is_answered_with_the_first_row_and_stores_nothing_more(
     first = _send(client, site.load.barcodes[1], site.load.codes[1], "resent-scan")
     again = _send(client, site.load.barcodes[1], site.load.codes[1], "resent-scan")
     assert again["intake_id"] == first["intake_id"] and again["replayed"] is True
+    # The provisional count of the tube counts the person once.
+    assert first["provisional"]["received_for_tube"] == 1
+    assert again["provisional"]["received_for_tube"] == 1
     with db() as session:
         count = session.scalar(
             select(func.count())

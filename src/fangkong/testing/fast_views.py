@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ from fangkong.web.fastlane import (
 INTAKE_PATH = "/api/v1/sampling/intake"
 log = logging.getLogger(__name__)
 
+RECENT_TUBES = 10_000
 _TEXT_FIELDS = {"tube_barcode": 40, "code": 400, "id_number": 40, "client_scan_id": 64}
 
 
@@ -89,8 +90,9 @@ class ScanIntake:
             settings.database_url, group_commit=settings.sampling_group_commit
         )
         self.keys = sampling.registration_keys(settings.code_signing_key)
-        # Provisional, this process only: how many people it took in for each tube.
-        self.received: Counter[str] = Counter()
+        # Provisional, this process only: how many people it took in for each recent tube (the
+        # oldest tubes are forgotten, so a server running for weeks does not grow without end).
+        self.received: OrderedDict[str, int] = OrderedDict()
         self._applier_task: asyncio.Task[None] | None = None
 
     async def receive(self, request: FastRequest) -> FastResponse:
@@ -129,8 +131,12 @@ class ScanIntake:
         )
         self._start_applier()
         stored = await self.writer.append(row)
+        received = self.received.pop(scan.tube_barcode, 0)
         if not stored.replayed:
-            self.received[scan.tube_barcode] += max(len(scan.person_ids), 1)
+            received += max(len(scan.person_ids), 1)
+        self.received[scan.tube_barcode] = received
+        if len(self.received) > RECENT_TUBES:
+            self.received.popitem(last=False)
         return json_response(
             {
                 "intake_id": stored.intake_id,
@@ -140,7 +146,7 @@ class ScanIntake:
                 "tube_barcode": scan.tube_barcode,
                 "people": len(scan.person_ids) or 1,
                 "provisional": {
-                    "received_for_tube": self.received[scan.tube_barcode],
+                    "received_for_tube": received,
                     "note": "counted by this server since it started, before the checks",
                 },
             },
