@@ -9,21 +9,24 @@ into ``PersonFacts``. Until a domain registers its provider, its group keeps the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Row, Update, bindparam, select, update
+from sqlalchemy import Row, String, Update, bindparam, cast, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Permission
 from fangkong.core.errors import FangkongError
 from fangkong.core.scope import Actor, scope_to_jurisdiction
+from fangkong.db import bulk
 from fangkong.db.ids import among
-from fangkong.healthcode import events, providers
+from fangkong.healthcode import columns as fact_columns
+from fangkong.healthcode import events, providers, subset
 from fangkong.healthcode.enums import OverrideStatus
 from fangkong.healthcode.facts import (
     AreaFacts,
@@ -49,6 +52,8 @@ GROUP_FIELD: Mapping[type[Any], str] = {
 # People per batch: their ids are bound as one parameter (``db.ids.among``), so the bound is
 # memory and the length of one transaction's work, not SQLite's parameter limit.
 CHUNK = 2000
+# The column path's statements cost the same for any batch, so it takes bigger ones.
+COLUMN_CHUNK = 10_000
 
 
 class FactsProvider(Protocol):
@@ -132,35 +137,49 @@ def recompute_for(
     pack: HealthCodeSection,
     providers: Sequence[FactsProvider] = DEFAULT_PROVIDERS,
 ) -> RecomputeResult:
-    """Evaluate every person in ``person_ids`` and store the codes that differ from the stored
-    ones. Writes go in the caller's transaction (the caller commits).
+    """Evaluate every person in ``person_ids`` with the per-person engine over the facts of
+    ``providers`` and store the codes that differ from the stored ones. Writes go in the
+    caller's transaction (the caller commits)."""
 
-    Set-based per chunk: one insert of first codes, one conditional update per kind of write
-    (new code, refreshed explanation) run as one executemany, one insert of change rows and one
-    chained insert of audit events."""
+    def decide_chunk(chunk: Sequence[int]) -> dict[int, CodeDecision]:
+        facts = gather_facts(session=session, person_ids=chunk, now=now, providers=providers)
+        return decide_all(facts=facts, now=now, pack=pack)
+
+    return _recompute(session, person_ids, now, pack, decide_chunk, CHUNK)
+
+
+def recompute_columns(
+    *, session: Session, person_ids: Sequence[int], now: datetime, pack: HealthCodeSection
+) -> RecomputeResult:
+    """``recompute_for`` with the platform's own facts read and decided as columns
+    (``subset``): the same decisions, read in a few set-based statements and evaluated at
+    once, for the thousands of people one event can touch. Unregistered ids are skipped."""
+
+    def decide_chunk(chunk: Sequence[int]) -> dict[int, CodeDecision]:
+        return subset.decide(session=session, person_ids=chunk, now=now, pack=pack)
+
+    return _recompute(session, person_ids, now, pack, decide_chunk, COLUMN_CHUNK)
+
+
+def _recompute(
+    session: Session,
+    person_ids: Sequence[int],
+    now: datetime,
+    pack: HealthCodeSection,
+    decide_chunk: Callable[[Sequence[int]], dict[int, CodeDecision]],
+    size: int,
+) -> RecomputeResult:
+    """Set-based per chunk: one insert of first codes, one conditional update per kind of
+    write (new code, refreshed explanation) run as one executemany, one insert of change rows
+    and one chained insert of audit events."""
     outcomes: dict[Stored, list[int]] = {kind: [] for kind in Stored}
     ids = sorted(set(person_ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
+    for start in range(0, len(ids), size):
         # Stored rows are read before the facts: a write that lands while facts are gathered
         # moves the revision, and the conditional update then refuses to overwrite it.
-        stored = {
-            row.person_id: row
-            for row in session.execute(
-                select(
-                    HealthCode.person_id,
-                    HealthCode.colour,
-                    HealthCode.rule_id,
-                    HealthCode.pack_id,
-                    HealthCode.pack_version,
-                    HealthCode.reasons,
-                    HealthCode.valid_until,
-                    HealthCode.revision,
-                ).where(among(HealthCode.person_id, chunk, session.get_bind().dialect))
-            )
-        }
-        facts = gather_facts(session=session, person_ids=chunk, now=now, providers=providers)
-        decisions = decide_all(facts=facts, now=now, pack=pack)
+        stored = _stored_rows(session, ids[start : start + size])
+        decisions = decide_chunk(ids[start : start + size])
+        chunk = [pid for pid in ids[start : start + size] if pid in decisions]
         for override in active_overrides(session=session, person_ids=chunk, now=now):
             decisions[override.person_id] = apply_override(
                 decisions[override.person_id],
@@ -179,6 +198,51 @@ def recompute_for(
     )
 
 
+class StoredCode(NamedTuple):
+    """What ``store_chunk`` compares and conditions on of a stored code."""
+
+    person_id: int
+    colour: str
+    rule_id: str
+    pack_id: str
+    pack_version: int
+    reasons: tuple[str, ...]
+    valid_until: datetime | None
+    revision: int
+
+
+def _stored_rows(session: Session, chunk: Sequence[int]) -> dict[int, StoredCode]:
+    """The stored codes of ``chunk`` as the driver gives them, reasons as their JSON text and
+    times as epoch microseconds: both decoded once per distinct value (a batch holds a few),
+    not once per row."""
+    dialect = session.get_bind().dialect
+    rows = fact_columns.raw_rows(
+        session,
+        select(
+            HealthCode.person_id,
+            HealthCode.colour,
+            HealthCode.rule_id,
+            HealthCode.pack_id,
+            HealthCode.pack_version,
+            cast(HealthCode.reasons, String),
+            fact_columns.epoch(HealthCode.valid_until, dialect.name),
+            HealthCode.revision,
+        ).where(among(HealthCode.person_id, chunk, dialect)),
+    )
+    reasons: dict[str, tuple[str, ...]] = {}
+    times: dict[int, datetime | None] = {int(fact_columns.NO_TIME): None}
+    stored = {}
+    for pid, colour, rule_id, pack_id, version, text, until, revision in rows:
+        if text not in reasons:
+            reasons[text] = tuple(json.loads(text))
+        if until not in times:
+            times[until] = fact_columns.from_micros(until)
+        stored[pid] = StoredCode(
+            pid, colour, rule_id, pack_id, version, reasons[text], times[until], revision
+        )
+    return stored
+
+
 def store_chunk(
     session: Session,
     chunk: Sequence[int],
@@ -194,7 +258,7 @@ def store_chunk(
             outcomes[Stored.CONFLICTED].append(person_id)
         else:
             changes.append(events.CodeChange(person_id, None, None, decisions[person_id]))
-    writes: dict[bool, list[tuple[int, Row[Any], CodeDecision]]] = {True: [], False: []}
+    writes: dict[bool, list[tuple[int, Any, CodeDecision]]] = {True: [], False: []}
     for person_id, row in stored.items():
         decision = decisions[person_id]
         kind = _kind_of_write(row, decision)
@@ -252,10 +316,10 @@ def recompute_affected(
     designation, an override). Other domains and jobs call this after they change facts;
     rows written meanwhile by someone else are recomputed once more. The caller commits."""
     section = pack or pack_in_force(now=now)
-    result = recompute_for(session=session, person_ids=person_ids, now=now, pack=section)
+    result = recompute_columns(session=session, person_ids=person_ids, now=now, pack=section)
     if not result.conflicted:
         return result
-    again = recompute_for(session=session, person_ids=result.conflicted, now=now, pack=section)
+    again = recompute_columns(session=session, person_ids=result.conflicted, now=now, pack=section)
     return RecomputeResult(
         changed=tuple(sorted({*result.changed, *again.changed})),
         refreshed=tuple(sorted({*result.refreshed, *again.refreshed})),
@@ -264,18 +328,20 @@ def recompute_affected(
     )
 
 
-def _ref_of(row: Row[Any]) -> str:
+def _ref_of(row: Any) -> str:
     return f"{row.pack_id}@{row.pack_version}#{row.rule_id}"
 
 
-def _kind_of_write(row: Row[Any], decision: CodeDecision) -> bool | None:
+def _kind_of_write(row: Any, decision: CodeDecision) -> bool | None:
     """None when the stored code already says what ``decision`` says; True for a new code
     (colour or deciding rule changed: a change row and an event); False for a refresh."""
     # A new pack version that keeps the colour and the rule (hc.no_risk under cn-9, then under
     # cn-20) is not a new code: it would otherwise write an event for every person at once.
     is_new_code = bool(row.colour != decision.colour or row.rule_id != decision.rule_id)
     is_same_explanation = (
-        _ref_of(row) == decision.rule_ref
+        row.rule_id == decision.rule_id
+        and row.pack_id == decision.pack_id
+        and row.pack_version == decision.pack_version
         and list(row.reasons) == list(decision.reasons)
         and row.valid_until == decision.valid_until
     )
@@ -339,14 +405,23 @@ UPDATES = {new_code: _conditional_update(new_code=new_code) for new_code in (Tru
 
 
 def _params(person_id: int, seen_revision: int, decision: CodeDecision) -> dict[str, Any]:
-    params = {f"v_{name}": value for name, value in _values(decision).items()}
-    params["v_decided_at"] = decision.evaluated_at
-    return {"pid": person_id, "seen": seen_revision, **params}
+    return {
+        "pid": person_id,
+        "seen": seen_revision,
+        "v_colour": decision.colour,
+        "v_rule_id": decision.rule_id,
+        "v_pack_id": decision.pack_id,
+        "v_pack_version": decision.pack_version,
+        # The tuple itself (encoded as a JSON array): ``bulk`` encodes each distinct one once.
+        "v_reasons": decision.reasons,
+        "v_valid_until": decision.valid_until,
+        "v_decided_at": decision.evaluated_at,
+    }
 
 
 def _update_all(
     session: Session,
-    batch: Sequence[tuple[int, Row[Any], CodeDecision]],
+    batch: Sequence[tuple[int, Any, CodeDecision]],
     *,
     is_new_code: bool,
 ) -> set[int]:
@@ -364,7 +439,7 @@ def _update_all(
             del item["v_decided_at"]
     connection = session.connection()
     savepoint = connection.begin_nested()
-    if connection.execute(statement, params).rowcount == len(params):
+    if bulk.execute_many(connection, statement, params) == len(params):
         savepoint.commit()
         return {pid for pid, _, _ in batch}
     savepoint.rollback()
