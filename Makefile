@@ -8,7 +8,7 @@ VENDOR := src/fangkong/web/static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint typecheck contracts migrations-check unit browser bench assets setup \
+.PHONY: demo test lint typecheck contracts migrations-check unit browser bench bench-deps assets setup \
 	browser-deps clean serve
 
 setup: $(STAMP) assets
@@ -73,7 +73,13 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,spark,bench]'
 	touch $@
 
-bench: setup $(BENCH_STAMP)
+# The sampling benchmark's load generator is Debian's wrk, in a process of its own.
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "installing Debian wrk for the sampling benchmark"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+bench: setup $(BENCH_STAMP) bench-deps
 	$(BIN)/python bench/run.py
 
 clean:

@@ -145,3 +145,16 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parents[1] / "var" / "test-artifacts"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def committed_database_url(request: pytest.FixtureRequest, fresh_database_url: object) -> str:
+    """A migrated database with the division tree, one per backend per test module, for code
+    that commits through connections of its own (the fast lane, the scan intake)."""
+    url: str = fresh_database_url(request.param)  # type: ignore[operator]
+    migrate.upgrade(url)
+    engine = create_db_engine(url)
+    with session_scope(_factory(engine)) as session:
+        registry_service.load_divisions(session=session)
+    engine.dispose()
+    return url

@@ -8,14 +8,17 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import sessionmaker
 
 from fangkong import __version__
+from fangkong.accounts.token_cache import ActorCache
 from fangkong.accounts.views import router as accounts_router
 from fangkong.areas.pages import router as areas_pages_router
 from fangkong.areas.views import router as areas_router
 from fangkong.command.pages import router as command_pages_router
 from fangkong.command.views import router as command_router
 from fangkong.config import Settings, get_settings
+from fangkong.db.session import create_db_engine
 from fangkong.enterprise.pages import router as enterprise_pages_router
 from fangkong.enterprise.views import router as enterprise_router
 from fangkong.healthcode.pages import router as healthcode_pages_router
@@ -26,6 +29,7 @@ from fangkong.logistics.pages import router as logistics_pages_router
 from fangkong.logistics.views import router as logistics_router
 from fangkong.registry.pages import router as registry_pages_router
 from fangkong.registry.views import router as registry_router
+from fangkong.testing import fast_views as scan_intake
 from fangkong.testing.pages import router as testing_pages_router
 from fangkong.testing.sampling_pages import router as sampling_pages_router
 from fangkong.testing.views import router as testing_router
@@ -35,6 +39,7 @@ from fangkong.tracing.views import router as tracing_router
 from fangkong.vaccination.pages import router as vaccination_pages_router
 from fangkong.vaccination.views import router as vaccination_router
 from fangkong.web import errors
+from fangkong.web.fastlane import FastLane
 from fangkong.web.pages import router as pages_router
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -98,3 +103,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     return app
+
+
+def create_server(settings: Settings | None = None) -> FastLane:
+    """What uvicorn serves: the application behind the fast lane of its hot endpoints.
+
+    The lane's callers are resolved through one short-lived actor cache, reading the database
+    through an engine of its own (a lookup must never wait behind request sessions)."""
+    settings = settings or get_settings()
+    app = create_app(settings)
+    engine = create_db_engine(settings.database_url, pool_size=2, max_overflow=2)
+    actors = ActorCache(
+        sessionmaker(bind=engine, expire_on_commit=False), ttl=settings.actor_cache_seconds
+    )
+    app.state.actor_cache = actors
+    lane = FastLane(app)
+    app.state.scan_intake = scan_intake.install(lane, settings=settings, actors=actors)
+    return lane

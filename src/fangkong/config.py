@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     # Sampling scans: many scans per transaction (group commit), or one transaction per scan.
     sampling_group_commit: bool = True
     sampling_batch_window_ms: float = Field(default=2.0, ge=0, le=100)
+    # Scan intake: apply received scans in the server's background (else run
+    # `fangkong testing apply-scans --follow` as a worker of its own).
+    sampling_applier_in_server: bool = True
+    # Fast lane: how long a resolved bearer token or session is trusted without asking the
+    # database again (the revocation lag).
+    actor_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     # Command centre: the hour (local time) the daily figures are cut at; 24 = midnight.
     bulletin_cutoff_hour: int = Field(default=24, ge=1, le=24)
 

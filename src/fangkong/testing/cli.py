@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
 
-from fangkong.testing import actions
+from fangkong.db.session import get_sessionmaker
+from fangkong.testing import actions, applier
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.pooling import plan_pools
 
@@ -48,3 +50,28 @@ def check_file(
         typer.echo(f"  {rejection.index}: {rejection.code}{tube}: {rejection.message}")
     if report.rejected:
         raise typer.Exit(code=1)
+
+
+@app.command("apply-scans")
+def apply_scans(
+    follow: bool = typer.Option(False, help="Keep applying new scans as they arrive"),
+    batch: int = typer.Option(applier.DEFAULT_BATCH, min=1, help="Scans a transaction"),
+    pause: float = typer.Option(0.5, min=0.0, help="Seconds to wait when nothing is waiting"),
+) -> None:
+    """Apply the sampling scans waiting in the intake (each exactly once), then stop, or with
+    --follow keep going (a worker process beside the web servers)."""
+    factory = get_sessionmaker()
+    applied = rejected = 0
+    while True:
+        report = applier.apply_pending(session_factory=factory, limit=batch)
+        applied += report.applied
+        rejected += report.rejected
+        if report.rows:
+            typer.echo(
+                f"applied {report.applied}, rejected {report.rejected} (to #{report.last_id})"
+            )
+            continue
+        if not follow:
+            break
+        time.sleep(pause)
+    typer.echo(f"done: {applied} applied, {rejected} rejected")

@@ -66,6 +66,7 @@ class TestingErrorCode(StrEnum):
     # The sampling scan API.
     SCAN_INPUT_INVALID = "testing.scan_input_invalid"
     SCAN_NOT_STORED = "testing.scan_not_stored"
+    SCAN_APPLY_FAILED = "testing.scan_apply_failed"
     # Printable labels.
     BUILDING_NOT_FOUND = "testing.building_not_found"
     LABEL_RANGE_INVALID = "testing.label_range_invalid"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.db.base import AreaPath, Base, BigIntId
@@ -150,6 +150,47 @@ class SamplingScan(Base):
     stored_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_sampling_scan_campaign_id", "campaign_id"),)
+
+
+class SamplingIntake(Base):
+    """A scan as the fast lane received it, appended before the sampler is answered.
+
+    The intake is append-only: the ingest path only inserts (one multi-row INSERT per group
+    commit), and the applier (``fangkong testing apply-scans``, or the server's background task)
+    later runs each row through the same checks as the synchronous endpoint, filling the outcome
+    columns in the same transaction as the row's effects, exactly once. ``client_scan_id`` is
+    unique per sampler, so a phone that resends a scan gets the first row back.
+    """
+
+    __tablename__ = "sampling_intake"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    client_scan_id: Mapped[str] = mapped_column(String(64))
+    tube_barcode: Mapped[str] = mapped_column(String(40))
+    method: Mapped[str] = mapped_column(String(16))
+    person_ids: Mapped[list[int]] = mapped_column(JSON)
+    id_lookup_keys: Mapped[list[str]] = mapped_column(JSON)
+    scanned_at: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    # Filled by the applier: "applied" (scan_id, flags) or "rejected" (error code and message).
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_scan.id"))
+    flags: Mapped[list[str] | None] = mapped_column(JSON)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    applied_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "client_scan_id"),
+        # The applier's queue: only rows still waiting are in this (partial) index.
+        Index(
+            "ix_sampling_intake_pending",
+            "id",
+            sqlite_where=text("outcome IS NULL"),
+            postgresql_where=text("outcome IS NULL"),
+        ),
+    )
 
 
 # --- What a result does (docs/testing.md "What a result does") ------------------------------

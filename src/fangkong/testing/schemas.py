@@ -53,6 +53,26 @@ class ScanRead(BaseModel):
     replayed: bool
 
 
+class IntakeOutcomeRead(BaseModel):
+    """What became of a scan sent to the intake: ``pending`` until the applier reached it, then
+    ``applied`` (with the stored scan and its flags) or ``rejected`` (with the refusal)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    client_scan_id: str
+    tube_barcode: str
+    method: str
+    people: int
+    received_at: datetime
+    outcome: str
+    scan_id: int | None
+    flags: list[str]
+    error_code: str | None
+    error_message: str | None
+    applied_at: datetime | None
+
+
 class TubeOpen(BaseModel):
     barcode: str = Field(min_length=1, max_length=40)
     campaign_id: int

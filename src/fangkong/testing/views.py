@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, Form, Query, Request, Response, UploadFile, status
 from sqlalchemy.orm import sessionmaker
 
 from fangkong.accounts import service as accounts_service
@@ -17,12 +17,13 @@ from fangkong.core.errors import AuthenticationFailed, CoreErrorCode, Permission
 from fangkong.core.scope import Actor
 from fangkong.db.session import create_db_engine
 from fangkong.healthcode import jobs as healthcode_jobs
-from fangkong.testing import actions, monitoring, sampling, scan_writer, service
+from fangkong.testing import actions, applier, monitoring, sampling, scan_writer, service
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.schemas import (
     AlertRead,
     CoverageRead,
     CoverageRowRead,
+    IntakeOutcomeRead,
     ResampleOrderRead,
     ResultUploadRead,
     ScanCreate,
@@ -194,6 +195,35 @@ async def record_scan(
     )
     outcome = await writer.store(scan)
     return ScanRead.model_validate(outcome, from_attributes=True)
+
+
+@sampling_router.get("/intake")
+def intake_outcomes(
+    session: SessionDep,
+    actor: Sampler,
+    after_id: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[IntakeOutcomeRead]:
+    """The caller's scans sent to ``POST /api/v1/sampling/intake``, newest first, with what the
+    applier made of each (``pending``, ``applied`` with flags, ``rejected`` with the reason)."""
+    rows = applier.sampler_outcomes(session=session, actor=actor, after_id=after_id, limit=limit)
+    return [
+        IntakeOutcomeRead(
+            id=row.id,
+            client_scan_id=row.client_scan_id,
+            tube_barcode=row.tube_barcode,
+            method=row.method,
+            people=len(row.person_ids) or 1,
+            received_at=row.received_at,
+            outcome=row.outcome or "pending",
+            scan_id=row.scan_id,
+            flags=list(row.flags or []),
+            error_code=row.error_code,
+            error_message=row.error_message,
+            applied_at=row.applied_at,
+        )
+        for row in rows
+    ]
 
 
 Watcher = Annotated[Actor, Depends(requires(Permission.TESTING_VIEW))]
