@@ -21,6 +21,7 @@ from fangkong.config import Settings, get_settings
 from fangkong.db.session import create_db_engine
 from fangkong.enterprise.pages import router as enterprise_pages_router
 from fangkong.enterprise.views import router as enterprise_router
+from fangkong.healthcode import fast_views as code_lookup
 from fangkong.healthcode.pages import router as healthcode_pages_router
 from fangkong.healthcode.views import router as healthcode_router
 from fangkong.isolation.pages import router as isolation_pages_router
@@ -119,4 +120,5 @@ def create_server(settings: Settings | None = None) -> FastLane:
     app.state.actor_cache = actors
     lane = FastLane(app)
     app.state.scan_intake = scan_intake.install(lane, settings=settings, actors=actors)
+    app.state.code_lookup = code_lookup.install(lane, settings=settings, actors=actors)
     return lane
