@@ -120,5 +120,5 @@ def create_server(settings: Settings | None = None) -> FastLane:
     app.state.actor_cache = actors
     lane = FastLane(app)
     app.state.scan_intake = scan_intake.install(lane, settings=settings, actors=actors)
-    app.state.code_lookup = code_lookup.install(lane, settings=settings, actors=actors)
+    app.state.code_lookup = code_lookup.install(lane, settings=settings)
     return lane

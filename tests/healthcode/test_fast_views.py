@@ -20,12 +20,15 @@ from sqlalchemy.orm import Session
 
 from fangkong.accounts import service as accounts_service
 from fangkong.accounts.enums import Role
+from fangkong.accounts.models import ApiToken, User, UserSession
 from fangkong.app import create_app, create_server
 from fangkong.config import Settings, get_settings
+from fangkong.core.ids import token_digest
 from fangkong.db.session import create_db_engine
+from fangkong.healthcode import fast_views
 from fangkong.healthcode.models import HealthCode
 from fangkong.registry.models import Person
-from fangkong.web.deps import get_session
+from fangkong.web.deps import SESSION_COOKIE, get_session
 from tests.personas import PASSWORD
 
 ME = "/api/v1/healthcode/me"
@@ -76,14 +79,9 @@ def _person(session: Session) -> int:
     return person.id
 
 
-def _token(
-    session: Session,
-    role: Role,
-    person_id: int | None = None,
-    *,
-    expires_at: datetime | None = None,
-    active: bool = True,
-) -> str:
+def _user(
+    session: Session, role: Role, person_id: int | None = None, *, active: bool = True
+) -> User:
     user = accounts_service.create_user(
         session=session,
         actor=None,
@@ -96,9 +94,30 @@ def _token(
     )
     user.is_active = active
     session.flush()
+    return user
+
+
+def _token(
+    session: Session,
+    role: Role,
+    person_id: int | None = None,
+    *,
+    expires_at: datetime | None = None,
+    active: bool = True,
+) -> str:
     return accounts_service.issue_api_token(
-        session=session, actor=None, user=user, name="lookup", expires_at=expires_at
+        session=session,
+        actor=None,
+        user=_user(session, role, person_id, active=active),
+        name="lookup",
+        expires_at=expires_at,
     )
+
+
+def _login(session: Session, person_id: int, lifetime: timedelta) -> str:
+    user = _user(session, Role.RESIDENT, person_id)
+    issued = accounts_service.start_session(session=session, user=user, lifetime=lifetime, ip=None)
+    return issued.token
 
 
 def _code(person_id: int, decided_at: datetime, valid_until: datetime | None) -> dict[str, object]:
@@ -209,16 +228,53 @@ def test_refusals_are_the_routes(lanes: Lanes) -> None:
         person = _person(session)
         expired = _token(session, Role.RESIDENT, person, expires_at=NOW)
         disabled = _token(session, Role.RESIDENT, person, active=False)
+        revoked = _token(session, Role.RESIDENT, person)
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.token_digest == token_digest(revoked))
+            .values(revoked_at=NOW)
+        )
+        stale = _login(session, person, timedelta(hours=1))
+        session.execute(
+            update(UserSession)
+            .where(UserSession.token_digest == token_digest(stale))
+            .values(expires_at=NOW)
+        )
+        ended = _login(session, person, timedelta(hours=1))
+        accounts_service.end_session(session=session, token=ended)
         session.commit()
     cases = {
         "no credentials": ({}, 401, "auth.required"),
         "unknown token": (_bearer("not-a-token"), 401, "auth.token_invalid"),
         "staff without self-service": (_bearer(sampler), 403, "permission.denied"),
         "expired token": (_bearer(expired), 401, "auth.token_invalid"),
+        "revoked token": (_bearer(revoked), 401, "auth.token_invalid"),
         "disabled account": (_bearer(disabled), 401, "auth.user_disabled"),
+        "unknown session": (_cookie("not-a-session"), 401, "auth.required"),
+        "expired session": (_cookie(stale), 401, "auth.session_expired"),
+        "ended session": (_cookie(ended), 401, "auth.required"),
     }
     for name, (headers, status, code) in cases.items():
         lane, route = lanes.lane.get(ME, headers=headers), lanes.route.get(ME, headers=headers)
 
         assert (lane.status_code, lane.json()["code"]) == (status, code), name
         assert (route.status_code, route.json()) == (lane.status_code, lane.json()), name
+
+
+def _cookie(token: str) -> dict[str, str]:
+    return {"Cookie": f"{SESSION_COOKIE}={token}"}
+
+
+def test_a_login_session_is_accepted_like_a_token(lanes: Lanes) -> None:
+    with Session(lanes.engine) as session:
+        person = _person(session)
+        session.execute(insert(HealthCode), [_code(person, NOW, None)])
+        cookie = _cookie(_login(session, person, timedelta(hours=1)))
+        session.commit()
+
+    answer = lanes.lane.get(ME, headers=cookie)
+
+    assert answer.status_code == 200
+    assert answer.json()["person_id"] == person
+    assert answer.content == lanes.route.get(ME, headers=cookie).content
+    assert fast_views.SESSION_COOKIE == SESSION_COOKIE
