@@ -188,8 +188,8 @@ async def _drive(port: int, path: str, tokens: list[str], rate: float, seconds: 
 
 
 def drive_main() -> None:
-    """Client process: ``bench_healthcode_lookup.py --drive PORT PATH RATE SECONDS`` with the
-    tokens on stdin; prints JSON."""
+    """Client process: ``bench_healthcode_lookup.py --drive PORT PATH RATE SECONDS OUT`` with
+    the tokens on stdin; writes JSON to the file OUT."""
     port, path, rate, seconds = int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), sys.argv[5]
     tokens = json.loads(sys.stdin.read())
     try:
@@ -199,7 +199,9 @@ def drive_main() -> None:
     except ImportError:
         pass
     result = asyncio.run(_drive(port, path, tokens, rate, float(seconds)))
-    print(json.dumps(result))
+    # A file, not stdout: a few hundred KB printed to the pipe came back cut at 64 or 128 KB
+    # (exit status 0) once uvloop had run in the process.
+    Path(sys.argv[6]).write_text(json.dumps(result))
 
 
 def cpu_per_request(url: str, token: str, paths: tuple[str, ...]) -> dict[str, float]:
@@ -272,14 +274,15 @@ def _wait_for(port: int) -> None:
 
 
 def run(port: int, path: str, tokens: list[str], rate: float, seconds: float) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--drive", str(port), path, str(rate), str(seconds)],
-        input=json.dumps(tokens),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(out.stdout)
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "drive.json"
+        subprocess.run(
+            [sys.executable, __file__, "--drive", str(port), path, str(rate), str(seconds), out],
+            input=json.dumps(tokens),
+            text=True,
+            check=True,
+        )
+        result = json.loads(out.read_text())
     lat = sorted(result["latencies"])
     return {
         "rate": len(lat) / result["elapsed"],
