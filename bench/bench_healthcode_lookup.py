@@ -266,6 +266,12 @@ def cpu_per_request(url: str, token: str, paths: tuple[str, ...]) -> dict[str, f
     return asyncio.run(rounds())
 
 
+def server_cpu(pid: int) -> float:
+    """Seconds of CPU the server process has used (user + system, from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -340,7 +346,12 @@ def main() -> None:
             figures = {}
             for rate in (LOW_RATE, RATE):
                 for path in LABELS:
+                    before = server_cpu(server.pid)
                     figures[(path, rate)] = run(port, path, tokens, rate, SECONDS)
+                    used = server_cpu(server.pid) - before
+                    figures[(path, rate)]["server_cpu_ms"] = (
+                        used * 1000 / max(figures[(path, rate)]["count"], 1)
+                    )
                     print(f"{LABELS[path]} at {rate}/s done", file=sys.stderr, flush=True)
         finally:
             server.terminate()
@@ -351,7 +362,8 @@ def main() -> None:
             f"code lookup over HTTP, {LABELS[path]} ({path if path != LEAN else LEAN}), "
             f"offered {rate:,}/s: achieved {f['rate']:,.0f}/s, p50 {f['p50']:.1f} ms, "
             f"p99 {f['p99']:.1f} ms, {f['errors']} errors of {f['count']:,}, "
-            f"{f['unserved']:,} not served by the deadline; load client "
+            f"{f['unserved']:,} not served by the deadline; server CPU "
+            f"{f['server_cpu_ms']:.3f} ms per answered request (HTTP included); load client "
             f"{f['client_cpu'] * 100:.0f}% of a core"
         )
     print(
