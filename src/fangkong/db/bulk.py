@@ -11,13 +11,15 @@ executemany would store: the same compiled SQL and the same processors.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import JSON, Connection, Dialect
 from sqlalchemy.sql import Delete, Insert, Update
+from sqlalchemy.types import TypeEngine
 
 Statement = Insert | Update | Delete
 
@@ -48,9 +50,7 @@ def _compile(statement: Statement, dialect: Dialect, keys: tuple[str, ...]) -> _
     )
     binds = {name: bind for bind, name in compiled.bind_names.items()}
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(binds)
-    processors = tuple(
-        binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    )
+    processors = tuple(_processor(binds[name].type, dialect) for name in names)
     fixed = {}
     for name, process in zip(names, processors, strict=True):
         if not binds[name].required:
@@ -59,6 +59,15 @@ def _compile(statement: Statement, dialect: Dialect, keys: tuple[str, ...]) -> _
     found = _Compiled(compiled.string, names, compiled.positional, processors, fixed)
     _COMPILED[key] = (statement, found)
     return found
+
+
+def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column type's bind processor, except JSON on PostgreSQL: psycopg's processor wraps
+    the value for the driver to encode on every row, so it is encoded here instead, once per
+    distinct value, and sent as text (the compiled SQL casts the parameter ``::JSON``)."""
+    if dialect.name == "postgresql" and isinstance(type_, JSON):
+        return json.dumps
+    return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
 def execute_many(
