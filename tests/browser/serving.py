@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
-from fangkong.app import create_app
+from fangkong.app import create_server
 from fangkong.config import Settings
 from fangkong.web.deps import get_session
 
@@ -38,8 +38,9 @@ def serve(url: str, factory: sessionmaker[Session]) -> Iterator[str]:
             session.rollback()
             session.close()
 
-    app = create_app(Settings(database_url=url))
-    app.dependency_overrides[get_session] = request_session
+    # What uvicorn serves in production: the fast lane (the scan intake) in front of FastAPI.
+    app = create_server(Settings(database_url=url))
+    app.app.dependency_overrides[get_session] = request_session
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

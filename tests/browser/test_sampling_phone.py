@@ -98,8 +98,10 @@ def test_a_sampler_scans_a_tube_and_two_people_then_closes_it_on_a_phone(
         for code in codes:  # the person input keeps the focus: scan after scan
             page.keyboard.type(code)
             page.keyboard.press("Enter")
+        # Each scan is listed once stored, then with the person's masked name once checked.
         expect(page.locator("#scan-list li")).to_have_count(2)
         expect(page.locator("#tube-status")).to_contain_text("2/10")
+        expect(page.locator("#scan-list li.scan-ok")).to_have_count(2, timeout=15_000)
         items = page.locator("#scan-list li").all_inner_texts()
         expect(page.locator("#person-input")).to_be_focused()
         width = page.evaluate("document.documentElement.scrollWidth")

@@ -19,7 +19,7 @@ from fangkong.config import Settings, get_settings
 from fangkong.db.session import create_db_engine
 from fangkong.registry.models import Person
 from fangkong.testing import applier
-from fangkong.testing.codes import issue_person_code
+from fangkong.testing.codes import issue_household_code, issue_person_code
 from fangkong.testing.loadgen import LoadSite, build_site
 from fangkong.testing.models import SamplingIntake, Tube, TubeMember
 from fangkong.testing.sampling import registration_keys
@@ -33,6 +33,7 @@ class Site:
     url: str
     load: LoadSite
     outsider_code: str
+    household_code: str  # two residents of the round's grid
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,11 @@ def site(committed_database_url: str) -> Site:
         session.add(outsider)
         session.commit()
         outsider_id = outsider.id
+        pair = list(
+            session.scalars(
+                text("SELECT id FROM person WHERE name IN ('居民50', '居民51') ORDER BY id")
+            )
+        )
     engine.dispose()
     keys = registration_keys(Settings().code_signing_key)
     code = issue_person_code(
@@ -61,7 +67,15 @@ def site(committed_database_url: str) -> Site:
         person_id=outsider_id,
         issued_at=now - timedelta(minutes=5),
     )
-    return Site(url=committed_database_url, load=load, outsider_code=code)
+    household = issue_household_code(
+        private_key=keys.signing_key,
+        key_id=keys.signing_key_id,
+        presenter_id=pair[0],
+        household_id=9001,
+        member_ids=pair,
+        issued_at=now - timedelta(minutes=5),
+    )
+    return Site(url=committed_database_url, load=load, outsider_code=code, household_code=household)
 
 
 @pytest.fixture
@@ -137,6 +151,7 @@ def test_an_accepted_scan_is_stored_then_applied_and_readable_back(
         assert tube.member_count == 1
     read = client.get(INTAKE).json()[0]
     assert read["outcome"] == "applied" and read["scan_id"] == row.scan_id
+    assert read["people_masked"] == ["居*0"]  # 居民0, for the sampler to check the face
 
 
 def test_a_resend_is_answered_with_the_first_row_and_stores_nothing_more(
@@ -145,6 +160,9 @@ def test_a_resend_is_answered_with_the_first_row_and_stores_nothing_more(
     first = _send(client, site.load.barcodes[1], site.load.codes[1], "resent-scan")
     again = _send(client, site.load.barcodes[1], site.load.codes[1], "resent-scan")
     assert again["intake_id"] == first["intake_id"] and again["replayed"] is True
+    # The provisional count of the tube counts the person once.
+    assert first["provisional"]["received_for_tube"] == 1
+    assert again["provisional"]["received_for_tube"] == 1
     with db() as session:
         count = session.scalar(
             select(func.count())
@@ -190,6 +208,9 @@ def test_the_applier_flags_repeats_and_outsiders_and_rejects_what_does_not_fit(
     outsider = _send(client, load.barcodes[4], site.outsider_code)
     fills = [_send(client, load.barcodes[5], load.codes[20 + n]) for n in range(4)]  # pool 3
     unknown = _send(client, "NO-SUCH-TUBE", load.codes[30])
+    two_in = [_send(client, load.barcodes[7], load.codes[45 + n]) for n in range(2)]
+    household = _send(client, load.barcodes[7], site.household_code)  # 2 more into 1 place
+    assert household["people"] == 2
     _apply_all(db)
 
     assert _row(db, in_a["intake_id"]).flags == []
@@ -201,6 +222,9 @@ def test_the_applier_flags_repeats_and_outsiders_and_rejects_what_does_not_fit(
     assert full.error_code == "testing.tube_not_open"  # the third scan sealed the tube
     missing = _row(db, unknown["intake_id"])
     assert missing.outcome == "rejected" and missing.error_code == "testing.tube_not_found"
+    assert [_row(db, s["intake_id"]).outcome for s in two_in] == ["applied", "applied"]
+    too_many = _row(db, household["intake_id"])
+    assert (too_many.outcome, too_many.error_code) == ("rejected", "testing.tube_full")
     rejected = [r for r in client.get(INTAKE).json() if r["outcome"] == "rejected"]
     assert {r["error_code"] for r in rejected} >= {
         "testing.tube_not_open",

@@ -173,3 +173,17 @@ def test_a_bearer_token_and_a_login_are_both_accepted(
     )
     assert with_csrf.json() == {"user_id": user_id, "role": "sampler"}
     client.cookies.clear()
+
+
+def test_shutdown_hooks_run_when_the_server_stops(committed_database_url: str) -> None:
+    server = create_server(Settings(database_url=committed_database_url))
+    stopped: list[str] = []
+
+    async def hook() -> None:
+        stopped.append("stopped")
+
+    server.on_shutdown.append(hook)
+    with TestClient(server) as client:
+        assert client.get("/healthz").status_code == 200
+        assert stopped == []
+    assert stopped == ["stopped"]

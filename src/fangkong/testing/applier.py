@@ -29,6 +29,7 @@ from fangkong.accounts.models import User
 from fangkong.core import audit, clock
 from fangkong.core.errors import AuthenticationFailed, CoreErrorCode, FangkongError
 from fangkong.core.scope import Actor
+from fangkong.registry.models import Person
 from fangkong.testing import sampling
 from fangkong.testing.enums import ScanMethod
 from fangkong.testing.errors import TestingErrorCode
@@ -79,12 +80,29 @@ def apply_pending(
 
 def sampler_outcomes(
     *, session: Session, actor: Actor, after_id: int | None = None, limit: int = 50
-) -> list[SamplingIntake]:
-    """The caller's own intake rows, newest first: what became of each scan it sent."""
+) -> list[tuple[SamplingIntake, list[str]]]:
+    """The caller's own intake rows, newest first: what became of each scan it sent, with the
+    masked names of the people an applied scan put in the tube (for the sampler to check)."""
     stmt = select(SamplingIntake).where(SamplingIntake.user_id == actor.user_id)
     if after_id is not None:
         stmt = stmt.where(SamplingIntake.id > after_id)
-    return list(session.scalars(stmt.order_by(SamplingIntake.id.desc()).limit(limit)))
+    rows = list(session.scalars(stmt.order_by(SamplingIntake.id.desc()).limit(limit)))
+    wanted = sorted({p for row in rows if row.outcome == APPLIED for p in row.person_ids})
+    names: dict[int, str] = {}
+    if wanted:
+        for person_id, name in session.execute(
+            select(Person.id, Person.name).where(Person.id.in_(wanted))
+        ):
+            names[person_id] = name
+    return [
+        (
+            row,
+            [sampling.mask_name(names.get(p, "")) for p in row.person_ids]
+            if row.outcome == APPLIED
+            else [],
+        )
+        for row in rows
+    ]
 
 
 def pending_count(*, session: Session) -> int:

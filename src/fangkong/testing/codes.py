@@ -29,7 +29,6 @@ the QR alphanumeric mode (5.5 bits a character instead of 8 in byte mode).
 from __future__ import annotations
 
 import base64
-import binascii
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -190,6 +189,26 @@ def issue_household_code(
     )
 
 
+# RFC 4648 base32 (A-Z, 2-7) → the digits of Python's int(..., 32) (0-9, A-V), so a code is
+# decoded by one C-level conversion: base64.b32decode is pure Python and cost a fifth of a
+# scan's verification on the sampling intake.
+_TO_BASE32HEX = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHIJKLMNOPQRSTUV"
+)
+_BASE32_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+
+def _b32decode(encoded: str) -> bytes | None:
+    """Unpadded base32 → bytes (``None`` if it is not base32): the same bytes as
+    ``base64.b32decode`` for every length an encoder can produce."""
+    if not encoded or not _BASE32_CHARS.issuperset(encoded) or len(encoded) % 8 in (1, 3, 6):
+        return None
+    size = len(encoded) * 5 // 8
+    spare = len(encoded) * 5 - size * 8  # the padding bits of the last character
+    value = int(encoded.translate(_TO_BASE32HEX), 32) >> spare
+    return value.to_bytes(size, "big")
+
+
 def verify_code(
     token: str,
     *,
@@ -208,10 +227,9 @@ def verify_code(
     if not text.startswith(PREFIX) or len(text) < 8:
         raise _refuse(TestingErrorCode.CODE_MALFORMED, "not a fangkong registration code")
     encoded = text[len(PREFIX) :]
-    try:
-        raw = base64.b32decode(encoded + "=" * (-len(encoded) % 8))
-    except (binascii.Error, ValueError):
-        raise _refuse(TestingErrorCode.CODE_MALFORMED, "the code is not base32") from None
+    raw = _b32decode(encoded)
+    if raw is None:
+        raise _refuse(TestingErrorCode.CODE_MALFORMED, "the code is not base32")
     if len(raw) < _HEADER.size + 2 + SIGNATURE_BYTES:
         raise _refuse(TestingErrorCode.CODE_MALFORMED, "the code is too short")
     body, signature = raw[:-SIGNATURE_BYTES], raw[-SIGNATURE_BYTES:]

@@ -11,9 +11,10 @@ expired code is refused here, before anything is stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections import Counter
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ from fangkong.web.fastlane import (
 INTAKE_PATH = "/api/v1/sampling/intake"
 log = logging.getLogger(__name__)
 
+RECENT_TUBES = 10_000
 _TEXT_FIELDS = {"tube_barcode": 40, "code": 400, "id_number": 40, "client_scan_id": 64}
 
 
@@ -88,8 +90,9 @@ class ScanIntake:
             settings.database_url, group_commit=settings.sampling_group_commit
         )
         self.keys = sampling.registration_keys(settings.code_signing_key)
-        # Provisional, this process only: how many people it took in for each tube.
-        self.received: Counter[str] = Counter()
+        # Provisional, this process only: how many people it took in for each recent tube (the
+        # oldest tubes are forgotten, so a server running for weeks does not grow without end).
+        self.received: OrderedDict[str, int] = OrderedDict()
         self._applier_task: asyncio.Task[None] | None = None
 
     async def receive(self, request: FastRequest) -> FastResponse:
@@ -128,8 +131,12 @@ class ScanIntake:
         )
         self._start_applier()
         stored = await self.writer.append(row)
+        received = self.received.pop(scan.tube_barcode, 0)
         if not stored.replayed:
-            self.received[scan.tube_barcode] += max(len(scan.person_ids), 1)
+            received += max(len(scan.person_ids), 1)
+        self.received[scan.tube_barcode] = received
+        if len(self.received) > RECENT_TUBES:
+            self.received.popitem(last=False)
         return json_response(
             {
                 "intake_id": stored.intake_id,
@@ -139,12 +146,22 @@ class ScanIntake:
                 "tube_barcode": scan.tube_barcode,
                 "people": len(scan.person_ids) or 1,
                 "provisional": {
-                    "received_for_tube": self.received[scan.tube_barcode],
+                    "received_for_tube": received,
                     "note": "counted by this server since it started, before the checks",
                 },
             },
             status=202,
         )
+
+    async def close(self) -> None:
+        """Stop the background applier (a pass in progress finishes or rolls back) and the
+        writer (the scans it holds are committed and answered first)."""
+        task, self._applier_task = self._applier_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(self.writer.close)
 
     def _start_applier(self) -> None:
         if not self.settings.sampling_applier_in_server or self._applier_task is not None:
@@ -188,4 +205,5 @@ async def run_applier(factory: sessionmaker[Session], writer: IntakeWriter) -> N
 def install(lane: FastLane, *, settings: Settings, actors: ActorCache) -> ScanIntake:
     intake = ScanIntake(settings, actors)
     lane.route("POST", INTAKE_PATH, intake.receive)
+    lane.on_shutdown.append(intake.close)
     return intake

@@ -16,6 +16,7 @@ inserted and committed in its own transaction by a pool of threads: the benchmar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import sqlite3
@@ -302,7 +303,8 @@ class IntakeWriter:
             by_loop.setdefault(loop, []).append((future, outcome))
         for loop, answers in by_loop.items():
             # One wake-up of the event loop per batch, not one per scan.
-            loop.call_soon_threadsafe(_settle, answers)
+            with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits
+                loop.call_soon_threadsafe(_settle, answers)
 
 
 def _settle(answers: list[tuple[asyncio.Future[Stored], Any]]) -> None:

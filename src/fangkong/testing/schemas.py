@@ -71,6 +71,7 @@ class IntakeOutcomeRead(BaseModel):
     error_code: str | None
     error_message: str | None
     applied_at: datetime | None
+    people_masked: list[str]
 
 
 class TubeOpen(BaseModel):

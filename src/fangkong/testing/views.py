@@ -221,8 +221,9 @@ def intake_outcomes(
             error_code=row.error_code,
             error_message=row.error_message,
             applied_at=row.applied_at,
+            people_masked=names,
         )
-        for row in rows
+        for row, names in rows
     ]
 
 

@@ -123,6 +123,9 @@ class FastLane:
     def __init__(self, app: ASGIApp, routes: Mapping[tuple[str, str], Handler] = ()) -> None:  # type: ignore[assignment]
         self.app = app
         self.routes: dict[tuple[str, str], Handler] = dict(routes)
+        # Run when the server stops, before the lifespan's shutdown is reported complete (the
+        # handlers' writer threads and background tasks finish their work there).
+        self.on_shutdown: list[Callable[[], Awaitable[None]]] = []
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         self.routes[(method.upper(), path)] = handler
@@ -134,6 +137,9 @@ class FastLane:
     async def __call__(
         self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
     ) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._after_shutdown_hooks(send))
+            return
         handler = (
             self.routes.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
         )
@@ -148,6 +154,18 @@ class FastLane:
         ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
+
+    def _after_shutdown_hooks(self, send: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
+        async def relay(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                for hook in self.on_shutdown:
+                    try:
+                        await hook()
+                    except Exception:  # one failing hook must not keep the others from running
+                        log.exception("fast lane shutdown hook failed")
+            await send(message)
+
+        return relay
 
     async def _answer(
         self, scope: dict[str, Any], receive: Callable[..., Any], handler: Handler

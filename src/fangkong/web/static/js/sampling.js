@@ -1,5 +1,8 @@
 // The phone sampling page: scan a tube, then people into it, one after another.
-// Every scan is sent to /api/v1/sampling and shown only once the server has stored it.
+// Every scan goes to the scan intake (/api/v1/sampling/intake) and is listed once the server has
+// stored it ("stored #id"); the page then reads back what the checks made of it (the person's
+// masked name and flags, or the refusal) from GET /api/v1/sampling/intake. The tube's count on
+// this page is provisional: it counts what this phone sent until the checks confirm it.
 import "/static/js/scanner.js";
 
 const root = document.getElementById("sampler");
@@ -18,6 +21,8 @@ const list = document.getElementById("scan-list");
 const closeButton = document.getElementById("close-tube");
 let tube = null;
 let sequence = 0;
+const pending = new Map(); // intake id → its list item, until the checks have run
+let polling = null;
 const phone = Math.random().toString(36).slice(2, 10);
 
 function camel(text) {
@@ -86,6 +91,56 @@ tubeForm.addEventListener("submit", async (event) => {
   personInput.focus();
 });
 
+function showOutcome(item, row) {
+  item.replaceChildren();
+  if (row.outcome === "applied") {
+    item.className = "scan-ok";
+    item.textContent = `${row.people_masked.join("、")} · ${item.dataset.slot}`;
+    for (const flag of row.flags) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = message(camel(flag));
+      item.append(" ", badge);
+    }
+  } else {
+    item.className = "scan-rejected";
+    item.textContent = `#${row.id} · ${message("Rejected")}: ${row.error_message}`;
+    showError({ message: `${message("Rejected")}: ${row.error_message}` });
+  }
+}
+
+async function poll() {
+  polling = null;
+  try {
+    const response = await fetch("/api/v1/sampling/intake?limit=100", {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (response.ok) {
+      for (const row of await response.json()) {
+        const item = pending.get(row.id);
+        if (!item || row.outcome === "pending") continue;
+        showOutcome(item, row);
+        pending.delete(row.id);
+      }
+    }
+  } catch {
+    // offline for a moment: the scans are stored; ask again
+  }
+  if (pending.size) polling = setTimeout(poll, 1000);
+}
+
+function watch() {
+  if (!polling) polling = setTimeout(poll, 300);
+}
+
+async function settled() {
+  // The last scans of a tube are checked before it is closed, so none lands in a sealed tube.
+  for (let tries = 0; pending.size && tries < 60; tries += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 async function scan(body) {
   if (!tube) {
     showError({ message: message("ScanTubeFirst") });
@@ -94,7 +149,7 @@ async function scan(body) {
   }
   clearError();
   sequence += 1;
-  const result = await post("/api/v1/sampling/scans", {
+  const result = await post("/api/v1/sampling/intake", {
     tube_barcode: tube.barcode,
     client_scan_id: `${phone}-${Date.now()}-${sequence}`,
     ...body,
@@ -104,21 +159,18 @@ async function scan(body) {
     return false;
   }
   const ack = result.data;
-  for (const person of ack.people) {
-    const item = document.createElement("li");
-    item.className = "scan-ok";
-    item.textContent = `${person.name_masked} · ${ack.member_count}/${ack.pool_size}`;
-    for (const flag of ack.flags) {
-      const badge = document.createElement("span");
-      badge.className = "badge";
-      badge.textContent = message(camel(flag));
-      item.append(" ", badge);
-    }
-    list.prepend(item);
-  }
-  setTube({ ...tube, member_count: ack.member_count, status: ack.tube_status });
-  if (ack.tube_status !== "open") {
-    tubeStatus.textContent = `${message("Full")} ${tube.barcode} · ${ack.member_count}/${ack.pool_size}`;
+  const count = tube.member_count + (ack.replayed ? 0 : ack.people);
+  const item = document.createElement("li");
+  item.className = "scan-pending";
+  item.dataset.slot = `${count}/${tube.pool_size}`;
+  item.textContent = `#${ack.intake_id} · ${message("Stored")} · ${item.dataset.slot}`;
+  list.prepend(item);
+  pending.set(ack.intake_id, item);
+  watch();
+  setTube({ ...tube, member_count: count });
+  if (count >= tube.pool_size) {
+    tubeStatus.textContent = `${message("ProbablyFull")} ${tube.barcode} · ${count}/${tube.pool_size}`;
+    personInput.disabled = true;
     tubeInput.focus();
   }
   return true;
@@ -143,6 +195,11 @@ idForm.addEventListener("submit", async (event) => {
 closeButton.addEventListener("click", async () => {
   if (!tube) return;
   clearError();
+  if (pending.size) {
+    tubeStatus.textContent = message("Waiting");
+    await poll();
+    await settled();
+  }
   const result = await post(`/api/v1/sampling/tubes/${encodeURIComponent(tube.barcode)}/close`);
   if (!result.ok) {
     showError(result.data);
