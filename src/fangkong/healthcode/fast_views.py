@@ -160,8 +160,8 @@ class CodeLookup:
             for bearer in (True, False)
         }
         self._positional = dialect.paramstyle in ("qmark", "numeric", "format")
-        writer = create_db_engine(settings.database_url, pool_size=1, max_overflow=2)
-        self._sessions = sessionmaker(bind=writer, expire_on_commit=False)
+        self._writer = create_db_engine(settings.database_url, pool_size=1, max_overflow=2)
+        self._sessions = sessionmaker(bind=self._writer, expire_on_commit=False)
 
     async def me(self, request: FastRequest) -> FastResponse:
         # A bearer token first, else the session cookie, as ``web.deps.current_actor`` does;
@@ -218,8 +218,15 @@ class CodeLookup:
             finally:
                 self._connection = None
 
+    async def shutdown(self) -> None:
+        """When the server stops: the reading connection closed, both engines disposed."""
+        self.close()
+        self._reader.dispose()
+        self._writer.dispose()
+
 
 def install(lane: FastLane, *, settings: Settings) -> CodeLookup:
     lookup = CodeLookup(settings)
     lane.route("GET", ME_PATH, lookup.me)
+    lane.on_shutdown.append(lookup.shutdown)
     return lookup
