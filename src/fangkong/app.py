@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from fangkong.config import Settings, get_settings
 from fangkong.db.session import create_db_engine
 from fangkong.enterprise.pages import router as enterprise_pages_router
 from fangkong.enterprise.views import router as enterprise_router
+from fangkong.healthcode import fast_views as code_lookup
 from fangkong.healthcode.pages import router as healthcode_pages_router
 from fangkong.healthcode.views import router as healthcode_router
 from fangkong.isolation.pages import router as isolation_pages_router
@@ -119,4 +121,20 @@ def create_server(settings: Settings | None = None) -> FastLane:
     app.state.actor_cache = actors
     lane = FastLane(app)
     app.state.scan_intake = scan_intake.install(lane, settings=settings, actors=actors)
+    app.state.code_lookup = code_lookup.install(lane, settings=settings)
     return lane
+
+
+def serve_server() -> FastLane:
+    """``create_server`` for uvicorn's process (its factory): the application, then its
+    start-up objects frozen out of the garbage collector.
+
+    Everything built at start-up (routes, models, the rule packs, compiled statements) lives as
+    long as the process; a full collection otherwise walks all of it, and at 2,000 lookups a
+    second those pauses were the lookup's p99 (tens of ms; bench/RESULTS.md). ``gc.freeze``
+    leaves them out of every later collection. Only here, once per process: a test building
+    many servers would keep their cycles forever."""
+    server = create_server()
+    gc.collect()
+    gc.freeze()
+    return server

@@ -10,6 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
+from fangkong.db import bulk
 from fangkong.healthcode.models import HealthCodeChange
 from fangkong.healthcode.schemas import CodeDecision
 
@@ -27,7 +28,7 @@ class CodeChange:
     decision: CodeDecision
 
 
-def _change_row(change: CodeChange) -> dict[str, Any]:
+def _change_row(change: CodeChange, reasons: list[str]) -> dict[str, Any]:
     decision = change.decision
     return {
         "person_id": change.person_id,
@@ -39,11 +40,11 @@ def _change_row(change: CodeChange) -> dict[str, Any]:
         "pack_id": decision.pack_id,
         "pack_version": decision.pack_version,
         "trigger_fact": decision.trigger_fact,
-        "reasons": list(decision.reasons),
+        "reasons": reasons,
     }
 
 
-def _audit_entry(change: CodeChange) -> audit.Entry:
+def _audit_entry(change: CodeChange, shared: _Shared) -> audit.Entry:
     """Changed by a rule, not a person: the event has no actor and cites the rule."""
     decision = change.decision
     return audit.Entry.of(
@@ -51,18 +52,69 @@ def _audit_entry(change: CodeChange) -> audit.Entry:
         action=ACTION_CHANGED,
         subject_type="person",
         subject_id=change.person_id,
-        before=None
-        if change.old_colour is None
-        else {"colour": change.old_colour, "rule": change.old_rule_ref},
-        after={
-            "colour": decision.colour,
-            "rule": decision.rule_ref,
-            "reasons": list(decision.reasons),
-        },
-        reason=", ".join(decision.reasons),
+        before=shared.before(change.old_colour, change.old_rule_ref),
+        after=shared.after(decision),
+        reason=shared.reason(decision),
         rule_ref=decision.rule_ref,
         occurred_at=decision.evaluated_at,
     )
+
+
+class _Shared:
+    """One ``before``/``after`` document (and reason list) per distinct value in a batch: a
+    batch of thousands of changes has a handful, and ``bulk`` encodes each object once. The
+    documents are never mutated once built."""
+
+    def __init__(self) -> None:
+        self._before: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self._after: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
+        self._reasons: dict[tuple[str, ...], list[str]] = {}
+        self._reason: dict[tuple[str, ...], str] = {}
+
+    def before(self, colour: str | None, rule_ref: str | None) -> dict[str, Any] | None:
+        if colour is None:
+            return None
+        key = (colour, rule_ref)
+        if key not in self._before:
+            self._before[key] = {"colour": colour, "rule": rule_ref}
+        return self._before[key]
+
+    def after(self, decision: CodeDecision) -> dict[str, Any]:
+        key = (decision.colour, decision.rule_ref, tuple(decision.reasons))
+        if key not in self._after:
+            self._after[key] = {
+                "colour": decision.colour,
+                "rule": decision.rule_ref,
+                "reasons": self.reasons(decision),
+            }
+        return self._after[key]
+
+    def reasons(self, decision: CodeDecision) -> list[str]:
+        key = tuple(decision.reasons)
+        if key not in self._reasons:
+            self._reasons[key] = list(key)
+        return self._reasons[key]
+
+    def reason(self, decision: CodeDecision) -> str:
+        key = tuple(decision.reasons)
+        if key not in self._reason:
+            self._reason[key] = ", ".join(key)
+        return self._reason[key]
+
+
+_INSERT = insert(HealthCodeChange)
+_INSERT_KEYS = (
+    "person_id",
+    "changed_at",
+    "old_colour",
+    "new_colour",
+    "old_rule_id",
+    "rule_id",
+    "pack_id",
+    "pack_version",
+    "trigger_fact",
+    "reasons",
+)
 
 
 def codes_changed(*, session: Session, changes: Sequence[CodeChange]) -> None:
@@ -70,8 +122,10 @@ def codes_changed(*, session: Session, changes: Sequence[CodeChange]) -> None:
     events (``audit.record_many``), in the order given."""
     if not changes:
         return
-    session.connection().execute(insert(HealthCodeChange), [_change_row(c) for c in changes])
-    audit.record_many(session=session, entries=[_audit_entry(c) for c in changes])
+    shared = _Shared()
+    rows = [_change_row(c, shared.reasons(c.decision)) for c in changes]
+    bulk.execute_many(session.connection(), _INSERT, rows, insert_keys=_INSERT_KEYS)
+    audit.record_many(session=session, entries=[_audit_entry(c, shared) for c in changes])
 
 
 def code_changed(

@@ -12,4 +12,4 @@ def serve(
     workers: int = typer.Option(1, help="Worker processes."),
 ) -> None:
     """Serve the web interface and the API."""
-    uvicorn.run("fangkong.app:create_server", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("fangkong.app:serve_server", factory=True, host=host, port=port, workers=workers)
