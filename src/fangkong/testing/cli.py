@@ -1,4 +1,5 @@
-"""``fangkong testing``: pool plans and dry runs of lab result files."""
+"""``fangkong testing``: pool plans, dry runs of lab result files, and the rebuild of the
+per-person test summaries."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from fangkong.testing import actions
+from fangkong.db.session import session_scope
+from fangkong.testing import actions, summary
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.pooling import plan_pools
 
@@ -48,3 +50,12 @@ def check_file(
         typer.echo(f"  {rejection.index}: {rejection.code}{tube}: {rejection.message}")
     if report.rejected:
         raise typer.Exit(code=1)
+
+
+@app.command("rebuild-summary")
+def rebuild_summary() -> None:
+    """Recompute every person's test summary from the samples and results (after loading them
+    in bulk outside the platform's actions)."""
+    with session_scope() as session:
+        people = summary.rebuild(session=session)
+    typer.echo(f"{people} people's test summaries rebuilt")

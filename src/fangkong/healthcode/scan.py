@@ -1,0 +1,192 @@
+"""One scan of every person with their test summary (``testing.summary``): the bulk of the
+full recompute's reading, four integers per person.
+
+The driver turns every value it returns into a Python object, and at four million people that
+costs more than the database's own work; so everything small is packed into one integer in
+SQL (area index, key worker, positive-pool candidate, samples after ``now``, round
+attendance), times come as integers from the summary, and the area path, a text, becomes an
+index into the distinct paths through a small temporary table.
+
+Round attendance is the one fact the summary does not hold in full (only the round of the
+latest round sample): for the few people whose latest round sample is not in a round and
+whose latest sample is older than its close, an ``EXISTS`` over their own samples decides.
+Anyone else either came (their latest round sample is in it) or was tested after it closed,
+so the round never counts against them (``vector._skipped``).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
+from itertools import chain
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from fangkong.registry.enums import PersonTag
+from fangkong.registry.models import Person
+from fangkong.testing.models import PersonTestSummary, Tube, TubeMember
+
+Int64s = NDArray[np.int64]
+Bools = NDArray[np.bool_]
+NO_TIME = -(2**62)
+KEY_WORKER, POOL_CANDIDATE, LATER_SAMPLE = 1, 2, 4  # bits 0, 1 and 2
+# Round attendance bits: the first rounds share the flags value, further ones take a column
+# of their own per ``EXTRA_ROUNDS``.
+FIRST_ROUND_BIT, FLAG_ROUNDS, EXTRA_ROUNDS = 3, 29, 62
+PATH_SHIFT = 32
+
+
+@dataclass
+class PeopleScan:
+    """One entry per person, in ascending id order."""
+
+    ids: Int64s
+    path_of: Int64s  # index into ``paths``
+    paths: list[str]
+    key_worker: Bools
+    pool_candidate: Bools  # a positive pool since ``since`` (the provider decides)
+    later_sample: Bools  # a sample after ``now``: their testing facts come from the provider
+    came: list[Bools]  # per round: came, or tested since it closed (never counts as skipped)
+    latest_sample: Int64s
+    latest_negative: Int64s
+
+
+def _paths_table() -> Table:
+    return Table(
+        "healthcode_scan_path",
+        MetaData(),
+        Column("path", String, primary_key=True),
+        Column("idx", BigInteger, nullable=False),
+        prefixes=["TEMPORARY"],
+    )
+
+
+def _attended(
+    summary: Any, round_: Any, closed_us: int, since: datetime, bit: int
+) -> ColumnElement[int]:
+    sampled_in_round = exists().where(
+        TubeMember.person_id == Person.id,
+        TubeMember.tube_id == Tube.id,
+        Tube.campaign_id == round_.id,
+        TubeMember.sampled_at >= since,
+    )
+    prefix = round_.area_path
+    return case(
+        (summary.last_campaign_id == round_.id, _bit(bit)),
+        (
+            and_(
+                summary.last_sampled_us < closed_us,
+                func.substr(Person.area_path, 1, len(prefix)) == prefix,
+                sampled_in_round,
+            ),
+            _bit(bit),
+        ),
+        else_=_bit(None),
+    )
+
+
+def _bit(bit: int | None) -> ColumnElement[int]:
+    """``1 << bit`` (0 for None) as a 64-bit integer (PostgreSQL's default is 32)."""
+    return literal(0 if bit is None else 1 << bit, BigInteger)
+
+
+def _sum(terms: Sequence[ColumnElement[int]]) -> ColumnElement[int]:
+    return reduce(operator.add, terms)
+
+
+def read(
+    *,
+    session: Session,
+    now_us: int,
+    since: datetime,
+    since_us: int,
+    rounds: Sequence[Any],
+    closed_us: Sequence[int],
+) -> PeopleScan:
+    """Every person, with what their test summary says at ``now_us``."""
+    paths = sorted(set(session.scalars(select(Person.area_path).distinct())))
+    table = _paths_table()
+    connection = session.connection()
+    table.drop(connection, checkfirst=True)
+    table.create(connection)
+    if paths:
+        connection.execute(table.insert(), [{"path": p, "idx": i} for i, p in enumerate(paths)])
+    s = PersonTestSummary
+    path_index = select(table.c.idx).where(table.c.path == Person.area_path).scalar_subquery()
+    flag_terms: list[ColumnElement[int]] = [
+        path_index * _bit(PATH_SHIFT),
+        case((Person.tags.op("&")(int(PersonTag.KEY_WORKER)) != 0, _bit(0)), else_=_bit(None)),
+        case((s.last_sampled_us > now_us, _bit(2)), else_=_bit(None)),
+        case((s.pool_positive_us >= since_us, _bit(1)), else_=_bit(None)),
+    ]
+    groups: list[list[ColumnElement[int]]] = [flag_terms]
+    for k, (round_, closed) in enumerate(zip(rounds, closed_us, strict=True)):
+        if k < FLAG_ROUNDS:
+            flag_terms.append(_attended(s, round_, closed, since, FIRST_ROUND_BIT + k))
+            continue
+        extra = (k - FLAG_ROUNDS) % EXTRA_ROUNDS
+        if extra == 0:
+            groups.append([])
+        groups[-1].append(_attended(s, round_, closed, since, extra))
+    stmt = (
+        select(
+            Person.id,
+            *(_sum(group) for group in groups),
+            case(
+                (s.last_sampled_us >= since_us, s.last_sampled_us),
+                else_=func.coalesce(s.last_negative_us, NO_TIME),
+            ),
+            func.coalesce(s.last_negative_us, NO_TIME),
+        )
+        .outerjoin(s, s.person_id == Person.id)
+        .order_by(Person.id)
+    )
+    result = connection.execute(stmt)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    table.drop(connection)
+    width = 3 + len(groups)
+    values = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
+    del rows
+    values = values.reshape(-1, width)
+    flags = values[:, 1]
+    came = []
+    for k in range(len(rounds)):
+        if k < FLAG_ROUNDS:
+            came.append((flags >> (FIRST_ROUND_BIT + k)) & 1 == 1)
+        else:
+            column = values[:, 2 + (k - FLAG_ROUNDS) // EXTRA_ROUNDS]
+            came.append((column >> ((k - FLAG_ROUNDS) % EXTRA_ROUNDS)) & 1 == 1)
+    return PeopleScan(
+        ids=np.ascontiguousarray(values[:, 0]),
+        path_of=flags >> PATH_SHIFT,
+        paths=paths,
+        key_worker=flags & KEY_WORKER != 0,
+        pool_candidate=flags & POOL_CANDIDATE != 0,
+        later_sample=flags & LATER_SAMPLE != 0,
+        came=came,
+        latest_sample=np.ascontiguousarray(values[:, width - 2]),
+        latest_negative=np.ascontiguousarray(values[:, width - 1]),
+    )
