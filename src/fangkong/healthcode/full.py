@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from datetime import datetime
 from itertools import chain
 from typing import NamedTuple
@@ -50,10 +51,29 @@ class Totals(NamedTuple):
     conflicted: tuple[int, ...]
 
 
-def recompute(*, session: Session, now: datetime, pack: HealthCodeSection) -> Totals:
+class Stages:
+    """Wall and CPU seconds (this process's: SQLite runs in it) of each stage of a run, for
+    the benchmark and the operators' log."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, tuple[float, float]] = {}
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def done(self, stage: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.seconds[stage] = (wall - self._wall, cpu - self._cpu)
+        self._wall, self._cpu = wall, cpu
+
+
+def recompute(
+    *, session: Session, now: datetime, pack: HealthCodeSection, stages: Stages | None = None
+) -> Totals:
     """Evaluate everyone, write what changed (committing every ``WRITE_CHUNK`` people)."""
+    stages = stages or Stages()
     columns = fact_columns.read(session=session, now=now)
+    stages.done("read facts")
     decisions = vector.evaluate(session=session, columns=columns, now=now, pack=pack)
+    stages.done("evaluate")
     overridden = set(
         session.scalars(
             select(CodeOverride.person_id)
@@ -65,6 +85,7 @@ def recompute(*, session: Session, now: datetime, pack: HealthCodeSection) -> To
         )
     )
     stale, stored = _differing(session, columns, decisions, overridden)
+    stages.done("compare stored codes")
     changed: list[int] = []
     refreshed: list[int] = []
     conflicted: list[int] = []
@@ -87,6 +108,7 @@ def recompute(*, session: Session, now: datetime, pack: HealthCodeSection) -> To
         changed += outcomes[service.Stored.CHANGED]
         refreshed += outcomes[service.Stored.REFRESHED]
         conflicted += outcomes[service.Stored.CONFLICTED]
+    stages.done("write changed codes")
     # Overridden people, and rows someone else wrote meanwhile, take the per-person path.
     retried = sorted(overridden | set(conflicted))
     conflicted = []
@@ -98,6 +120,7 @@ def recompute(*, session: Session, now: datetime, pack: HealthCodeSection) -> To
         changed += again.changed
         refreshed += again.refreshed
         conflicted += again.conflicted
+    stages.done("overridden and conflicted, per person")
     return Totals(len(columns), tuple(sorted(changed)), tuple(sorted(refreshed)), tuple(conflicted))
 
 

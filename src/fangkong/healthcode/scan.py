@@ -87,7 +87,9 @@ def _attended(
     sampled_in_round = exists().where(
         TubeMember.person_id == Person.id,
         TubeMember.tube_id == Tube.id,
-        Tube.campaign_id == round_.id,
+        # "+ 0": not through the round's index: SQLite would otherwise walk every tube of
+        # the round for each person, instead of the person's own few samples.
+        Tube.campaign_id + 0 == round_.id,
         TubeMember.sampled_at >= since,
     )
     prefix = round_.area_path
