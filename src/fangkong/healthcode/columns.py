@@ -147,6 +147,18 @@ def read(*, session: Session, now: datetime) -> FactColumns:
     ).all()
     since = min([now - providers.SAMPLE_LOOKBACK, *(r.starts_at for r in rounds)])
     closed = [micros(r.ends_at) for r in rounds]
+    designations = session.execute(
+        select(
+            RiskDesignation.target_kind,
+            RiskDesignation.area_path,
+            RiskDesignation.compound_id,
+            RiskDesignation.building_id,
+            RiskDesignation.unit,
+            RiskDesignation.level,
+            RiskDesignation.since,
+        ).where(RiskDesignation.status == str(DesignationStatus.CONFIRMED))
+    ).all()
+    areas = [d.area_path for d in designations if d.target_kind == str(TargetKind.AREA)]
     people = scan.read(
         session=session,
         now_us=micros(now),
@@ -154,13 +166,12 @@ def read(*, session: Session, now: datetime) -> FactColumns:
         since_us=micros(since),
         rounds=rounds,
         closed_us=closed,
+        prefixes=[*(r.area_path for r in rounds), *areas],
     )
     size = len(people.ids)
-    unique_paths = people.paths
 
     def in_area(prefix: str) -> Bools:
-        covered = np.fromiter((p.startswith(prefix) for p in unique_paths), dtype=np.bool_)
-        return covered[people.path_of] if len(unique_paths) else np.zeros(size, dtype=np.bool_)
+        return people.covered[prefix]
 
     columns = FactColumns(
         ids=people.ids,
@@ -185,7 +196,7 @@ def read(*, session: Session, now: datetime) -> FactColumns:
     _read_pools(session, columns, people.pool_candidate, now)
     _read_tracing(session, columns, now)
     _read_isolation(session, columns, now)
-    _read_residence(session, columns, in_area)
+    _read_residence(session, columns, designations, in_area)
     return columns
 
 
@@ -263,20 +274,11 @@ def _or_none(at: datetime | None) -> int:
     return int(NO_TIME) if at is None else micros(at)
 
 
-def _read_residence(session: Session, columns: FactColumns, in_area: Any) -> None:
+def _read_residence(
+    session: Session, columns: FactColumns, designations: Sequence[Any], in_area: Any
+) -> None:
     """``providers.area_facts`` for everyone: each confirmed designation, in the order the
     provider reads them, takes the people it covers whose level it raises."""
-    designations = session.execute(
-        select(
-            RiskDesignation.target_kind,
-            RiskDesignation.area_path,
-            RiskDesignation.compound_id,
-            RiskDesignation.building_id,
-            RiskDesignation.unit,
-            RiskDesignation.level,
-            RiskDesignation.since,
-        ).where(RiskDesignation.status == str(DesignationStatus.CONFIRMED))
-    ).all()
     if not designations:
         return
     homes = None

@@ -45,6 +45,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from fangkong.registry.enums import PersonTag
 from fangkong.registry.models import Person
 from fangkong.testing.models import PersonTestSummary, Tube, TubeMember
+from fangkong.testing.summary import ROUND_BITS
 
 Int64s = NDArray[np.int64]
 Bools = NDArray[np.bool_]
@@ -53,7 +54,8 @@ KEY_WORKER, POOL_CANDIDATE, LATER_SAMPLE = 1, 2, 4  # bits 0, 1 and 2
 # Round attendance bits: the first rounds share the flags value, further ones take a column
 # of their own per ``EXTRA_ROUNDS``.
 FIRST_ROUND_BIT, FLAG_ROUNDS, EXTRA_ROUNDS = 3, 29, 62
-PATH_SHIFT = 32
+# The area: bits from here on (a prefix each, up to PREFIX_BITS), or the path's index.
+PATH_SHIFT, PREFIX_BITS = 32, 31
 
 
 @dataclass
@@ -61,8 +63,7 @@ class PeopleScan:
     """One entry per person, in ascending id order."""
 
     ids: Int64s
-    path_of: Int64s  # index into ``paths``
-    paths: list[str]
+    covered: dict[str, Bools]  # who lives under each area prefix asked for
     key_worker: Bools
     pool_candidate: Bools  # a positive pool since ``since`` (the provider decides)
     later_sample: Bools  # a sample after ``now``: their testing facts come from the provider
@@ -93,8 +94,11 @@ def _attended(
         TubeMember.sampled_at >= since,
     )
     prefix = round_.area_path
+    round_bit = _bit(round_.id % ROUND_BITS)
     return case(
         (summary.last_campaign_id == round_.id, _bit(bit)),
+        # Never sampled in a round with this bit: certainly not in this one.
+        (summary.round_bits.op("&")(round_bit) == 0, _bit(None)),
         (
             and_(
                 summary.last_sampled_us < closed_us,
@@ -124,19 +128,36 @@ def read(
     since_us: int,
     rounds: Sequence[Any],
     closed_us: Sequence[int],
+    prefixes: Sequence[str],
 ) -> PeopleScan:
-    """Every person, with what their test summary says at ``now_us``."""
-    paths = sorted(set(session.scalars(select(Person.area_path).distinct())))
-    table = _paths_table()
+    """Every person, with what their test summary says at ``now_us``, and whether they live
+    under each of ``prefixes`` (area paths)."""
+    wanted = sorted(set(prefixes))
     connection = session.connection()
-    table.drop(connection, checkfirst=True)
-    table.create(connection)
-    if paths:
+    # Up to PREFIX_BITS prefixes are tested in SQL, a bit each; beyond, each person's area
+    # path becomes an index into the distinct paths (a lookup in a temporary table).
+    by_bits = len(wanted) <= PREFIX_BITS
+    paths: list[str] = []
+    area: list[ColumnElement[int]]
+    table = _paths_table()
+    if by_bits:
+        area = [
+            case(
+                (func.substr(Person.area_path, 1, len(p)) == p, _bit(PATH_SHIFT + k)),
+                else_=_bit(None),
+            )
+            for k, p in enumerate(wanted)
+        ]
+    else:
+        paths = sorted(set(session.scalars(select(Person.area_path).distinct())))
+        table.drop(connection, checkfirst=True)
+        table.create(connection)
         connection.execute(table.insert(), [{"path": p, "idx": i} for i, p in enumerate(paths)])
+        index = select(table.c.idx).where(table.c.path == Person.area_path).scalar_subquery()
+        area = [index * _bit(PATH_SHIFT)]
     s = PersonTestSummary
-    path_index = select(table.c.idx).where(table.c.path == Person.area_path).scalar_subquery()
     flag_terms: list[ColumnElement[int]] = [
-        path_index * _bit(PATH_SHIFT),
+        *area,
         case((Person.tags.op("&")(int(PersonTag.KEY_WORKER)) != 0, _bit(0)), else_=_bit(None)),
         case((s.last_sampled_us > now_us, _bit(2)), else_=_bit(None)),
         case((s.pool_positive_us >= since_us, _bit(1)), else_=_bit(None)),
@@ -168,7 +189,8 @@ def read(
         rows = result.cursor.fetchall()
     finally:
         result.close()
-    table.drop(connection)
+    if not by_bits:
+        table.drop(connection)
     width = 3 + len(groups)
     values = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
     del rows
@@ -181,10 +203,17 @@ def read(
         else:
             column = values[:, 2 + (k - FLAG_ROUNDS) // EXTRA_ROUNDS]
             came.append((column >> ((k - FLAG_ROUNDS) % EXTRA_ROUNDS)) & 1 == 1)
+    if by_bits:
+        covered = {p: (flags >> (PATH_SHIFT + k)) & 1 == 1 for k, p in enumerate(wanted)}
+    else:
+        path_of = flags >> PATH_SHIFT
+        covered = {}
+        for p in wanted:
+            under = np.fromiter((path.startswith(p) for path in paths), dtype=np.bool_)
+            covered[p] = under[path_of] if paths else np.zeros(len(flags), dtype=np.bool_)
     return PeopleScan(
         ids=np.ascontiguousarray(values[:, 0]),
-        path_of=flags >> PATH_SHIFT,
-        paths=paths,
+        covered=covered,
         key_worker=flags & KEY_WORKER != 0,
         pool_candidate=flags & POOL_CANDIDATE != 0,
         later_sample=flags & LATER_SAMPLE != 0,

@@ -300,6 +300,9 @@ class PersonTestSummary(Base):
     last_negative_us: Mapped[int | None] = mapped_column(BigInteger)
     # The round of the latest sample taken in a round's tube (attendance, without a scan).
     last_campaign_id: Mapped[int | None] = mapped_column(Integer)
+    # Bit ``round id % 63`` set for every round the person was ever sampled in: a clear bit
+    # proves they never came to that round, so only a set one needs their samples looked at.
+    round_bits: Mapped[int] = mapped_column(BigInteger, default=0)
     # The latest sample in a pooled tube whose latest result is positive (混阳, to review).
     pool_positive_us: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]

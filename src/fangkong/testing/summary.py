@@ -32,12 +32,15 @@ from fangkong.testing.enums import LabResult
 from fangkong.testing.models import PersonTestSummary, Tube, TubeMember, TubeResult
 from fangkong.testing.sql import count_rows, insert_for, is_postgresql
 
+# Rounds share the bits of ``round_bits`` by id modulo this (bit 63 would make it negative).
+ROUND_BITS = 63
 TABLE: Table = PersonTestSummary.metadata.tables["person_test_summary"]
 COLUMNS = [
     "person_id",
     "last_sampled_us",
     "last_negative_us",
     "last_campaign_id",
+    "round_bits",
     "pool_positive_us",
     "updated_at",
 ]
@@ -75,6 +78,12 @@ def _rows(session: Session, people: Select[Any] | None) -> Select[Any]:
         .scalar_subquery()
     )
     negative = result.result == LabResult.NOT_DETECTED.value
+    round_bit = case(
+        (
+            Tube.campaign_id.is_not(None),
+            literal(1, BigInteger).op("<<")(Tube.campaign_id % ROUND_BITS),
+        )
+    )
     pool_positive = and_(Tube.member_count > 1, result.result == LabResult.DETECTED.value)
     rows = (
         select(
@@ -82,6 +91,8 @@ def _rows(session: Session, people: Select[Any] | None) -> Select[Any]:
             epoch_us(session, func.max(member.c.sampled_at)),
             epoch_us(session, func.max(case((negative, member.c.sampled_at)))),
             last_round,
+            # A sum of distinct powers of two is their OR (SQLite has no bitwise aggregate).
+            cast(func.coalesce(func.sum(round_bit.distinct()), 0), BigInteger),
             epoch_us(session, func.max(case((pool_positive, member.c.sampled_at)))),
             literal(clock.now(), type_=TABLE.c.updated_at.type),
         )

@@ -5,9 +5,10 @@ Revises: 3f7a2c9e1b64
 Create Date: 2026-11-26 23:10:00
 
 One row per sampled person (latest sample, latest negative, round of the latest round sample,
-latest positive pool), back-filled here from the samples in one ``INSERT … SELECT``; the
-platform keeps it from then on (``fangkong.testing.summary``), and
-``fangkong testing rebuild-summary`` recomputes it after samples were loaded in bulk.
+the rounds ever attended as bits of id % 63, latest positive pool), back-filled here from the
+samples in one ``INSERT … SELECT``; the platform keeps it from then on
+(``fangkong.testing.summary``), and ``fangkong testing rebuild-summary`` recomputes it after
+samples were loaded in bulk.
 """
 
 from collections.abc import Sequence
@@ -42,13 +43,15 @@ def _backfill(dialect: str) -> str:
     pool = "CASE WHEN t.member_count > 1 AND r.result = 'detected' THEN m.sampled_at END"
     return f"""
 INSERT INTO person_test_summary (person_id, last_sampled_us, last_negative_us, last_campaign_id,
-    pool_positive_us, updated_at)
+    round_bits, pool_positive_us, updated_at)
 SELECT m.person_id,
     {_epoch("max(m.sampled_at)", dialect)},
     {_epoch(f"max({negative})", dialect)},
     (SELECT lt.campaign_id FROM tube_member lm JOIN tube lt ON lt.id = lm.tube_id
         WHERE lm.person_id = m.person_id AND lt.campaign_id IS NOT NULL
         ORDER BY lm.sampled_at DESC, lt.campaign_id DESC LIMIT 1),
+    CAST(COALESCE(SUM(DISTINCT CASE WHEN t.campaign_id IS NOT NULL
+        THEN CAST(1 AS BIGINT) << (t.campaign_id % 63) END), 0) AS BIGINT),
     {_epoch(f"max({pool})", dialect)},
     {"CURRENT_TIMESTAMP" if dialect == "postgresql" else _SQLITE_NOW}
 FROM tube_member m
@@ -67,6 +70,7 @@ def upgrade() -> None:
         sa.Column("last_sampled_us", sa.BigInteger(), nullable=False),
         sa.Column("last_negative_us", sa.BigInteger(), nullable=True),
         sa.Column("last_campaign_id", sa.Integer(), nullable=True),
+        sa.Column("round_bits", sa.BigInteger(), nullable=False),
         sa.Column("pool_positive_us", sa.BigInteger(), nullable=True),
         sa.Column("updated_at", fangkong.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("person_id", name=op.f("pk_person_test_summary")),
