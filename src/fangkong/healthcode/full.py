@@ -12,7 +12,6 @@ import json
 import sqlite3
 import time
 from datetime import datetime
-from itertools import chain
 from typing import NamedTuple
 
 import numpy as np
@@ -22,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from fangkong.db.ids import among
 from fangkong.healthcode import columns as fact_columns
-from fangkong.healthcode import service, vector
+from fangkong.healthcode import scan, service, vector
 from fangkong.healthcode.enums import OverrideStatus
 from fangkong.healthcode.models import CodeOverride, HealthCode
 from fangkong.healthcode.schemas import HealthCodeSection
@@ -174,17 +173,14 @@ def _differing(
     with their stored rows: compared in one scan of two integers per code, then the rows of
     those that differ read by id."""
     packed = _stored_kind(session, decisions) + literal(KINDS, BigInteger) * _until_us(session)
-    rows = fact_columns.raw_rows(
+    ids, code = scan.int_columns(
         session, select(HealthCode.person_id, packed).order_by(HealthCode.person_id)
     )
-    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=2 * len(rows))
-    del rows
-    pairs = flat.reshape(-1, 2)
     size = len(columns)
     same = np.zeros(size, dtype=np.bool_)
-    if len(pairs):
-        at = columns.positions(pairs[:, 0])
-        kind, until = pairs[:, 1] & (KINDS - 1), pairs[:, 1] // KINDS
+    if len(ids):
+        at = columns.positions(ids)
+        kind, until = code & (KINDS - 1), code // KINDS
         decided_until = decisions.valid_until[at]
         same_until = np.where(until == -1, decided_until == vector.NEVER, until == decided_until)
         same[at] = (kind == decisions.outcome[at]) & same_until

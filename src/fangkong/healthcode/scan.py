@@ -30,6 +30,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     MetaData,
+    Select,
     String,
     Table,
     and_,
@@ -70,6 +71,35 @@ class PeopleScan:
     came: list[Bools]  # per round: came, or tested since it closed (never counts as skipped)
     latest_sample: Int64s
     latest_negative: Int64s
+
+
+def int_columns(session: Session, stmt: Select[Any]) -> list[Int64s]:
+    """The integer columns of ``stmt`` (no NULLs), each as one array, rows in ``stmt``'s order.
+
+    On SQLite each column comes back as one ``group_concat`` text parsed by NumPy: turning
+    millions of values into Python integers one by one costs several times more than SQLite
+    writing them out and NumPy reading them. All columns come from the one row stream, so they
+    stay aligned; elsewhere the driver's tuples."""
+    width = len(stmt.selected_columns)
+    if session.get_bind().dialect.name == "sqlite":
+        rows = stmt.subquery("rows")
+        texts = (
+            session.connection()
+            .execute(select(*(func.group_concat(column) for column in rows.c)))
+            .one()
+        )
+        columns = [np.fromstring(text or "", sep=",", dtype=np.int64) for text in texts]
+        if len({len(column) for column in columns}) > 1:
+            raise ValueError("a column of the statement holds NULLs")
+        return columns
+    result = session.connection().execute(stmt)
+    try:
+        found = result.cursor.fetchall()
+    finally:
+        result.close()
+    flat = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=len(found) * width)
+    table = flat.reshape(-1, width)
+    return [np.ascontiguousarray(table[:, k]) for k in range(width)]
 
 
 def _paths_table() -> Table:
@@ -184,24 +214,21 @@ def read(
         .outerjoin(s, s.person_id == Person.id)
         .order_by(Person.id)
     )
-    result = connection.execute(stmt)
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
+    values = int_columns(session, stmt)
+    if len(values[0]) > 1 and not bool(np.all(values[0][1:] > values[0][:-1])):
+        # The aggregate is not bound to keep the subquery's order: sort by id if it did not.
+        order = np.argsort(values[0], kind="stable")
+        values = [column[order] for column in values]
     if not by_bits:
         table.drop(connection)
-    width = 3 + len(groups)
-    values = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
-    del rows
-    values = values.reshape(-1, width)
-    flags = values[:, 1]
+    width = len(values)
+    flags = values[1]
     came = []
     for k in range(len(rounds)):
         if k < FLAG_ROUNDS:
             came.append((flags >> (FIRST_ROUND_BIT + k)) & 1 == 1)
         else:
-            column = values[:, 2 + (k - FLAG_ROUNDS) // EXTRA_ROUNDS]
+            column = values[2 + (k - FLAG_ROUNDS) // EXTRA_ROUNDS]
             came.append((column >> ((k - FLAG_ROUNDS) % EXTRA_ROUNDS)) & 1 == 1)
     if by_bits:
         covered = {p: (flags >> (PATH_SHIFT + k)) & 1 == 1 for k, p in enumerate(wanted)}
@@ -212,12 +239,12 @@ def read(
             under = np.fromiter((path.startswith(p) for path in paths), dtype=np.bool_)
             covered[p] = under[path_of] if paths else np.zeros(len(flags), dtype=np.bool_)
     return PeopleScan(
-        ids=np.ascontiguousarray(values[:, 0]),
+        ids=values[0],
         covered=covered,
         key_worker=flags & KEY_WORKER != 0,
         pool_candidate=flags & POOL_CANDIDATE != 0,
         later_sample=flags & LATER_SAMPLE != 0,
         came=came,
-        latest_sample=np.ascontiguousarray(values[:, width - 2]),
-        latest_negative=np.ascontiguousarray(values[:, width - 1]),
+        latest_sample=values[width - 2],
+        latest_negative=values[width - 1],
     )
