@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from fangkong.core import clock
+from fangkong.core import audit, clock
 from fangkong.testing.enums import LabResult
 from fangkong.testing.models import PersonTestSummary, Tube, TubeMember, TubeResult
 from fangkong.testing.sql import count_rows, insert_for, is_postgresql
@@ -134,4 +134,15 @@ def rebuild(*, session: Session) -> int:
     platform's actions); returns the number of people summarised."""
     session.execute(delete(PersonTestSummary))
     session.execute(TABLE.insert().from_select(COLUMNS, _rows(session, None)))
-    return count_rows(session, select(func.count()).select_from(TABLE))
+    people = count_rows(session, select(func.count()).select_from(TABLE))
+    audit.record(
+        session=session,
+        actor=None,
+        action="testing.summaries_rebuilt",
+        subject_type="person_test_summary",
+        subject_id="all",
+        after={"people": people},
+        # Not a rule pack's rule: the operator's rebuild command, named as the lab interface is.
+        rule_ref="testing.rebuild_summary",
+    )
+    return people
