@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from fangkong.core.scope import within_path
 from fangkong.registry.enums import PersonTag
 from fangkong.registry.models import Person
 from fangkong.testing.models import PersonTestSummary, Tube, TubeMember
@@ -132,13 +133,21 @@ def _attended(
         (
             and_(
                 summary.last_sampled_us < closed_us,
-                func.substr(Person.area_path, 1, len(prefix)) == prefix,
+                _under(prefix),
                 sampled_in_round,
             ),
             _bit(bit),
         ),
         else_=_bit(None),
     )
+
+
+def _under(prefix: str) -> ColumnElement[bool]:
+    """The person lives under ``prefix``: a range of strings (two comparisons, cheaper per
+    row than cutting the path), as the scope helper tests a subtree."""
+    if prefix.endswith("/"):
+        return within_path(Person.area_path, prefix)
+    return func.substr(Person.area_path, 1, len(prefix)) == prefix
 
 
 def _bit(bit: int | None) -> ColumnElement[int]:
@@ -173,7 +182,7 @@ def read(
     if by_bits:
         area = [
             case(
-                (func.substr(Person.area_path, 1, len(p)) == p, _bit(PATH_SHIFT + k)),
+                (_under(p), _bit(PATH_SHIFT + k)),
                 else_=_bit(None),
             )
             for k, p in enumerate(wanted)
