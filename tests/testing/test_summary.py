@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Role
@@ -96,31 +96,38 @@ def test_members_results_corrections_and_retests_keep_it_equal_to_a_rebuild(
     sampled, retested = T0 + timedelta(hours=1), T0 + timedelta(hours=10)
     tube(session, actor, "ZZ430203000001", a1[:4], sampled, campaign_id=round_id)
     tube(session, actor, "ZZ430203000002", a2[:1], sampled, campaign_id=round_id)
+    tube(session, actor, "ZZ430203000004", a1[4:5], sampled, campaign_id=round_id)
     bit = 1 << (round_id % 63)
 
     # Sampled, no result yet: the latest sample and the round only.
     assert rows(session)[a1[0]] == (us(sampled), None, round_id, bit, None)
     assert rows(session) == from_scratch(session)
 
+    # A sample loaded in bulk (no row kept yet): the results recompute that person in full.
+    session.execute(delete(PersonTestSummary).where(PersonTestSummary.person_id == a1[3]))
     upload(
         session,
         T0 + timedelta(hours=7),
         "first.hl7",
         oru(control_id="M1", tube="ZZ430203000001", result=DETECTED),
         oru(control_id="M2", tube="ZZ430203000002", result=NOT_DETECTED),
+        oru(control_id="M5", tube="ZZ430203000004", result=NOT_DETECTED),
     )
     # A positive pool for A1's four, a negative for A2's first.
     assert rows(session)[a1[0]] == (us(sampled), None, round_id, bit, us(sampled))
     assert rows(session)[a2[0]] == (us(sampled), us(sampled), round_id, bit, None)
+    assert rows(session)[a1[3]] == (us(sampled), None, round_id, bit, us(sampled))
     assert rows(session) == from_scratch(session)
 
     # A1's first re-tested alone, outside the round, negative; the lab corrects A2's tube.
     tube(session, actor, "ZZ430203000003", a1[:1], retested)
+    tube(session, actor, "ZZ430203000005", a1[4:5], retested)
     upload(
         session,
         T0 + timedelta(hours=14),
         "second.hl7",
         oru(control_id="M3", tube="ZZ430203000003", result=NOT_DETECTED),
+        oru(control_id="M6", tube="ZZ430203000005", result=NOT_DETECTED),
         oru(
             control_id="M4",
             tube="ZZ430203000002",
@@ -132,7 +139,8 @@ def test_members_results_corrections_and_retests_keep_it_equal_to_a_rebuild(
     assert kept[a1[0]] == (us(retested), us(retested), round_id, bit, us(sampled))
     assert kept[a1[1]] == (us(sampled), None, round_id, bit, us(sampled))
     assert kept[a2[0]] == (us(sampled), None, round_id, bit, None)  # no negative any more
-    assert set(kept) == {*a1[:4], a2[0]}
+    assert kept[a1[4]] == (us(retested), us(retested), round_id, bit, None)  # a later negative
+    assert set(kept) == {*a1[:5], a2[0]}
     assert kept == from_scratch(session)
 
 

@@ -131,12 +131,7 @@ def apply_results(
         return EffectsReport(run_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     statuses = _set_statuses(session=session, run_id=run_id, now=now, tubes=outcomes)
     # The members' summaries see the new results (their latest negative, a positive pool).
-    summary.refresh(
-        session=session,
-        people=select(TubeMember.person_id).where(
-            TubeMember.tube_id.in_(select(TubeOutcome.tube_id).where(TubeOutcome.run_id == run_id))
-        ),
-    )
+    summary.results_applied(session=session, run_id=run_id)
     done = _close_orders(session=session, run_id=run_id, now=now)
     orders = _order_resamples(session=session, run_id=run_id, now=now, policy=policy)
     alerts = _raise_alerts(session=session, run_id=run_id, now=now, policy=policy)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
     Integer,
     Select,
     Table,
@@ -21,15 +22,23 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    exists,
     func,
     literal,
     select,
+    update,
 )
 from sqlalchemy.orm import Session, aliased
 
 from fangkong.core import audit, clock
 from fangkong.testing.enums import LabResult
-from fangkong.testing.models import PersonTestSummary, Tube, TubeMember, TubeResult
+from fangkong.testing.models import (
+    PersonTestSummary,
+    Tube,
+    TubeMember,
+    TubeOutcome,
+    TubeResult,
+)
 from fangkong.testing.sql import count_rows, insert_for, is_postgresql
 
 # Rounds share the bits of ``round_bits`` by id modulo this (bit 63 would make it negative).
@@ -56,7 +65,7 @@ def epoch_us(session: Session, value: Any) -> ColumnElement[int]:
     )
 
 
-def _rows(session: Session, people: Select[Any] | None) -> Select[Any]:
+def _rows(session: Session, people: Select[Any] | CompoundSelect[Any] | None) -> Select[Any]:
     """The summary row of each person in ``people`` (everyone when None) who has a sample."""
     member = TubeMember.__table__
     latest = select(TubeResult.tube_id, func.max(TubeResult.reported_at).label("reported_at"))
@@ -108,7 +117,7 @@ def _rows(session: Session, people: Select[Any] | None) -> Select[Any]:
     return rows if people is None else rows.where(member.c.person_id.in_(people))
 
 
-def refresh(*, session: Session, people: Select[Any]) -> None:
+def refresh(*, session: Session, people: Select[Any] | CompoundSelect[Any]) -> None:
     """Recompute the rows of ``people`` (a SELECT of person ids) from their samples."""
     statement = insert_for(session)(TABLE).from_select(COLUMNS, _rows(session, people))
     excluded = statement.excluded
@@ -118,6 +127,59 @@ def refresh(*, session: Session, people: Select[Any]) -> None:
             set_={name: excluded[name] for name in COLUMNS if name != "person_id"},
         )
     )
+
+
+def results_applied(*, session: Session, run_id: str) -> None:
+    """The summaries of the members of the tubes one effects run applied results to.
+
+    A tube's first result can only add to its members' rows (a later negative, a positive
+    pool), so those are moved forward by one ``UPDATE … FROM`` a grouped join of the run —
+    a whole round's results touch millions of people, and recomputing them from all their
+    samples costs several times more. The members of a tube with any other result (a
+    correction, a result sent twice), and anyone with no row yet, are recomputed in full."""
+    other = aliased(TubeResult, name="other_result")
+    corrected = exists().where(
+        other.tube_id == TubeOutcome.tube_id, other.id != TubeOutcome.lab_result_id
+    )
+    run = TubeOutcome.run_id == run_id
+    negative = TubeOutcome.result == LabResult.NOT_DETECTED.value
+    pool_positive = and_(Tube.member_count > 1, TubeOutcome.result == LabResult.DETECTED.value)
+    added = (
+        select(
+            TubeMember.person_id.label("person_id"),
+            epoch_us(session, func.max(case((negative, TubeMember.sampled_at)))).label("negative"),
+            epoch_us(session, func.max(case((pool_positive, TubeMember.sampled_at)))).label("pool"),
+        )
+        .select_from(TubeOutcome)
+        .join(TubeMember, TubeMember.tube_id == TubeOutcome.tube_id)
+        .join(Tube, Tube.id == TubeOutcome.tube_id)
+        .where(run, ~corrected)
+        .group_by(TubeMember.person_id)
+        .subquery("added")
+    )
+    kept = PersonTestSummary
+    session.execute(
+        update(kept)
+        .where(kept.person_id == added.c.person_id)
+        .values(
+            last_negative_us=_later(kept.last_negative_us, added.c.negative),
+            pool_positive_us=_later(kept.pool_positive_us, added.c.pool),
+            updated_at=clock.now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    members = select(TubeMember.person_id).join(
+        TubeOutcome, TubeOutcome.tube_id == TubeMember.tube_id
+    )
+    again = members.where(run, corrected).union(
+        members.where(run, ~exists().where(kept.person_id == TubeMember.person_id))
+    )
+    refresh(session=session, people=again)
+
+
+def _later(held: Any, new: Any) -> ColumnElement[int]:
+    """The later of two optional times."""
+    return case((and_(new.is_not(None), (held.is_(None)) | (new > held)), new), else_=held)
 
 
 def refresh_tubes(*, session: Session, tube_ids: list[int]) -> None:
