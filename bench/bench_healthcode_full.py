@@ -5,14 +5,17 @@ Run: ``.venv/bin/python bench/bench_healthcode_full.py`` (``FANGKONG_BENCH_POPUL
 default 4,000,000; ``FANGKONG_BENCH_FIRST``, default 100,000). SQLite file in ``var/bench/``.
 
 The city is bulk-loaded straight into the tables (raw executemany, no identity encryption: the
-recompute never reads identities): residents spread over the real townships of Zhuzhou's
+recompute never reads identities), then its per-person test summaries are built from the samples
+by the rebuild path (``summary.rebuild``, what ``fangkong testing rebuild-summary`` runs), as
+after any bulk load: residents spread over the real townships of Zhuzhou's
 districts, two closed mass-testing rounds in pooled tubes of ten (1 % never tested, 8 % skipped
 the second round, positive pools awaiting their recheck, results still pending), 2 % key
 workers, 4,000 people under isolation orders, a high- and a medium-risk community. No tracing
 cases (their tables need investigations; they concern a few thousand people, read through the
 provider either way).
 
-Figures, each as wall and CPU time (the machine is shared):
+Figures, each as wall and CPU time (the machine is shared), the nightly run also per stage
+(``full.Stages``):
 1. first run, every code new (a code row, a change row and a chained audit event each), on a
    ``FANGKONG_BENCH_FIRST`` city of the same make, scaled linearly to the population;
 2. the nightly run at full size: yesterday's codes stored (bulk-seeded from the engine's own
