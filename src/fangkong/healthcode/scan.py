@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -33,8 +32,10 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Text,
     and_,
     case,
+    cast,
     exists,
     func,
     literal,
@@ -75,32 +76,23 @@ class PeopleScan:
 
 
 def int_columns(session: Session, stmt: Select[Any]) -> list[Int64s]:
-    """The integer columns of ``stmt`` (no NULLs), each as one array, rows in ``stmt``'s order.
+    """The integer columns of ``stmt`` (no NULLs), each as one array, aligned row by row.
 
-    On SQLite each column comes back as one ``group_concat`` text parsed by NumPy: turning
-    millions of values into Python integers one by one costs several times more than SQLite
-    writing them out and NumPy reading them. All columns come from the one row stream, so they
-    stay aligned; elsewhere the driver's tuples."""
-    width = len(stmt.selected_columns)
-    if session.get_bind().dialect.name == "sqlite":
-        rows = stmt.subquery("rows")
-        texts = (
-            session.connection()
-            .execute(select(*(func.group_concat(column) for column in rows.c)))
-            .one()
-        )
-        columns = [np.fromstring(text or "", sep=",", dtype=np.int64) for text in texts]
-        if len({len(column) for column in columns}) > 1:
-            raise ValueError("a column of the statement holds NULLs")
-        return columns
-    result = session.connection().execute(stmt)
-    try:
-        found = result.cursor.fetchall()
-    finally:
-        result.close()
-    flat = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=len(found) * width)
-    table = flat.reshape(-1, width)
-    return [np.ascontiguousarray(table[:, k]) for k in range(width)]
+    Each column comes back as one comma-separated text (``group_concat`` on SQLite,
+    ``string_agg`` on PostgreSQL) parsed by NumPy: turning millions of values into Python
+    integers one by one costs several times more than the database writing them out and NumPy
+    reading them. All columns come from the one row stream, so they stay aligned; an aggregate
+    need not keep the statement's order, so callers that need it sort (``read``)."""
+    rows = stmt.subquery("rows")
+    if session.get_bind().dialect.name == "postgresql":
+        texts = [func.string_agg(cast(column, Text), ",") for column in rows.c]
+    else:
+        texts = [func.group_concat(column) for column in rows.c]
+    found = session.connection().execute(select(*texts)).one()
+    columns = [np.fromstring(text or "", sep=",", dtype=np.int64) for text in found]
+    if len({len(column) for column in columns}) > 1:
+        raise ValueError("a column of the statement holds NULLs")
+    return columns
 
 
 def _paths_table() -> Table:
