@@ -3,16 +3,21 @@ the per-person path.
 
 Run: ``.venv/bin/python bench/bench_healthcode_full.py`` (``FANGKONG_BENCH_POPULATION``,
 default 4,000,000; ``FANGKONG_BENCH_FIRST``, default 100,000). SQLite file in ``var/bench/``.
+With ``FANGKONG_BENCH_POSTGRES_URL`` (a database name of its own: it is dropped and created),
+the nightly run is repeated on PostgreSQL over a copy of the same tables.
 
 The city is bulk-loaded straight into the tables (raw executemany, no identity encryption: the
-recompute never reads identities): residents spread over the real townships of Zhuzhou's
+recompute never reads identities), then its per-person test summaries are built from the samples
+by the rebuild path (``summary.rebuild``, what ``fangkong testing rebuild-summary`` runs), as
+after any bulk load: residents spread over the real townships of Zhuzhou's
 districts, two closed mass-testing rounds in pooled tubes of ten (1 % never tested, 8 % skipped
 the second round, positive pools awaiting their recheck, results still pending), 2 % key
 workers, 4,000 people under isolation orders, a high- and a medium-risk community. No tracing
 cases (their tables need investigations; they concern a few thousand people, read through the
 provider either way).
 
-Figures, each as wall and CPU time (the machine is shared):
+Figures, each as wall and CPU time (the machine is shared), the nightly run also per stage
+(``full.Stages``):
 1. first run, every code new (a code row, a change row and a chained audit event each), on a
    ``FANGKONG_BENCH_FIRST`` city of the same make, scaled linearly to the population;
 2. the nightly run at full size: yesterday's codes stored (bulk-seeded from the engine's own
@@ -34,7 +39,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import select
+import psycopg
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from fangkong.db import migrate
@@ -45,6 +52,7 @@ from fangkong.healthcode.section import HEALTHCODE_SECTION
 from fangkong.packs import catalog
 from fangkong.registry import service as registry_service
 from fangkong.registry.models import Area
+from fangkong.testing import summary
 
 NOW = datetime(2022, 11, 15, 4, tzinfo=UTC)
 POPULATION = int(os.environ.get("FANGKONG_BENCH_POPULATION", 4_000_000))
@@ -159,8 +167,22 @@ def build(path: Path, population: int) -> tuple[str, HealthCodeSection]:
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     _orders_and_areas(url, towns, population)
+    wall, cpu, summarised = timed(lambda: rebuild_summary(url))
+    print(
+        f"test summaries of {summarised:,} people built from the samples "
+        f"(`fangkong testing rebuild-summary`): {wall:.1f} s wall, {cpu:.1f} s CPU",
+        flush=True,
+    )
     pack = catalog().in_force(series=service.DEFAULT_SERIES, at=NOW).section(HEALTHCODE_SECTION)
     return url, pack
+
+
+def rebuild_summary(url: str) -> int:
+    """The per-person test summaries from the bulk-loaded samples, as after any bulk load."""
+    with Session(create_db_engine(url)) as session:
+        people = summary.rebuild(session=session)
+        session.commit()
+    return people
 
 
 def _orders_and_areas(url: str, towns: list[str], population: int) -> None:
@@ -254,7 +276,8 @@ def seed_codes(url: str, pack: HealthCodeSection) -> tuple[float, float]:
 
 
 def tested_since(url: str) -> None:
-    """``TESTED_SINCE`` people who skipped the second round take a test (result pending)."""
+    """``TESTED_SINCE`` people who skipped the second round take a test (result pending); their
+    summaries are refreshed as adding a member to a tube does."""
     db = sqlite3.connect(url.removeprefix("sqlite:///"))
     last = db.execute("SELECT max(id) FROM tube").fetchone()[0]
     skippers = [i for i in range(1, POPULATION + 1) if 0 < i % 100 <= 8][:TESTED_SINCE]
@@ -269,9 +292,91 @@ def tested_since(url: str) -> None:
         ((last + k + 1, pid, at) for k, pid in enumerate(skippers)),
     )
     db.commit()
+    db.close()
+    with Session(create_db_engine(url)) as session:
+        summary.refresh_tubes(
+            session=session, tube_ids=list(range(last + 1, last + 1 + len(skippers)))
+        )
+        session.commit()
+    db = sqlite3.connect(url.removeprefix("sqlite:///"))
     # Fold the write-ahead log back in, so the timed reads do not go through it.
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
+
+
+# The tables the recompute reads, copied in this order (foreign keys point backwards).
+COPIED = (
+    "area",
+    "person",
+    "test_campaign",
+    "result_upload",
+    "tube",
+    "tube_member",
+    "lab_result",
+    "isolation_order",
+    "risk_designation",
+    "health_code",
+    "person_test_summary",
+)
+
+
+def to_postgres(path: Path, url: str) -> None:
+    """A fresh PostgreSQL database at ``url`` holding the SQLite city's tables (COPY, no
+    foreign-key triggers: the rows come from a database that checked them)."""
+    admin = make_url(url).set(database="postgres")
+    name = make_url(url).database
+    with create_db_engine(
+        admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    ).connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    migrate.upgrade(url)
+    source = sqlite3.connect(path)
+    target = psycopg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    with target.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")
+        cur.execute("SET session_replication_role = replica")
+        cur.execute("DELETE FROM area")
+        for table in COPIED:
+            names = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
+            columns = ", ".join(names)
+            with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in source.execute(f"SELECT {columns} FROM {table}"):
+                    copy.write_row(row)
+        target.commit()
+    target.autocommit = True
+    target.execute("VACUUM ANALYZE")
+    target.close()
+    source.close()
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds of one PostgreSQL backend process (same machine), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_nightly(url: str, pack: HealthCodeSection) -> None:
+    """The nightly run again on PostgreSQL, over a copy of the same city and stored codes."""
+    stages = full.Stages()
+    with Session(create_db_engine(url)) as session:
+        pid = session.scalar(text("SELECT pg_backend_pid()"))
+        assert isinstance(pid, int)
+        before = backend_cpu(pid)
+        wall, cpu, nightly = timed(
+            lambda: full.recompute(session=session, now=NOW, pack=pack, stages=stages)
+        )
+        server = backend_cpu(pid) - before
+    print(
+        f"PostgreSQL full recompute, {POPULATION:,} people, {len(nightly.changed):,} changed, "
+        f"{len(nightly.refreshed):,} refreshed: {wall:.1f} s wall, {cpu:.1f} s CPU in this "
+        f"process + {server:.1f} s CPU in its server backend (parallel workers not counted)",
+        flush=True,
+    )
+    for stage, (stage_wall, stage_cpu) in stages.seconds.items():
+        print(f"  {stage}: {stage_wall:.1f} s wall, {stage_cpu:.1f} s CPU", flush=True)
 
 
 def uptime() -> str:
@@ -305,8 +410,16 @@ def main() -> None:
         flush=True,
     )
     tested_since(url)
+    postgres = os.environ.get("FANGKONG_BENCH_POSTGRES_URL")
+    if postgres:
+        started = time.perf_counter()
+        to_postgres(FOLDER / "healthcode_full.db", postgres)
+        print(f"copied to PostgreSQL in {time.perf_counter() - started:.0f} s", flush=True)
+    stages = full.Stages()
     with Session(create_db_engine(url)) as session:
-        wall, cpu, nightly = timed(lambda: full.recompute(session=session, now=NOW, pack=pack))
+        wall, cpu, nightly = timed(
+            lambda: full.recompute(session=session, now=NOW, pack=pack, stages=stages)
+        )
     print(
         f"full recompute, {POPULATION:,} people, {len(nightly.changed):,} changed, "
         f"{len(nightly.refreshed):,} refreshed: {wall:.1f} s wall, {cpu:.1f} s CPU "
@@ -314,6 +427,8 @@ def main() -> None:
         f"by wall, {'met' if cpu <= TARGET_SECONDS else 'missed'} by CPU)",
         flush=True,
     )
+    for stage, (stage_wall, stage_cpu) in stages.seconds.items():
+        print(f"  {stage}: {stage_wall:.1f} s wall, {stage_cpu:.1f} s CPU", flush=True)
     # 3. The per-person path on BASELINE people of the same database, nothing left to change.
     ids = list(range(1, BASELINE + 1))
 
@@ -337,6 +452,8 @@ def main() -> None:
         f"{base_wall * scale / wall:.1f}x faster by wall, {base_cpu * scale / cpu:.1f}x by CPU",
         flush=True,
     )
+    if postgres:
+        postgres_nightly(postgres, pack)
     print(f"load after: {uptime()}", flush=True)
 
 

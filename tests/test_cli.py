@@ -226,3 +226,39 @@ def test_it_rebuilds_every_residents_vaccination_level_from_the_doses(sqlite_url
     assert _count(sqlite_url, select(func.count()).where(Person.vaccination_level > 0)) == right
     rebuilt = select(func.count()).where(AuditEvent.action == "vaccination.levels_rebuilt")
     assert _count(sqlite_url, rebuilt) == 2
+
+
+def test_it_rebuilds_the_test_summaries_from_the_samples(sqlite_url: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    engine = create_db_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO person (id, area_path, name, created_at, updated_at, tags, status)"
+                " VALUES"
+                " (1, '/43/', 'n', '2022-11-10 00:00:00.000000', '2022-11-10 00:00:00.000000',"
+                " 0, 'active')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO tube (id, barcode, area_path, pool_size, member_count, status,"
+                " opened_at) VALUES (1, 'ZZ1', '/43/', 1, 1, 'sealed',"
+                " '2022-11-10 01:00:00.000000')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO tube_member (tube_id, person_id, sampled_at)"
+                " VALUES (1, 1, '2022-11-10 01:00:00.000250')"
+            )
+        )
+    engine.dispose()
+
+    result = runner.invoke(app, ["testing", "rebuild-summary"])
+
+    assert (result.exit_code, result.output) == (0, "1 people's test summaries rebuilt\n")
+    sampled = select(text("last_sampled_us")).select_from(text("person_test_summary"))
+    assert _count(sqlite_url, sampled) == 1_668_042_000_000_250
+    rebuilt = select(func.count()).where(AuditEvent.action == "testing.summaries_rebuilt")
+    assert _count(sqlite_url, rebuilt) == 1

@@ -26,6 +26,7 @@ from fangkong.registry.enums import PersonTag
 from fangkong.registry.models import Area, Building, Household, Person
 from fangkong.sim.city.generator import generate
 from fangkong.sim.city.load import load_city
+from fangkong.testing import summary
 from fangkong.testing.models import TestCampaign
 from fangkong.tracing.models import CompanionFlag, Contact
 from tests.healthcode import world
@@ -152,6 +153,9 @@ def seed(session: Session, personas: Personas) -> list[int]:
     world.order(session, only_first[9], kind="centralised", since=NOW, status="ended")
     _designations(session, people, rng)
     session.flush()
+    # The samples went straight into the tables (``world.tube``), as a bulk load would: the
+    # per-person test summaries the columns read are rebuilt from them, as after a bulk load.
+    summary.rebuild(session=session)
     return [p.id for p in session.scalars(select(Person).order_by(Person.id))]
 
 
@@ -283,6 +287,8 @@ def test_the_full_recompute_writes_what_the_per_person_path_would(
     person = session.get(Person, stale)
     assert person is not None
     _single(session, person, NOW - timedelta(minutes=30), None)
+    # Written straight into the tables: its summary is refreshed as adding a member does.
+    summary.refresh(session=session, people=select(Person.id).where(Person.id == stale))
     later = jobs.recompute_all(session=session, now=NOW, vectorised=True)
 
     assert (first.evaluated, first.changed, first.conflicted) == (len(city), len(city), [])

@@ -1,15 +1,16 @@
 """The facts of a whole population as columns (NumPy arrays aligned on person id), for the
 full recompute.
 
-Read with a handful of set-based statements over the whole tables instead of the providers'
-per-chunk queries: one grouped scan of the samples (latest sample, latest negative and round
-attendance per person), one of older negatives, one of people. Times are integer microseconds
-since the epoch (UTC), computed in SQL, so millions of rows never become Python datetimes.
+Testing facts come from one scan of the people with their per-person test summaries
+(``scan``, kept by the testing domain): no grouping of millions of samples at run time. Times
+are integer microseconds since the epoch (UTC), so millions of rows never become Python
+datetimes.
 
-The rare facts (cases, contacts, companions, isolation orders, positive pools) concern few
-people: they are read through the providers themselves for just those people, so both paths
-share one definition of them. Visits to risk areas and arrivals have no provider yet: their
-columns are absent and their conditions never hold, as in ``PersonFacts``' defaults.
+The rare facts (cases, contacts, companions, isolation orders, positive pools, people sampled
+after ``now``) concern few people: they are read through the providers themselves for just
+those people, so both paths share one definition of them. Visits to risk areas and arrivals
+have no provider yet: their columns are absent and their conditions never hold, as in
+``PersonFacts``' defaults.
 """
 
 from __future__ import annotations
@@ -17,26 +18,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import chain
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import BigInteger, Integer, Select, and_, case, cast, func, literal, select
+from sqlalchemy import BigInteger, Integer, Select, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from fangkong.areas.enums import DesignationStatus, TargetKind
 from fangkong.areas.models import RiskDesignation
-from fangkong.healthcode import providers
-from fangkong.healthcode.enums import CaseStatus, ContactKind, RiskLevel, Supervision
+from fangkong.healthcode import providers, scan
+from fangkong.healthcode.enums import CaseStatus, ContactKind, RiskLevel, SampleResult, Supervision
 from fangkong.healthcode.facts import TestingFacts
 from fangkong.isolation.enums import OrderStatus
 from fangkong.isolation.models import IsolationOrder
-from fangkong.registry.enums import PersonTag
 from fangkong.registry.models import Building, Household, Person
-from fangkong.testing.enums import CampaignStatus, LabResult
-from fangkong.testing.models import TestCampaign, Tube, TubeMember, TubeResult
+from fangkong.testing.enums import CampaignStatus
+from fangkong.testing.models import TestCampaign
 from fangkong.tracing.models import Case, CompanionFlag, Contact
 
 Int64s = NDArray[np.int64]
@@ -131,33 +130,12 @@ def raw_rows(session: Session, stmt: Select[Any]) -> Sequence[Any]:
     return rows
 
 
-def _int_rows(session: Session, stmt: Select[Any], width: int) -> Int64s:
-    flat = np.fromiter(chain.from_iterable(raw_rows(session, stmt)), dtype=np.int64)
-    return flat.reshape(-1, width)
-
-
 def _times(size: int) -> Int64s:
     return np.full(size, NO_TIME, dtype=np.int64)
 
 
 def read(*, session: Session, now: datetime) -> FactColumns:
     """Every registered person's facts at ``now`` (the same facts the providers give)."""
-    dialect = session.get_bind().dialect.name
-    people = raw_rows(session, select(Person.id, Person.area_path, Person.tags).order_by(Person.id))
-    size = len(people)
-    ids = np.fromiter((p[0] for p in people), dtype=np.int64, count=size)
-    paths: dict[str, int] = {}
-    path_of = np.fromiter(
-        (paths.setdefault(p[1], len(paths)) for p in people), dtype=np.int64, count=size
-    )
-    tags = np.fromiter((p[2] or 0 for p in people), dtype=np.int64, count=size)
-    del people
-    unique_paths = list(paths)
-
-    def in_area(prefix: str) -> Bools:
-        covered = np.fromiter((p.startswith(prefix) for p in unique_paths), dtype=np.bool_)
-        return covered[path_of] if len(unique_paths) else np.zeros(size, dtype=np.bool_)
-
     rounds = session.execute(
         select(
             TestCampaign.id, TestCampaign.area_path, TestCampaign.starts_at, TestCampaign.ends_at
@@ -168,19 +146,40 @@ def read(*, session: Session, now: datetime) -> FactColumns:
         )
     ).all()
     since = min([now - providers.SAMPLE_LOOKBACK, *(r.starts_at for r in rounds)])
-    latest_sample, latest_negative, attended = _samples(session, dialect, ids, now, since, rounds)
-    older = _older_negatives(session, dialect, since)
-    at = np.searchsorted(ids, older[:, 0])
-    # Older negatives only stand in where nothing recent was taken (they are before ``since``).
-    latest_sample[at] = np.where(latest_sample[at] == NO_TIME, older[:, 1], latest_sample[at])
-    latest_negative[at] = np.where(latest_negative[at] == NO_TIME, older[:, 1], latest_negative[at])
+    closed = [micros(r.ends_at) for r in rounds]
+    designations = session.execute(
+        select(
+            RiskDesignation.target_kind,
+            RiskDesignation.area_path,
+            RiskDesignation.compound_id,
+            RiskDesignation.building_id,
+            RiskDesignation.unit,
+            RiskDesignation.level,
+            RiskDesignation.since,
+        ).where(RiskDesignation.status == str(DesignationStatus.CONFIRMED))
+    ).all()
+    areas = [d.area_path for d in designations if d.target_kind == str(TargetKind.AREA)]
+    people = scan.read(
+        session=session,
+        now_us=micros(now),
+        since=since,
+        since_us=micros(since),
+        rounds=rounds,
+        closed_us=closed,
+        prefixes=[*(r.area_path for r in rounds), *areas],
+    )
+    size = len(people.ids)
+
+    def in_area(prefix: str) -> Bools:
+        return people.covered[prefix]
+
     columns = FactColumns(
-        ids=ids,
-        key_worker=(tags & int(PersonTag.KEY_WORKER)) != 0,
-        latest_sample=latest_sample,
-        latest_negative=latest_negative,
-        skipped=[in_area(r.area_path) & ~came for r, came in zip(rounds, attended, strict=True)],
-        round_closed=[micros(r.ends_at) for r in rounds],
+        ids=people.ids,
+        key_worker=people.key_worker,
+        latest_sample=people.latest_sample,
+        latest_negative=people.latest_negative,
+        skipped=[in_area(r.area_path) & ~came for r, came in zip(rounds, people.came, strict=True)],
+        round_closed=closed,
         pool=np.zeros(size, dtype=np.bool_),
         pool_at=_times(size),
         case=np.zeros(size, dtype=np.int64),
@@ -193,78 +192,32 @@ def read(*, session: Session, now: datetime) -> FactColumns:
         residence_since=_times(size),
         companion_at=_times(size),
     )
-    _read_pools(session, columns, since, now)
+    _read_later_samples(session, columns, people.later_sample, rounds, now)
+    _read_pools(session, columns, people.pool_candidate, now)
     _read_tracing(session, columns, now)
     _read_isolation(session, columns, now)
-    _read_residence(session, columns, in_area)
+    _read_residence(session, columns, designations, in_area)
     return columns
 
 
-def _samples(
-    session: Session,
-    dialect: str,
-    ids: Int64s,
-    now: datetime,
-    since: datetime,
-    rounds: Sequence[Any],
-) -> tuple[Int64s, Int64s, list[Bools]]:
-    """One grouped scan of the samples since ``since``, each with its tube's latest result."""
-    latest = (
-        select(TubeResult.tube_id, func.max(TubeResult.reported_at).label("reported_at"))
-        .join(TubeMember, TubeMember.tube_id == TubeResult.tube_id)
-        .where(TubeMember.sampled_at >= since)
-        .group_by(TubeResult.tube_id)
-        .subquery()
-    )
-    taken = TubeMember.sampled_at <= now
-    negative = and_(taken, TubeResult.result == str(LabResult.NOT_DETECTED))
-    stmt = (
-        select(
-            TubeMember.person_id,
-            epoch(func.max(case((taken, TubeMember.sampled_at))), dialect),
-            epoch(func.max(case((negative, TubeMember.sampled_at))), dialect),
-            *(
-                func.max(case((Tube.campaign_id == r.id, literal(1)), else_=literal(0)))
-                for r in rounds
-            ),
+def _read_later_samples(
+    session: Session, columns: FactColumns, later: Bools, rounds: Sequence[Any], now: datetime
+) -> None:
+    """People sampled after ``now`` (a recompute as of an earlier moment): the summary holds
+    their latest sample, not the latest one by ``now``, so the provider gives their facts."""
+    people = columns.ids[later].tolist()
+    found = columns.testing_of(session=session, person_ids=people, now=now)
+    for pid, testing in found.items():
+        at = int(columns.positions([pid])[0])
+        taken = [s for s in testing.samples if s.sampled_at <= now]
+        negatives = [s for s in taken if s.result is SampleResult.NEGATIVE]
+        columns.latest_sample[at] = max((micros(s.sampled_at) for s in taken), default=NO_TIME)
+        columns.latest_negative[at] = max(
+            (micros(s.sampled_at) for s in negatives), default=NO_TIME
         )
-        .join(Tube, Tube.id == TubeMember.tube_id)
-        .outerjoin(latest, latest.c.tube_id == TubeMember.tube_id)
-        .outerjoin(
-            TubeResult,
-            and_(
-                TubeResult.tube_id == TubeMember.tube_id,
-                TubeResult.reported_at == latest.c.reported_at,
-            ),
-        )
-        .where(TubeMember.sampled_at >= since)
-        .group_by(TubeMember.person_id)
-        .order_by(TubeMember.person_id)
-    )
-    rows = _int_rows(session, stmt, 3 + len(rounds))
-    at = np.searchsorted(ids, rows[:, 0])
-    latest_sample, latest_negative = _times(len(ids)), _times(len(ids))
-    latest_sample[at] = rows[:, 1]
-    latest_negative[at] = rows[:, 2]
-    attended = []
-    for k in range(len(rounds)):
-        came = np.zeros(len(ids), dtype=np.bool_)
-        came[at] = rows[:, 3 + k] == 1
-        attended.append(came)
-    return latest_sample, latest_negative, attended
-
-
-def _older_negatives(session: Session, dialect: str, before: datetime) -> Int64s:
-    stmt = (
-        select(TubeMember.person_id, epoch(func.max(TubeMember.sampled_at), dialect))
-        .join(TubeResult, TubeResult.tube_id == TubeMember.tube_id)
-        .where(
-            TubeMember.sampled_at < before,
-            TubeResult.result == str(LabResult.NOT_DETECTED),
-        )
-        .group_by(TubeMember.person_id)
-    )
-    return _int_rows(session, stmt, 2)
+        missed = {s.round_id for s in testing.skipped_rounds}
+        for k, r in enumerate(rounds):
+            columns.skipped[k][at] = f"campaign-{r.id}" in missed
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
@@ -273,22 +226,11 @@ def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
         yield ordered[start : start + RARE_CHUNK]
 
 
-def _read_pools(session: Session, columns: FactColumns, since: datetime, now: datetime) -> None:
+def _read_pools(session: Session, columns: FactColumns, candidates: Bools, now: datetime) -> None:
     """Members of a positive pool since ``since`` (a superset: the provider decides)."""
-    candidates = set(
-        session.scalars(
-            select(TubeMember.person_id)
-            .join(Tube, Tube.id == TubeMember.tube_id)
-            .join(TubeResult, TubeResult.tube_id == TubeMember.tube_id)
-            .where(
-                TubeMember.sampled_at >= since,
-                Tube.member_count > 1,
-                TubeResult.result == str(LabResult.DETECTED),
-            )
-            .distinct()
-        )
+    found = columns.testing_of(
+        session=session, person_ids=columns.ids[candidates].tolist(), now=now
     )
-    found = columns.testing_of(session=session, person_ids=sorted(candidates), now=now)
     for pid, testing in found.items():
         if testing.is_in_positive_pool_awaiting_review:
             at = int(columns.positions([pid])[0])
@@ -332,20 +274,11 @@ def _or_none(at: datetime | None) -> int:
     return int(NO_TIME) if at is None else micros(at)
 
 
-def _read_residence(session: Session, columns: FactColumns, in_area: Any) -> None:
+def _read_residence(
+    session: Session, columns: FactColumns, designations: Sequence[Any], in_area: Any
+) -> None:
     """``providers.area_facts`` for everyone: each confirmed designation, in the order the
     provider reads them, takes the people it covers whose level it raises."""
-    designations = session.execute(
-        select(
-            RiskDesignation.target_kind,
-            RiskDesignation.area_path,
-            RiskDesignation.compound_id,
-            RiskDesignation.building_id,
-            RiskDesignation.unit,
-            RiskDesignation.level,
-            RiskDesignation.since,
-        ).where(RiskDesignation.status == str(DesignationStatus.CONFIRMED))
-    ).all()
     if not designations:
         return
     homes = None

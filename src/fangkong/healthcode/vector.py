@@ -42,9 +42,12 @@ NEVER = np.int64(2**62)
 
 @dataclass(frozen=True)
 class _Verdicts:
+    """``since`` and ``flips`` may be one scalar for everyone (``NO_TIME``, ``NEVER``): four
+    million people's worth of a constant is memory traffic for nothing."""
+
     holds: Bools
-    since: Int64s
-    flips: Int64s
+    since: Int64s | np.int64
+    flips: Int64s | np.int64
 
 
 @dataclass
@@ -84,7 +87,7 @@ def _codes(values: frozenset[str], known: tuple[str, ...]) -> list[int]:
 def _listed(code: Int64s, since: Int64s, known: tuple[str, ...]) -> Callable[..., _Verdicts]:
     def check(columns: FactColumns, condition: Condition, now: int) -> _Verdicts:
         holds = np.isin(code, _codes(condition.values, known))
-        return _Verdicts(holds, np.where(holds, since, NO_TIME), _never(len(code)))
+        return _Verdicts(holds, np.where(holds, since, NO_TIME), NEVER)
 
     return check
 
@@ -99,18 +102,17 @@ def _none(size: int) -> Int64s:
 
 def _not_held(columns: FactColumns, condition: Condition, now: int) -> _Verdicts:
     """Visits and arrivals: no provider feeds them yet, so they never hold."""
-    size = len(columns)
-    return _Verdicts(np.zeros(size, dtype=np.bool_), _none(size), _never(size))
+    return _Verdicts(np.zeros(len(columns), dtype=np.bool_), NO_TIME, NEVER)
 
 
 def _pool(columns: FactColumns, condition: Condition, now: int) -> _Verdicts:
     later = (columns.pool_at != NO_TIME) & (columns.pool_at > now)
     holds = columns.pool & ~later
-    return _Verdicts(holds, np.where(holds, columns.pool_at, NO_TIME), _never(len(columns)))
+    return _Verdicts(holds, np.where(holds, columns.pool_at, NO_TIME), NEVER)
 
 
 def _key_post(columns: FactColumns, condition: Condition, now: int) -> _Verdicts:
-    return _Verdicts(columns.key_worker.copy(), _none(len(columns)), _never(len(columns)))
+    return _Verdicts(columns.key_worker, NO_TIME, NEVER)
 
 
 def _skipped(columns: FactColumns, condition: Condition, now: int) -> _Verdicts:
@@ -118,7 +120,8 @@ def _skipped(columns: FactColumns, condition: Condition, now: int) -> _Verdicts:
     size = len(columns)
     latest = columns.latest_sample
     outstanding = np.zeros(size, dtype=np.int64)
-    since, flips = _none(size), _never(size)
+    since = _none(size)
+    flips: Int64s | np.int64 = NEVER
     for skipped, closed in zip(columns.skipped, columns.round_closed, strict=True):
         if closed > now:
             flips = np.where(skipped, np.minimum(flips, closed), flips)
@@ -184,8 +187,10 @@ def _judge(
     flips, since = _never(size), _none(size)
     for condition in rule.when:
         verdicts = checks[condition.fact](columns, condition, at)
-        flips = np.where(applies, np.minimum(flips, verdicts.flips), flips)
-        since = np.maximum(since, verdicts.since)
+        if not (np.isscalar(verdicts.flips) and verdicts.flips == NEVER):
+            np.copyto(flips, np.minimum(flips, verdicts.flips), where=applies)
+        if not (np.isscalar(verdicts.since) and verdicts.since == NO_TIME):
+            np.maximum(since, verdicts.since, out=since)
         applies &= verdicts.holds
     clear = rule.cleared_by
     if clear is not None and applies.any():
@@ -206,6 +211,23 @@ def _judge(
     return applies, flips
 
 
+# Up to this many possible keys, distinct values are found by marking them in an array (one
+# pass) rather than by sorting four million keys.
+MARK_UP_TO = 1 << 24
+
+
+def _distinct(keys: Int64s) -> tuple[Int64s, Int64s]:
+    """``np.unique(keys, return_inverse=True)`` for non-negative keys."""
+    top = int(keys.max()) + 1 if len(keys) else 0
+    if top > MARK_UP_TO:
+        unique, inverse = np.unique(keys, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    present = np.zeros(top, dtype=np.bool_)
+    present[keys] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[keys]
+
+
 def evaluate(
     *, session: Session, columns: FactColumns, now: datetime, pack: HealthCodeSection
 ) -> Decisions:
@@ -223,14 +245,17 @@ def evaluate(
         applies, flips = _judge(pack.rules[index], columns, now, session, checks)
         applying[rank] = applies
         valid_until = np.minimum(valid_until, flips)
-    decider_rank = np.argmax(applying, axis=0)
+    # The deciding rule: the first applying one in that order (some rule always applies).
+    decider_rank = np.full(size, -1, dtype=np.int64)
     restricting = np.zeros(size, dtype=np.int64)
     for rank, index in enumerate(order):
+        decider_rank[(decider_rank < 0) & applying[rank]] = rank
         if pack.rules[index].colour != pack.clear_state:
-            restricting |= applying[rank].astype(np.int64) << rank
+            restricting[applying[rank]] |= 1 << rank
+    decider_rank[decider_rank < 0] = 0
     # One outcome per (deciding rule, set of restricting rules): few distinct ones.
     keys = restricting * len(order) + decider_rank
-    unique, outcome = np.unique(keys, return_inverse=True)
+    unique, outcome = _distinct(keys)
     outcomes = []
     for key in unique.tolist():
         mask, decider = divmod(key, len(order))

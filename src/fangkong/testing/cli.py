@@ -1,4 +1,5 @@
-"""``fangkong testing``: pool plans and dry runs of lab result files."""
+"""``fangkong testing``: pool plans, dry runs of lab result files, and the rebuild of the
+per-person test summaries."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from fangkong.db.session import get_sessionmaker
-from fangkong.testing import actions, applier
+from fangkong.db.session import get_sessionmaker, session_scope
+from fangkong.testing import actions, applier, summary
 from fangkong.testing.enums import ResultFormat
 from fangkong.testing.pooling import plan_pools
 
@@ -75,3 +76,12 @@ def apply_scans(
             break
         time.sleep(pause)
     typer.echo(f"done: {applied} applied, {rejected} rejected")
+
+
+@app.command("rebuild-summary")
+def rebuild_summary() -> None:
+    """Recompute every person's test summary from the samples and results (after loading them
+    in bulk outside the platform's actions)."""
+    with session_scope() as session:
+        people = summary.rebuild(session=session)
+    typer.echo(f"{people} people's test summaries rebuilt")

@@ -13,7 +13,8 @@ in a handful of ``INSERT … SELECT`` / ``UPDATE`` statements whatever the numbe
    result arrives;
 4. raises an :class:`Alert` for every positive tube, for the audiences the rule pack names;
 5. where the pack enables it, flags the buildings of a positive pool's members to be sampled
-   first in the open round.
+   first in the open round;
+6. recomputes the members' :class:`PersonTestSummary` rows (``testing.summary``).
 
 Outcomes are unique per stored result, so applying again (or uploading the same file twice)
 changes nothing. One audit event records each run, citing the pack's positive-pool rule.
@@ -46,7 +47,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit, clock
 from fangkong.core.scope import Actor
 from fangkong.registry.models import Household, Person
-from fangkong.testing import rules
+from fangkong.testing import rules, summary
 from fangkong.testing.enums import (
     AlertKind,
     AlertStatus,
@@ -129,6 +130,8 @@ def apply_results(
     if outcomes == 0:
         return EffectsReport(run_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     statuses = _set_statuses(session=session, run_id=run_id, now=now, tubes=outcomes)
+    # The members' summaries see the new results (their latest negative, a positive pool).
+    summary.results_applied(session=session, run_id=run_id)
     done = _close_orders(session=session, run_id=run_id, now=now)
     orders = _order_resamples(session=session, run_id=run_id, now=now, policy=policy)
     alerts = _raise_alerts(session=session, run_id=run_id, now=now, policy=policy)

@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.db.base import AreaPath, Base, BigIntId
@@ -309,3 +319,32 @@ class SamplingPriority(Base):
     tube_outcome_id: Mapped[int] = mapped_column(ForeignKey("tube_outcome.id"))
     rule_ref: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime]
+
+
+class PersonTestSummary(Base):
+    """One row per person who was ever sampled: what the health-code recompute needs of their
+    samples, so the nightly run of a whole city reads one row per person instead of grouping
+    millions of samples with their tubes' results (``testing.summary`` keeps it).
+
+    A read model derived from ``tube_member``, ``tube`` and ``lab_result``, rewritten for the
+    people concerned in the same transaction as the writes that change it (members added, a
+    round's scans stored, results applied) and rebuilt by ``fangkong testing rebuild-summary``.
+    Times are integer microseconds since the epoch (UTC): a whole city's worth is read as
+    integers, with no per-row date conversion. No foreign keys, like ``person_test_status``.
+    """
+
+    __tablename__ = "person_test_summary"
+
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The latest sample, whatever its result.
+    last_sampled_us: Mapped[int] = mapped_column(BigInteger)
+    # The latest sample whose tube's latest result is negative.
+    last_negative_us: Mapped[int | None] = mapped_column(BigInteger)
+    # The round of the latest sample taken in a round's tube (attendance, without a scan).
+    last_campaign_id: Mapped[int | None] = mapped_column(Integer)
+    # Bit ``round id % 63`` set for every round the person was ever sampled in: a clear bit
+    # proves they never came to that round, so only a set one needs their samples looked at.
+    round_bits: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The latest sample in a pooled tube whose latest result is positive (混阳, to review).
+    pool_positive_us: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]

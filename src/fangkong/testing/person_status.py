@@ -10,6 +10,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
+from fangkong.testing import summary
 from fangkong.testing.enums import LabResult, PersonTestState
 from fangkong.testing.models import PersonTestStatus, Tube, TubeMember, TubeOutcome
 from fangkong.testing.sql import insert_for
@@ -18,10 +19,12 @@ from fangkong.testing.sql import insert_for
 def record_sampled(*, session: Session, tube_ids: list[int]) -> None:
     """Give the members of these tubes (in a round) the status ``sampled`` where they have none
     in that round yet, in one ``INSERT … SELECT``; for the sampling side to call when tubes are
-    sealed. A result already applied is never overwritten."""
+    sealed or gain members. A result already applied is never overwritten. The members' test
+    summaries are recomputed too (their latest sample and round)."""
     now = clock.now()
     if not tube_ids:
         return
+    summary.refresh_tubes(session=session, tube_ids=tube_ids)
     members = (
         select(
             TubeMember.person_id,

@@ -14,6 +14,7 @@ from fangkong.core import audit, clock
 from fangkong.core.errors import Conflict, FangkongError, NotFound
 from fangkong.core.scope import Actor
 from fangkong.registry import service as registry_service
+from fangkong.testing import summary
 from fangkong.testing.enums import AlertStatus, CampaignStatus, TubeStatus
 from fangkong.testing.errors import TestingError, TestingErrorCode
 from fangkong.testing.formats.records import RecordRefused, check_tube_barcode
@@ -262,6 +263,7 @@ def add_members(
             ]
             session.add_all(members)
             session.flush()
+            summary.refresh_tubes(session=session, tube_ids=[tube.id])
     except IntegrityError:
         raise _why_members_refused(session=session, tube_id=tube.id, people=people) from None
     session.refresh(tube)
