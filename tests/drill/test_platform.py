@@ -17,6 +17,7 @@ from fangkong.core.clock import ManualClock, use_clock
 from fangkong.core.crypto import get_cipher
 from fangkong.drill import platform
 from fangkong.drill.loop import CITY_CODE, DrillConfig, DrillRun, drill_actor, run_drill
+from fangkong.drill.platform.sampling import SERVICE_TUBES_MAX
 from fangkong.drill.twin import CityIndex, load_parameters, load_population
 from fangkong.isolation import service as isolation_service
 from fangkong.isolation.enums import (
@@ -35,8 +36,15 @@ from fangkong.isolation.models import (
 )
 from fangkong.sim.city.generator import City, generate
 from fangkong.sim.city.load import load_city
+from fangkong.testing import summary as testing_summary
 from fangkong.testing.enums import CampaignStatus, LabResult, TubeStatus
-from fangkong.testing.models import TestCampaign, Tube, TubeMember, TubeResult
+from fangkong.testing.models import (
+    PersonTestSummary,
+    TestCampaign,
+    Tube,
+    TubeMember,
+    TubeResult,
+)
 from fangkong.tracing.enums import (
     CaseKind,
     CaseStatus,
@@ -266,6 +274,31 @@ def test_rounds_are_closed_tubes_sealed_and_risk_areas_cite_their_rule(
     assert designations
     assert {d.pack_id for d in designations} == {PACK}
     assert all(d.rule_id and d.rule_id.startswith("area.") for d in designations)
+
+
+def test_the_test_summaries_the_drill_leaves_are_what_a_rebuild_gives(
+    session: Session, drilled: tuple[DrillRun, CityIndex]
+) -> None:
+    """Mass rounds are written in bulk; the summaries the nightly recompute reads must still
+    count everyone sampled, results or not."""
+    run, _ = drilled
+    assert max(day.tubes for day in run.days) > SERVICE_TUBES_MAX  # the bulk path ran
+    columns = (
+        PersonTestSummary.person_id,
+        PersonTestSummary.last_sampled_us,
+        PersonTestSummary.last_negative_us,
+        PersonTestSummary.last_campaign_id,
+        PersonTestSummary.round_bits,
+        PersonTestSummary.pool_positive_us,
+    )
+    kept = set(session.execute(select(*columns)).tuples())
+    with session.begin_nested() as nested:
+        testing_summary.rebuild(session=session)
+        rebuilt = set(session.execute(select(*columns)).tuples())
+        nested.rollback()
+    sampled = session.scalar(select(func.count(func.distinct(TubeMember.person_id))))
+    assert len(rebuilt) == sampled
+    assert kept == rebuilt
 
 
 def test_the_hospitals_reports_are_recorded_through_tracings_actions(

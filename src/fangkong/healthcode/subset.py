@@ -133,7 +133,7 @@ def _samples(
 ) -> tuple[Int64s, Int64s, list[Bools]]:
     """One grouped scan of the people's samples since ``since``, each with its tube's latest
     result: the latest sample taken by now, the latest negative, and which rounds they came
-    to (the statement of ``columns``, restricted to ``ids``)."""
+    to."""
     dialect = session.get_bind().dialect
     mine = among(TubeMember.person_id, ids.tolist(), dialect)
     latest = (

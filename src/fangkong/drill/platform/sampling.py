@@ -16,6 +16,7 @@ from fangkong.drill import speed
 from fangkong.registry import bulk as registry_bulk
 from fangkong.testing import actions as testing_actions
 from fangkong.testing import service as testing_service
+from fangkong.testing import summary as testing_summary
 from fangkong.testing.enums import LabResult, ResultFormat, TubeStatus
 from fangkong.testing.models import Tube, TubeMember, TubeResult
 from fangkong.tracing import service as tracing_service
@@ -183,6 +184,14 @@ def _sample_in_bulk(
     ]
     for start in range(0, len(member_rows), BULK_CHUNK):
         session.execute(insert(TubeMember), member_rows[start : start + BULK_CHUNK])
+    # The nightly recompute reads attendance from the kept summaries: without this, everyone
+    # sampled today would count as absent until their results arrive.
+    testing_summary.refresh(
+        session=session,
+        people=select(TubeMember.person_id)
+        .join(Tube, Tube.id == TubeMember.tube_id)
+        .where(Tube.campaign_id == campaign_id),
+    )
     audit.record(
         session=session,
         actor=actor,
