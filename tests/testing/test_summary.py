@@ -7,16 +7,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from fangkong.accounts.enums import Role
 from fangkong.accounts.service import actor_for
 from fangkong.core.clock import ManualClock, use_clock
 from fangkong.core.scope import Actor
+from fangkong.healthcode.jobs import recompute_all
 from fangkong.testing import actions, service, summary
 from fangkong.testing.enums import ResultFormat
-from fangkong.testing.models import PersonTestSummary
+from fangkong.testing.models import PersonTestSummary, PersonTestSummaryBacklog
 from tests.personas import JIANNING, Personas
 from tests.testing import small_city
 from tests.testing.hl7_samples import batch, oru
@@ -75,7 +76,12 @@ def tube(
         service.add_members(session=session, actor=actor, barcode=barcode, person_ids=people)
 
 
-def upload(session: Session, at: datetime, name: str, *messages: list[str]) -> None:
+def upload(
+    session: Session, at: datetime, name: str, *messages: list[str], fold: bool = True
+) -> None:
+    """Results through the lab interface: they leave the summaries as they were and queue
+    their run; ``fold`` then folds it as the nightly recompute would."""
+    before = rows(session)
     with use_clock(ManualClock(at)):
         actions.ingest_result_file(
             session=session,
@@ -84,6 +90,10 @@ def upload(session: Session, at: datetime, name: str, *messages: list[str]) -> N
             filename=name,
             content=batch(list(messages)).encode(),
         )
+    assert rows(session) == before
+    if fold:
+        assert summary.fold_backlog(session=session) == 1
+        assert session.scalar(select(func.count()).select_from(PersonTestSummaryBacklog)) == 0
 
 
 def test_members_results_corrections_and_retests_keep_it_equal_to_a_rebuild(
@@ -142,6 +152,50 @@ def test_members_results_corrections_and_retests_keep_it_equal_to_a_rebuild(
     assert kept[a1[4]] == (us(retested), us(retested), round_id, bit, None)  # a later negative
     assert set(kept) == {*a1[:5], a2[0]}
     assert kept == from_scratch(session)
+
+
+def test_runs_folded_late_and_together_give_what_folding_each_at_once_gives(
+    session: Session, personas: Personas
+) -> None:
+    city = small_city.build(session)
+    actor = sampler(personas)
+    a1 = city.ids("A1")
+    sampled = T0 + timedelta(hours=1)
+    tube(session, actor, "ZZ430203000001", a1[:3], sampled, campaign_id=city.campaign.id)
+    first = oru(control_id="M1", tube="ZZ430203000001", result=NOT_DETECTED)
+    upload(session, T0 + timedelta(hours=7), "first.hl7", first, fold=False)
+    corrected = oru(
+        control_id="M2",
+        tube="ZZ430203000001",
+        result=DETECTED,
+        reported="20221110230000+0800",
+    )
+    upload(session, T0 + timedelta(hours=14), "second.hl7", corrected, fold=False)
+
+    assert summary.fold_backlog(session=session) == 2
+    bit = 1 << (city.campaign.id % 63)
+    kept = rows(session)
+    # The correction wins: a positive pool and no negative, as if each run had been folded.
+    assert kept[a1[0]] == (us(sampled), None, city.campaign.id, bit, us(sampled))
+    assert kept == from_scratch(session)
+    assert summary.fold_backlog(session=session) == 0
+
+
+def test_the_nightly_recompute_folds_the_queue_first(session: Session, personas: Personas) -> None:
+    city = small_city.build(session)
+    actor = sampler(personas)
+    a1 = city.ids("A1")
+    sampled = T0 + timedelta(hours=1)
+    tube(session, actor, "ZZ430203000001", a1[:2], sampled, campaign_id=city.campaign.id)
+    result = oru(control_id="M1", tube="ZZ430203000001", result=NOT_DETECTED)
+    upload(session, T0 + timedelta(hours=7), "first.hl7", result, fold=False)
+    session.commit()
+
+    recompute_all(session=session, now=T0 + timedelta(hours=8), vectorised=True)
+
+    assert session.scalar(select(func.count()).select_from(PersonTestSummaryBacklog)) == 0
+    assert rows(session)[a1[0]][1] == us(sampled)  # the negative is in
+    assert rows(session) == from_scratch(session)
 
 
 def test_a_rounds_scans_keep_it_equal_to_a_rebuild(session: Session, personas: Personas) -> None:

@@ -69,6 +69,10 @@ def recompute(
 ) -> Totals:
     """Evaluate everyone, write what changed (committing every ``WRITE_CHUNK`` people)."""
     stages = stages or Stages()
+    # The summaries must hold every result applied so far (results only queue their runs).
+    if summary.fold_backlog(session=session):
+        session.commit()
+    stages.done("fold queued results")
     columns = fact_columns.read(session=session, now=now)
     stages.done("read facts")
     decisions = vector.evaluate(session=session, columns=columns, now=now, pack=pack)

@@ -85,3 +85,12 @@ def rebuild_summary() -> None:
     with session_scope() as session:
         people = summary.rebuild(session=session)
     typer.echo(f"{people} people's test summaries rebuilt")
+
+
+@app.command("fold-summaries")
+def fold_summaries() -> None:
+    """Move the test summaries forward for the result runs queued since the last fold (the
+    nightly recompute does this first; run it earlier to spread the work)."""
+    with session_scope() as session:
+        runs = summary.fold_backlog(session=session)
+    typer.echo(f"{runs} result runs folded into the test summaries")

@@ -130,8 +130,8 @@ def apply_results(
     if outcomes == 0:
         return EffectsReport(run_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     statuses = _set_statuses(session=session, run_id=run_id, now=now, tubes=outcomes)
-    # The members' summaries see the new results (their latest negative, a positive pool).
-    summary.results_applied(session=session, run_id=run_id)
+    # The members' summaries see the new results later (see ``PersonTestSummaryBacklog``).
+    summary.queue_results(session=session, run_id=run_id, now=now)
     done = _close_orders(session=session, run_id=run_id, now=now)
     orders = _order_resamples(session=session, run_id=run_id, now=now, policy=policy)
     alerts = _raise_alerts(session=session, run_id=run_id, now=now, policy=policy)

@@ -348,3 +348,20 @@ class PersonTestSummary(Base):
     # The latest sample in a pooled tube whose latest result is positive (混阳, to review).
     pool_positive_us: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime]
+
+
+class PersonTestSummaryBacklog(Base):
+    """Result runs whose members' summaries are still to be moved forward.
+
+    Applying a whole round's results must update millions of statuses within the round's
+    deadline; moving the same people's summaries forward costs about as much again, and only
+    the nightly recompute reads them (a code changed by a result is recomputed from the samples
+    themselves). So the effects queue their run here, in their own transaction, and
+    ``testing.summary.fold_backlog`` folds it later: before every full recompute, and from
+    ``fangkong testing fold-summaries``. Nothing is lost if that never ran: the row waits.
+    """
+
+    __tablename__ = "person_test_summary_backlog"
+
+    run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    queued_at: Mapped[datetime]

@@ -9,6 +9,7 @@ for the people concerned, given as a ``SELECT`` of person ids, in the caller's t
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     literal,
     select,
     update,
@@ -34,6 +36,7 @@ from fangkong.core import audit, clock
 from fangkong.testing.enums import LabResult
 from fangkong.testing.models import (
     PersonTestSummary,
+    PersonTestSummaryBacklog,
     Tube,
     TubeMember,
     TubeOutcome,
@@ -129,6 +132,43 @@ def refresh(*, session: Session, people: Select[Any] | CompoundSelect[Any]) -> N
     )
 
 
+def queue_results(*, session: Session, run_id: str, now: datetime) -> None:
+    """Queue an effects run for ``fold_backlog`` (in the run's own transaction)."""
+    session.execute(insert(PersonTestSummaryBacklog).values(run_id=run_id, queued_at=now))
+
+
+def fold_backlog(*, session: Session) -> int:
+    """Move the summaries forward for every queued result run, oldest first, each run leaving
+    the queue in the transaction that folds it; returns the number of runs folded.
+
+    Folding is order-free: a first result only moves times forward (the later of two), and a
+    tube with any other result has its members recomputed from all their samples as they are
+    now — so runs folded late, or together, give what folding each at once would have."""
+    runs = list(
+        session.scalars(
+            select(PersonTestSummaryBacklog.run_id).order_by(
+                PersonTestSummaryBacklog.queued_at, PersonTestSummaryBacklog.run_id
+            )
+        )
+    )
+    for run_id in runs:
+        results_applied(session=session, run_id=run_id)
+    if runs:
+        session.execute(
+            delete(PersonTestSummaryBacklog).where(PersonTestSummaryBacklog.run_id.in_(runs))
+        )
+        audit.record(
+            session=session,
+            actor=None,
+            action="testing.summaries_folded",
+            subject_type="person_test_summary",
+            subject_id="backlog",
+            after={"runs": len(runs)},
+            rule_ref="testing.summary_backlog",
+        )
+    return len(runs)
+
+
 def results_applied(*, session: Session, run_id: str) -> None:
     """The summaries of the members of the tubes one effects run applied results to.
 
@@ -195,6 +235,8 @@ def rebuild(*, session: Session) -> int:
     """Every row again from the samples (after samples were loaded in bulk outside the
     platform's actions); returns the number of people summarised."""
     session.execute(delete(PersonTestSummary))
+    # Everything queued is in the rows rebuilt from the samples.
+    session.execute(delete(PersonTestSummaryBacklog))
     session.execute(TABLE.insert().from_select(COLUMNS, _rows(session, None)))
     people = count_rows(session, select(func.count()).select_from(TABLE))
     audit.record(
