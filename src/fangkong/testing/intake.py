@@ -47,7 +47,7 @@ COLUMNS = (
 MAX_BATCH = 2000
 BASELINE_THREADS = 8
 _PG_INSERT = (
-    f"INSERT INTO sampling_intake ({','.join(COLUMNS)}) "
+    f"INSERT INTO sampling_intake ({','.join(COLUMNS)}) "  # noqa: S608 - fixed column names
     "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[]::json[],"
     " %s::text[]::json[], %s::timestamptz[], %s::timestamptz[]) "
     "ON CONFLICT (user_id, client_scan_id) DO NOTHING RETURNING id, user_id, client_scan_id"
