@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -155,6 +156,7 @@ class Run:
     max_ms: float
     server_cpu: float
     postgres_cpu: float
+    load_cpu: float  # wrk's
     stored: int
     pending_at_end: int
     drain_seconds: float
@@ -213,6 +215,7 @@ def measure(label: str, *, group_commit: bool, seconds: float, scans: int, worke
             env = {**os.environ, "SCAN_BODIES": str(bodies), "SCAN_TOKEN": site.token}
             env["SCAN_THREADS"] = "1"
             server_before, pg_before = tree_ticks(server.pid), postgres_ticks()
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             # wrk is a fixed Debian binary given fixed arguments.
             done = subprocess.run(
                 [
@@ -230,6 +233,10 @@ def measure(label: str, *, group_commit: bool, seconds: float, scans: int, worke
                 capture_output=True,
                 text=True,
                 check=True,
+            )
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            load_cpu = (children.ru_utime - children_before.ru_utime) + (
+                children.ru_stime - children_before.ru_stime
             )
             server_cpu = tree_cpu_since(server.pid, server_before)
             postgres_cpu = postgres_cpu_since(pg_before)
@@ -266,6 +273,7 @@ def measure(label: str, *, group_commit: bool, seconds: float, scans: int, worke
             max_ms=figures["max_us"] / 1000,
             server_cpu=server_cpu,
             postgres_cpu=postgres_cpu,
+            load_cpu=load_cpu,
             stored=stored,
             pending_at_end=pending,
             drain_seconds=drain,
@@ -284,7 +292,8 @@ def show(run: Run) -> None:
         f"  socket errors {run.socket_errors}\n{'':<20} server CPU"
         f" {run.server_cpu / acked * 1e3:.3f} ms a scan"
         f" ({run.server_cpu / run.seconds:.2f} cores), PostgreSQL CPU"
-        f" {run.postgres_cpu / acked * 1e3:.3f} ms a scan; intake rows {run.stored};"
+        f" {run.postgres_cpu / acked * 1e3:.3f} ms a scan, wrk CPU"
+        f" {run.load_cpu / acked * 1e3:.3f} ms a scan; intake rows {run.stored};"
         f" applier: {run.pending_at_end} waiting at the end, drained in {run.drain_seconds:.0f} s",
         flush=True,
     )
