@@ -274,10 +274,12 @@ class IntakeWriter:
         finally:
             self.pending -= 1
 
-    async def drain(self) -> None:
-        """Wait until every scan this event loop handed over has been answered."""
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until every scan this event loop handed over has been answered (at most
+        ``timeout`` seconds: a stopping server must not hang on a database that is gone)."""
         loop = asyncio.get_running_loop()
-        while self._waiting.get(loop) or loop in self._in_flight:
+        deadline = loop.time() + timeout
+        while (self._waiting.get(loop) or loop in self._in_flight) and loop.time() < deadline:
             await asyncio.sleep(0.005)
 
     def close(self) -> None:
