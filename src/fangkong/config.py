@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     # Fast lane: how long a resolved bearer token or session is trusted without asking the
     # database again (the revocation lag).
     actor_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # `fangkong serve`: worker processes (each its own event loop, intake writer and applier)
+    # and uvicorn's access log (a line a request costs CPU on hot endpoints; off behind a proxy
+    # that logs already).
+    server_workers: int = Field(default=1, ge=1, le=64)
+    access_log: bool = True
     # Command centre: the hour (local time) the daily figures are cut at; 24 = midnight.
     bulletin_cutoff_hour: int = Field(default=24, ge=1, le=24)
 

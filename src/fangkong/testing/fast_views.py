@@ -161,6 +161,7 @@ class ScanIntake:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.writer.drain()
         await asyncio.to_thread(self.writer.close)
 
     def _start_applier(self) -> None:

@@ -3,10 +3,12 @@
 The fast lane (``testing/fast_views.py``) answers a sampler only after the row recording the
 scan is committed. Committing each scan alone costs a disk flush per scan; instead one thread
 with one database connection of its own (the driver's connection, not the ORM: the ORM's
-per-row work costs more than the INSERT) takes every scan waiting in its queue, appends them in
-one multi-row INSERT, commits, and then answers every waiting request in one hand-over to the
-event loop. While it commits, the next scans queue up: the batch grows with the load, with no
-fixed wait.
+per-row work costs more than the INSERT) takes every scan that gathered on the event loop,
+appends them in one INSERT, commits, and then answers every waiting request in one hand-over to
+the event loop. While it commits, the next scans gather: the batch grows with the load, with no
+fixed wait. Each server process (``fangkong serve --workers N``) has its own writer and
+connection; a resend that reaches another process is still stored once, by the table's unique
+``(user_id, client_scan_id)``.
 
 A resend (same sampler, same ``client_scan_id``) inserts nothing and is answered with the first
 row's id. With ``group_commit=False`` (``FANGKONG_SAMPLING_GROUP_COMMIT=false``) every scan is
@@ -44,6 +46,17 @@ COLUMNS = (
 )
 MAX_BATCH = 2000
 BASELINE_THREADS = 8
+_PG_INSERT = (
+    f"INSERT INTO sampling_intake ({','.join(COLUMNS)}) "  # noqa: S608 - fixed column names
+    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[]::json[],"
+    " %s::text[]::json[], %s::timestamptz[], %s::timestamptz[]) "
+    "ON CONFLICT (user_id, client_scan_id) DO NOTHING RETURNING id, user_id, client_scan_id"
+)
+
+
+def _json_ints(values: tuple[int, ...]) -> str:
+    # A list of ints as JSON, without the encoder's per-call set-up (the intake's common case).
+    return f"[{','.join(map(str, values))}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +79,8 @@ class Stored:
     replayed: bool
 
 
-_Item = tuple[IntakeRow, "asyncio.Future[Stored]", asyncio.AbstractEventLoop]
+_Item = tuple[IntakeRow, "asyncio.Future[Stored]"]
+_Batch = tuple[asyncio.AbstractEventLoop, list[_Item]]
 
 
 def _not_stored(error: BaseException) -> FangkongError:
@@ -120,25 +134,23 @@ class _Backend:
         return stored
 
     def _append_pg(self, rows: Sequence[IntakeRow]) -> list[Stored]:
-        placeholders = ",".join(["(%s,%s,%s,%s,%s::json,%s::json,%s,%s)"] * len(rows))
-        params: list[Any] = []
-        for row in rows:
-            params += [
-                row.user_id,
-                row.client_scan_id,
-                row.tube_barcode,
-                row.method,
-                json.dumps(row.person_ids),
-                json.dumps(row.id_lookup_keys),
-                row.scanned_at,
-                row.received_at,
-            ]
+        # One array per column and ``unnest``: the statement's text is the same for every batch
+        # size, so the driver prepares it once (a VALUES list with a placeholder per value made
+        # the driver parse a statement of up to 16,000 placeholders for every batch).
         with self._conn.cursor() as cur:
             cur.execute(
-                f"INSERT INTO sampling_intake ({','.join(COLUMNS)}) VALUES {placeholders} "  # noqa: S608 - placeholders only
-                "ON CONFLICT (user_id, client_scan_id) DO NOTHING "
-                "RETURNING id, user_id, client_scan_id",
-                params,
+                _PG_INSERT,
+                (
+                    [row.user_id for row in rows],
+                    [row.client_scan_id for row in rows],
+                    [row.tube_barcode for row in rows],
+                    [row.method for row in rows],
+                    [_json_ints(row.person_ids) for row in rows],
+                    [json.dumps(row.id_lookup_keys) for row in rows],
+                    [row.scanned_at for row in rows],
+                    [row.received_at for row in rows],
+                ),
+                prepare=True,
             )
             new = {(user, cid): row_id for row_id, user, cid in cur.fetchall()}
             earlier: dict[tuple[int, str], int] = {}
@@ -222,15 +234,26 @@ def _answers(
 
 class IntakeWriter:
     """Appends intake rows for request handlers; ``await writer.append(row)`` returns once the
-    row is committed (``scan_not_stored``, 503, when it could not be: the phone resends)."""
+    row is committed (``scan_not_stored``, 503, when it could not be: the phone resends).
+
+    The scans an event loop hands over wait in a list on that loop; while one of its batches is
+    being committed the next one gathers there, and is handed to the writer thread in one piece
+    when the commit is answered. So the loop and the thread meet twice a batch (hand-over and
+    answer), not once a scan: a per-scan queue put wakes the sleeping thread, which then
+    contends for the interpreter lock with the loop that is parsing the next requests.
+    """
 
     def __init__(self, url: str, *, group_commit: bool = True, max_batch: int = MAX_BATCH) -> None:
         self.url = url
         self.group_commit = group_commit
         self._max_batch = max_batch if group_commit else 1
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        # Per event loop, touched only from that loop: the scans not yet handed over, and
+        # whether one of its batches is with the thread.
+        self._waiting: dict[asyncio.AbstractEventLoop, list[_Item]] = {}
+        self._in_flight: set[asyncio.AbstractEventLoop] = set()
         self.batches = 0
         self.rows = 0
         self.pending = 0  # rows handed over and not yet answered (the applier backs off)
@@ -240,19 +263,62 @@ class IntakeWriter:
         future: asyncio.Future[Stored] = loop.create_future()
         self._ensure_threads()
         self.pending += 1
-        self._queue.put((row, future, loop))
+        waiting = self._waiting.get(loop)
+        if waiting is None:
+            waiting = self._waiting[loop] = []
+        waiting.append((row, future))
+        if not self.group_commit or loop not in self._in_flight:
+            self._hand_over(loop)
         try:
             return await future
         finally:
             self.pending -= 1
 
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until every scan this event loop handed over has been answered (at most
+        ``timeout`` seconds: a stopping server must not hang on a database that is gone)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (self._waiting.get(loop) or loop in self._in_flight) and loop.time() < deadline:
+            await asyncio.sleep(0.005)
+
     def close(self) -> None:
+        """Stop the thread(s) once the batches handed over are committed (call ``drain`` first
+        from the event loop so that nothing is left waiting on the loop's side)."""
         with self._lock:
             for _ in self._threads:
                 self._queue.put(None)
             for thread in self._threads:
                 thread.join(timeout=10)
             self._threads = []
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        waiting = self._waiting.get(loop)
+        if not waiting:
+            return
+        if len(waiting) > self._max_batch:
+            batch, self._waiting[loop] = waiting[: self._max_batch], waiting[self._max_batch :]
+        else:
+            batch = waiting
+            del self._waiting[loop]
+        if self.group_commit:
+            self._in_flight.add(loop)
+        self._queue.put((loop, batch))
+
+    def _answered(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Item], results: list[Stored] | Exception
+    ) -> None:
+        # On the loop: settle the batch's futures, then hand over what gathered meanwhile.
+        for position, (_, future) in enumerate(batch):
+            if future.done():  # the caller went away; its row is stored all the same
+                continue
+            if isinstance(results, Exception):
+                future.set_exception(results)
+            else:
+                future.set_result(results[position])
+        if self.group_commit:
+            self._in_flight.discard(loop)
+            self._hand_over(loop)
 
     def _ensure_threads(self) -> None:
         if self._threads:
@@ -272,46 +338,22 @@ class IntakeWriter:
         backend = _Backend(self.url)
         try:
             while True:
-                first = self._queue.get()
-                if first is None:
+                handed = self._queue.get()
+                if handed is None:
                     return
-                batch = [first]
-                while len(batch) < self._max_batch:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        self._queue.put(None)  # seen again after this batch: stop then
-                        break
-                    batch.append(item)
-                self._store(backend, batch)
+                self._store(backend, *handed)
         finally:
             backend.close()
 
-    def _store(self, backend: _Backend, batch: list[_Item]) -> None:
-        results: list[Stored] | BaseException
+    def _store(
+        self, backend: _Backend, loop: asyncio.AbstractEventLoop, batch: list[_Item]
+    ) -> None:
+        results: list[Stored] | Exception
         try:
-            results = backend.append([row for row, _, _ in batch])
+            results = backend.append([row for row, _ in batch])
             self.batches += 1
             self.rows += len(batch)
         except Exception as error:  # every waiting request must be answered
             results = _not_stored(error)
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Stored], Any]]] = {}
-        for position, (_, future, loop) in enumerate(batch):
-            outcome = results if isinstance(results, BaseException) else results[position]
-            by_loop.setdefault(loop, []).append((future, outcome))
-        for loop, answers in by_loop.items():
-            # One wake-up of the event loop per batch, not one per scan.
-            with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits
-                loop.call_soon_threadsafe(_settle, answers)
-
-
-def _settle(answers: list[tuple[asyncio.Future[Stored], Any]]) -> None:
-    for future, outcome in answers:
-        if future.done():  # the caller went away; its row is stored all the same
-            continue
-        if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
-        else:
-            future.set_result(outcome)
+        with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits
+            loop.call_soon_threadsafe(self._answered, loop, batch, results)

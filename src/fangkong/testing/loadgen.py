@@ -171,7 +171,7 @@ def start_server(
         sys.executable,
         "-m",
         "uvicorn",
-        "fangkong.app:create_server",
+        "fangkong.app:serve_server",  # what `fangkong serve` runs
         "--factory",
         "--host",
         "127.0.0.1",

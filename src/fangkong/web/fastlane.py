@@ -76,8 +76,12 @@ class FastResponse:
 Handler = Callable[[FastRequest], Awaitable[FastResponse]]
 
 
+# One encoder for every response: ``json.dumps`` with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(data: Any, status: int = 200) -> FastResponse:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    body = _ENCODER.encode(data).encode()
     return FastResponse(status=status, body=body)
 
 
