@@ -130,7 +130,7 @@ def raw_rows(session: Session, stmt: Select[Any]) -> Sequence[Any]:
     return rows
 
 
-def _times(size: int) -> Int64s:
+def no_times(size: int) -> Int64s:
     return np.full(size, NO_TIME, dtype=np.int64)
 
 
@@ -181,16 +181,16 @@ def read(*, session: Session, now: datetime) -> FactColumns:
         skipped=[in_area(r.area_path) & ~came for r, came in zip(rounds, people.came, strict=True)],
         round_closed=closed,
         pool=np.zeros(size, dtype=np.bool_),
-        pool_at=_times(size),
+        pool_at=no_times(size),
         case=np.zeros(size, dtype=np.int64),
-        case_since=_times(size),
+        case_since=no_times(size),
         contact=np.zeros(size, dtype=np.int64),
-        contact_since=_times(size),
+        contact_since=no_times(size),
         supervision=np.zeros(size, dtype=np.int64),
-        supervision_since=_times(size),
+        supervision_since=no_times(size),
         residence=np.zeros(size, dtype=np.int64),
-        residence_since=_times(size),
-        companion_at=_times(size),
+        residence_since=no_times(size),
+        companion_at=no_times(size),
     )
     _read_later_samples(session, columns, people.later_sample, rounds, now)
     _read_pools(session, columns, people.pool_candidate, now)
@@ -249,10 +249,10 @@ def _read_tracing(session: Session, columns: FactColumns, now: datetime) -> None
         ).items():
             at = int(columns.positions([pid])[0])
             columns.case[at] = CASE_VALUES.index(facts.case_status)
-            columns.case_since[at] = _or_none(facts.case_status_since)
+            columns.case_since[at] = micros_or_none(facts.case_status_since)
             columns.contact[at] = CONTACT_VALUES.index(facts.contact)
-            columns.contact_since[at] = _or_none(facts.last_exposure_at)
-            columns.companion_at[at] = _or_none(facts.companion_flagged_at)
+            columns.contact_since[at] = micros_or_none(facts.last_exposure_at)
+            columns.companion_at[at] = micros_or_none(facts.companion_flagged_at)
 
 
 def _read_isolation(session: Session, columns: FactColumns, now: datetime) -> None:
@@ -267,10 +267,10 @@ def _read_isolation(session: Session, columns: FactColumns, now: datetime) -> No
         ).items():
             at = int(columns.positions([pid])[0])
             columns.supervision[at] = SUPERVISION_VALUES.index(facts.supervision)
-            columns.supervision_since[at] = _or_none(facts.supervision_since)
+            columns.supervision_since[at] = micros_or_none(facts.supervision_since)
 
 
-def _or_none(at: datetime | None) -> int:
+def micros_or_none(at: datetime | None) -> int:
     return int(NO_TIME) if at is None else micros(at)
 
 

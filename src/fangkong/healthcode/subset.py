@@ -33,6 +33,8 @@ from fangkong.healthcode.columns import (
     Int64s,
     epoch,
     micros,
+    micros_or_none,
+    no_times,
     raw_rows,
 )
 from fangkong.healthcode.schemas import CodeDecision, HealthCodeSection
@@ -103,23 +105,19 @@ def read(*, session: Session, person_ids: Sequence[int], now: datetime) -> FactC
         ],
         round_closed=[micros(r.ends_at) for r in rounds],
         pool=np.zeros(size, dtype=np.bool_),
-        pool_at=_times(size),
+        pool_at=no_times(size),
         case=np.zeros(size, dtype=np.int64),
-        case_since=_times(size),
+        case_since=no_times(size),
         contact=np.zeros(size, dtype=np.int64),
-        contact_since=_times(size),
+        contact_since=no_times(size),
         supervision=np.zeros(size, dtype=np.int64),
-        supervision_since=_times(size),
+        supervision_since=no_times(size),
         residence=np.zeros(size, dtype=np.int64),
-        residence_since=_times(size),
-        companion_at=_times(size),
+        residence_since=no_times(size),
+        companion_at=no_times(size),
     )
     _read_rare(session, columns, listed, since, now)
     return columns
-
-
-def _times(size: int) -> Int64s:
-    return np.full(size, NO_TIME, dtype=np.int64)
 
 
 def _in_area(paths: Sequence[str], prefix: str) -> Bools:
@@ -170,7 +168,7 @@ def _samples(
     )
     rows = np.array(raw_rows(session, stmt), dtype=np.int64).reshape(-1, 3 + len(rounds))
     at = np.searchsorted(ids, rows[:, 0])
-    latest_sample, latest_negative = _times(len(ids)), _times(len(ids))
+    latest_sample, latest_negative = no_times(len(ids)), no_times(len(ids))
     latest_sample[at] = rows[:, 1]
     latest_negative[at] = rows[:, 2]
     attended = []
@@ -224,25 +222,21 @@ def _read_rare(
     ).items():
         if testing.is_in_positive_pool_awaiting_review:
             columns.pool[position(pid)] = True
-            columns.pool_at[position(pid)] = _or_none(testing.pool_flagged_at)
+            columns.pool_at[position(pid)] = micros_or_none(testing.pool_flagged_at)
     for pid, tracing in providers.tracing_facts(session=session, person_ids=ids, now=now).items():
         at = position(pid)
         columns.case[at] = CASE_VALUES.index(tracing.case_status)
-        columns.case_since[at] = _or_none(tracing.case_status_since)
+        columns.case_since[at] = micros_or_none(tracing.case_status_since)
         columns.contact[at] = CONTACT_VALUES.index(tracing.contact)
-        columns.contact_since[at] = _or_none(tracing.last_exposure_at)
-        columns.companion_at[at] = _or_none(tracing.companion_flagged_at)
+        columns.contact_since[at] = micros_or_none(tracing.last_exposure_at)
+        columns.companion_at[at] = micros_or_none(tracing.companion_flagged_at)
     for pid, isolation in providers.isolation_facts(
         session=session, person_ids=ids, now=now
     ).items():
         at = position(pid)
         columns.supervision[at] = SUPERVISION_VALUES.index(isolation.supervision)
-        columns.supervision_since[at] = _or_none(isolation.supervision_since)
+        columns.supervision_since[at] = micros_or_none(isolation.supervision_since)
     for pid, area in providers.area_facts(session=session, person_ids=ids, now=now).items():
         at = position(pid)
         columns.residence[at] = RISK_VALUES.index(area.residence_risk)
-        columns.residence_since[at] = _or_none(area.residence_risk_since)
-
-
-def _or_none(at: datetime | None) -> int:
-    return int(NO_TIME) if at is None else micros(at)
+        columns.residence_since[at] = micros_or_none(area.residence_risk_since)
