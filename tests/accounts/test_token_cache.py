@@ -18,6 +18,7 @@ from fangkong.core import clock
 from fangkong.core.errors import AuthenticationFailed, CoreErrorCode
 from fangkong.core.ids import token_digest
 from fangkong.db.session import create_db_engine
+from tests.apart import run_apart
 from tests.personas import PASSWORD
 
 
@@ -62,10 +63,10 @@ def test_a_cached_token_costs_no_lookup_until_the_ttl_passes(committed_database_
         seen.append((await cache.for_token(token)).user_id)
         return seen
 
-    assert asyncio.run(run()) == [user_id, user_id]
+    assert run_apart(run()) == [user_id, user_id]
     assert cache.lookups == 1
     tick.now += 0.2
-    assert asyncio.run(cache.for_token(token)).user_id == user_id
+    assert run_apart(cache.for_token(token)).user_id == user_id
     assert cache.lookups == 2
     engine.dispose()
 
@@ -75,7 +76,7 @@ def test_a_revoked_token_is_refused_once_the_ttl_passed(committed_database_url: 
     engine = create_db_engine(committed_database_url)
     tick = FakeMonotonic()
     cache = ActorCache(sessionmaker(bind=engine), ttl=5.0, monotonic=tick)
-    asyncio.run(cache.for_token(token))
+    run_apart(cache.for_token(token))
     with Session(engine) as session:
         session.execute(
             update(ApiToken)
@@ -85,11 +86,11 @@ def test_a_revoked_token_is_refused_once_the_ttl_passed(committed_database_url: 
         session.commit()
     # Within the TTL the cached answer stands (the documented revocation lag) …
     tick.now += 3
-    asyncio.run(cache.for_token(token))
+    run_apart(cache.for_token(token))
     # … after it the database is asked again, and refuses.
     tick.now += 3
     with pytest.raises(AuthenticationFailed) as refused:
-        asyncio.run(cache.for_token(token))
+        run_apart(cache.for_token(token))
     assert refused.value.code == CoreErrorCode.AUTH_TOKEN_INVALID
     engine.dispose()
 
@@ -101,7 +102,7 @@ def test_a_wrong_token_is_refused_every_time_and_never_cached(
     cache = ActorCache(sessionmaker(bind=engine), ttl=5.0)
     for _ in range(2):
         with pytest.raises(AuthenticationFailed) as refused:
-            asyncio.run(cache.for_token("not-a-token"))
+            run_apart(cache.for_token("not-a-token"))
         assert refused.value.code == CoreErrorCode.AUTH_TOKEN_INVALID
     assert cache.lookups == 2
     engine.dispose()
@@ -116,6 +117,6 @@ def test_concurrent_misses_for_one_token_share_one_lookup(committed_database_url
         actors = await asyncio.gather(*(cache.for_token(token) for _ in range(20)))
         return [actor.user_id for actor in actors]
 
-    assert asyncio.run(run()) == [user_id] * 20
+    assert run_apart(run()) == [user_id] * 20
     assert cache.lookups == 1
     engine.dispose()

@@ -3,15 +3,11 @@ synchronous endpoint and on the fast lane's intake."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -25,12 +21,10 @@ from fangkong.testing.loadgen import (
     start_server,
     wait_ready,
 )
+from tests.apart import run_apart
 
 KILL_AFTER = 200  # acknowledged scans before the kill
 INTAKE = "/api/v1/sampling/intake"
-
-
-T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -58,7 +52,7 @@ def test_every_acknowledged_scan_survives_a_sigkill_of_the_server(
 
         # 24 samplers in this process, the server in its own; the load stops once 100 requests
         # have gone unanswered after the kill.
-        report, next_tube = _run_apart(
+        report, next_tube = run_apart(
             run_load(
                 port,
                 site,
@@ -99,7 +93,7 @@ def test_every_acknowledged_scan_survives_a_sigkill_of_the_server(
         assert set(acknowledged.values()) <= stored_ids
         assert mismatched == 0
 
-        after, _ = _run_apart(
+        after, _ = run_apart(
             run_load(port, site, concurrency=4, seconds=2, label="after", first_tube=next_tube)
         )
         assert len(after.acknowledged) > 0 and after.failed == 0
@@ -131,7 +125,7 @@ def test_every_acknowledged_intake_scan_survives_a_sigkill_and_is_applied_once(
                 killed_at.append(len(report.acknowledged))
                 server.send_signal(signal.SIGKILL)
 
-        report, next_tube = _run_apart(
+        report, next_tube = run_apart(
             run_load(
                 port,
                 site,
@@ -199,7 +193,7 @@ def test_every_acknowledged_intake_scan_survives_a_sigkill_and_is_applied_once(
         assert scan_rows == applied_rows
         assert doubled == 0 and mismatched == 0
 
-        after, _ = _run_apart(
+        after, _ = run_apart(
             run_load(
                 port,
                 site,
@@ -216,10 +210,3 @@ def test_every_acknowledged_intake_scan_survives_a_sigkill_and_is_applied_once(
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait(timeout=30)
-
-
-def _run_apart(load: Coroutine[Any, Any, T]) -> T:
-    """Run the load generator's event loop in its own thread: a browser test sharing this
-    worker keeps Playwright's loop running in the main thread, where ``asyncio.run`` refuses."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, load).result()

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from fangkong.db.session import create_db_engine
 from fangkong.testing.intake import IntakeRow, IntakeWriter
 from fangkong.testing.loadgen import LoadSite, build_site, start_server, wait_ready
+from tests.apart import run_apart
 
 INTAKE = "/api/v1/sampling/intake"
 SCANS = 12
@@ -122,7 +123,7 @@ def test_scans_arriving_while_a_batch_commits_are_committed_together_next(
         return [(item.intake_id, item.replayed) for item in stored]
 
     try:
-        answers = asyncio.run(send())
+        answers = run_apart(send())
     finally:
         writer.close()
 
