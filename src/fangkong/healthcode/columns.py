@@ -100,6 +100,39 @@ class FactColumns:
     # Testing facts of the few people a cleared-by rule needs samples of, read on demand.
     _testing: dict[int, TestingFacts] = field(default_factory=dict)
 
+    @classmethod
+    def from_testing(
+        cls,
+        *,
+        ids: Int64s,
+        key_worker: Bools,
+        latest_sample: Int64s,
+        latest_negative: Int64s,
+        skipped: list[Bools],
+        round_closed: list[int],
+    ) -> FactColumns:
+        """The people's testing facts; every other fact empty, for the readers to fill."""
+        size = len(ids)
+        return cls(
+            ids=ids,
+            key_worker=key_worker,
+            latest_sample=latest_sample,
+            latest_negative=latest_negative,
+            skipped=skipped,
+            round_closed=round_closed,
+            pool=np.zeros(size, dtype=np.bool_),
+            pool_at=no_times(size),
+            case=np.zeros(size, dtype=np.int64),
+            case_since=no_times(size),
+            contact=np.zeros(size, dtype=np.int64),
+            contact_since=no_times(size),
+            supervision=np.zeros(size, dtype=np.int64),
+            supervision_since=no_times(size),
+            residence=np.zeros(size, dtype=np.int64),
+            residence_since=no_times(size),
+            companion_at=no_times(size),
+        )
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -134,8 +167,9 @@ def no_times(size: int) -> Int64s:
     return np.full(size, NO_TIME, dtype=np.int64)
 
 
-def read(*, session: Session, now: datetime) -> FactColumns:
-    """Every registered person's facts at ``now`` (the same facts the providers give)."""
+def rounds_in_view(*, session: Session, now: datetime) -> tuple[Sequence[Any], datetime]:
+    """The closed rounds whose absentees the rules look at, and the moment from which samples
+    matter (the sample look-back, or the first of those rounds' start if earlier)."""
     rounds = session.execute(
         select(
             TestCampaign.id, TestCampaign.area_path, TestCampaign.starts_at, TestCampaign.ends_at
@@ -145,7 +179,12 @@ def read(*, session: Session, now: datetime) -> FactColumns:
             TestCampaign.ends_at <= now,
         )
     ).all()
-    since = min([now - providers.SAMPLE_LOOKBACK, *(r.starts_at for r in rounds)])
+    return rounds, min([now - providers.SAMPLE_LOOKBACK, *(r.starts_at for r in rounds)])
+
+
+def read(*, session: Session, now: datetime) -> FactColumns:
+    """Every registered person's facts at ``now`` (the same facts the providers give)."""
+    rounds, since = rounds_in_view(session=session, now=now)
     closed = [micros(r.ends_at) for r in rounds]
     designations = session.execute(
         select(
@@ -168,29 +207,17 @@ def read(*, session: Session, now: datetime) -> FactColumns:
         closed_us=closed,
         prefixes=[*(r.area_path for r in rounds), *areas],
     )
-    size = len(people.ids)
 
     def in_area(prefix: str) -> Bools:
         return people.covered[prefix]
 
-    columns = FactColumns(
+    columns = FactColumns.from_testing(
         ids=people.ids,
         key_worker=people.key_worker,
         latest_sample=people.latest_sample,
         latest_negative=people.latest_negative,
         skipped=[in_area(r.area_path) & ~came for r, came in zip(rounds, people.came, strict=True)],
         round_closed=closed,
-        pool=np.zeros(size, dtype=np.bool_),
-        pool_at=no_times(size),
-        case=np.zeros(size, dtype=np.int64),
-        case_since=no_times(size),
-        contact=np.zeros(size, dtype=np.int64),
-        contact_since=no_times(size),
-        supervision=np.zeros(size, dtype=np.int64),
-        supervision_since=no_times(size),
-        residence=np.zeros(size, dtype=np.int64),
-        residence_since=no_times(size),
-        companion_at=no_times(size),
     )
     _read_later_samples(session, columns, people.later_sample, rounds, now)
     _read_pools(session, columns, people.pool_candidate, now)

@@ -36,12 +36,13 @@ from fangkong.healthcode.columns import (
     micros_or_none,
     no_times,
     raw_rows,
+    rounds_in_view,
 )
 from fangkong.healthcode.schemas import CodeDecision, HealthCodeSection
 from fangkong.registry.enums import PersonTag
 from fangkong.registry.models import Person
-from fangkong.testing.enums import CampaignStatus, LabResult
-from fangkong.testing.models import TestCampaign, Tube, TubeMember, TubeResult
+from fangkong.testing.enums import LabResult
+from fangkong.testing.models import Tube, TubeMember, TubeResult
 
 
 def decide(
@@ -76,16 +77,7 @@ def read(*, session: Session, person_ids: Sequence[int], now: datetime) -> FactC
     ids = np.fromiter((p[0] for p in people), dtype=np.int64, count=size)
     paths = [p[1] for p in people]
     tags = np.fromiter((p[2] or 0 for p in people), dtype=np.int64, count=size)
-    rounds = session.execute(
-        select(
-            TestCampaign.id, TestCampaign.area_path, TestCampaign.starts_at, TestCampaign.ends_at
-        ).where(
-            TestCampaign.status == str(CampaignStatus.CLOSED),
-            TestCampaign.ends_at >= now - providers.ROUND_LOOKBACK,
-            TestCampaign.ends_at <= now,
-        )
-    ).all()
-    since = min([now - providers.SAMPLE_LOOKBACK, *(r.starts_at for r in rounds)])
+    rounds, since = rounds_in_view(session=session, now=now)
     listed = ids.tolist()
     latest_sample, latest_negative, attended = _samples(session, ids, now, since, rounds)
     # Older negatives only stand in where nothing recent was taken (they are before ``since``).
@@ -95,7 +87,7 @@ def read(*, session: Session, person_ids: Sequence[int], now: datetime) -> FactC
             latest_sample[at] = at_time
         if latest_negative[at] == NO_TIME:
             latest_negative[at] = at_time
-    columns = FactColumns(
+    columns = FactColumns.from_testing(
         ids=ids,
         key_worker=(tags & int(PersonTag.KEY_WORKER)) != 0,
         latest_sample=latest_sample,
@@ -104,17 +96,6 @@ def read(*, session: Session, person_ids: Sequence[int], now: datetime) -> FactC
             _in_area(paths, r.area_path) & ~came for r, came in zip(rounds, attended, strict=True)
         ],
         round_closed=[micros(r.ends_at) for r in rounds],
-        pool=np.zeros(size, dtype=np.bool_),
-        pool_at=no_times(size),
-        case=np.zeros(size, dtype=np.int64),
-        case_since=no_times(size),
-        contact=np.zeros(size, dtype=np.int64),
-        contact_since=no_times(size),
-        supervision=np.zeros(size, dtype=np.int64),
-        supervision_since=no_times(size),
-        residence=np.zeros(size, dtype=np.int64),
-        residence_since=no_times(size),
-        companion_at=no_times(size),
     )
     _read_rare(session, columns, listed, since, now)
     return columns
