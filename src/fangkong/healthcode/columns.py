@@ -26,8 +26,7 @@ from sqlalchemy import BigInteger, Integer, Select, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from fangkong.areas.enums import DesignationStatus, TargetKind
-from fangkong.areas.models import RiskDesignation
+from fangkong.areas.enums import TargetKind
 from fangkong.healthcode import providers, scan
 from fangkong.healthcode.enums import CaseStatus, ContactKind, RiskLevel, SampleResult, Supervision
 from fangkong.healthcode.facts import TestingFacts
@@ -186,17 +185,7 @@ def read(*, session: Session, now: datetime) -> FactColumns:
     """Every registered person's facts at ``now`` (the same facts the providers give)."""
     rounds, since = rounds_in_view(session=session, now=now)
     closed = [micros(r.ends_at) for r in rounds]
-    designations = session.execute(
-        select(
-            RiskDesignation.target_kind,
-            RiskDesignation.area_path,
-            RiskDesignation.compound_id,
-            RiskDesignation.building_id,
-            RiskDesignation.unit,
-            RiskDesignation.level,
-            RiskDesignation.since,
-        ).where(RiskDesignation.status == str(DesignationStatus.CONFIRMED))
-    ).all()
+    designations = providers.confirmed_designations(session=session)
     areas = [d.area_path for d in designations if d.target_kind == str(TargetKind.AREA)]
     people = scan.read(
         session=session,

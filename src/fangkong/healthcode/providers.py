@@ -329,13 +329,10 @@ def isolation_facts(
     return result
 
 
-def area_facts(
-    *, session: Session, person_ids: Sequence[int], now: datetime
-) -> Mapping[int, AreaFacts]:
-    """The risk level at each person's residence: the most severe confirmed designation of an
-    area containing it, of its compound, its building or its building's unit (the same rule as
-    ``areas.service.risk_status``, for a batch at once)."""
-    designations = session.execute(
+def confirmed_designations(*, session: Session) -> Sequence[Any]:
+    """Every confirmed risk designation: what it covers (an area, a compound, a building or a
+    unit), its level and since when."""
+    return session.execute(
         select(
             RiskDesignation.target_kind,
             RiskDesignation.area_path,
@@ -346,6 +343,15 @@ def area_facts(
             RiskDesignation.since,
         ).where(RiskDesignation.status == str(DesignationStatus.CONFIRMED))
     ).all()
+
+
+def area_facts(
+    *, session: Session, person_ids: Sequence[int], now: datetime
+) -> Mapping[int, AreaFacts]:
+    """The risk level at each person's residence: the most severe confirmed designation of an
+    area containing it, of its compound, its building or its building's unit (the same rule as
+    ``areas.service.risk_status``, for a batch at once)."""
+    designations = confirmed_designations(session=session)
     if not designations:
         return {}
     people = session.execute(
